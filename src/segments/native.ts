@@ -1,0 +1,80 @@
+/**
+ * The whole surface of the native addon (native/pdsm_shm.cc), typed. Nothing else in the
+ * project loads the addon. The addon only makes SysV shared memory system calls (and hashes
+ * pages); policy (key layout, sizes, registry files) lives in the other files of this folder.
+ *
+ * Every function throws a Node-style system error (`code` such as 'EEXIST', `errno`,
+ * `syscall` such as 'shmget') when the system call fails, and a TypeError for bad arguments.
+ */
+import { createRequire } from 'node:module';
+
+/** Result of IPC_STAT on a segment. */
+export interface ShmStat {
+  /** Segment size in bytes (shm_segsz). */
+  size: number;
+  /** Number of current attaches (shm_nattch). */
+  attached: number;
+  /** Pid of the creator (shm_cpid). */
+  creatorPid: number;
+  /** Pid of the last shmat/shmdt (shm_lpid). */
+  lastPid: number;
+  /** Permission bits (shm_perm.mode & 0o777). */
+  mode: number;
+  /** Owner uid (shm_perm.uid). */
+  uid: number;
+}
+
+/** A mapping of a segment into this process. */
+export interface ShmAttachment {
+  /** The mapped memory. After detach() its byteLength is 0 and every view on it is empty. */
+  readonly buffer: ArrayBuffer;
+  /** The shmid it maps. */
+  readonly id: number;
+  /** True until detach(). */
+  readonly attached: boolean;
+  /** Detaches every ArrayBuffer handed out, then shmdt. Idempotent. */
+  detach(): void;
+}
+
+export interface NativeShm {
+  /**
+   * shmget(key, size, flags). `create`: IPC_CREAT; `exclusive`: IPC_EXCL; `mode`: permission
+   * bits. Returns the shmid. Opening an existing segment with size 0 skips the size check.
+   */
+  get(key: number, size: number, mode: number, create: boolean, exclusive: boolean): number;
+  /** shmat(id, NULL, readOnly ? SHM_RDONLY : 0); the ArrayBuffer spans the segment size. */
+  attach(id: number, readOnly: boolean): ShmAttachment;
+  /** shmctl(id, IPC_STAT). */
+  stat(id: number): ShmStat;
+  /** shmctl(id, IPC_RMID): removed once the last process detaches. */
+  remove(id: number): void;
+  /**
+   * XXH64 (seed given) of each `pageSize`-byte page of `data` into `out[i]`; the page
+   * count is data.byteLength / pageSize (pageSize must divide it). Returns the count.
+   */
+  hashPages(data: Uint8Array, pageSize: number, seed: bigint, out: BigUint64Array): number;
+  /** XXH64 of `data` with `seed`. */
+  xxh64(data: Uint8Array, seed: bigint): bigint;
+}
+
+const require = createRequire(import.meta.url);
+
+function load(): NativeShm {
+  // Built by `npm install` (node-gyp rebuild); Release first, Debug for local debugging.
+  const candidates = ['../../../build/Release/pdsm_shm.node', '../../build/Release/pdsm_shm.node',
+    '../../../build/Debug/pdsm_shm.node', '../../build/Debug/pdsm_shm.node'];
+  let firstError: unknown;
+  for (const path of candidates) {
+    try {
+      return require(path) as NativeShm;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+      firstError ??= err;
+    }
+  }
+  throw new Error('the pdsm native addon is not built: run `npm install` (node-gyp rebuild)', {
+    cause: firstError,
+  });
+}
+
+export const native: NativeShm = load();
