@@ -1,0 +1,145 @@
+// The PDSM addon: thin wrappers over shmget, shmat/shmdt (attachment.cc), shmctl, and the
+// XXH64 page hash. Each function checks its arguments first, then makes one system call,
+// and turns a failure into a Node-style system error. No policy, no logging: keys, sizes,
+// modes and when to remove are decided in src/segments/. The typed surface is
+// src/segments/native.ts.
+#include <napi.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "args.h"
+#include "attachment.h"
+#include "sys_error.h"
+#include "xxhash64.h"
+
+namespace pdsm {
+
+namespace {
+
+constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
+constexpr double kMaxKey = 4294967295.0;                // key_t is 32 bits; 0x80000000.. wrap
+constexpr double kMaxId = static_cast<double>(INT_MAX);
+
+double MaxSize() {
+  return std::min(kMaxSafeInteger, static_cast<double>(std::numeric_limits<size_t>::max()));
+}
+
+}  // namespace
+
+class PdsmShm : public Napi::Addon<PdsmShm> {
+ public:
+  PdsmShm(Napi::Env env, Napi::Object exports)
+      : attachment_class_(Napi::Persistent(Attachment::DefineClass(env))) {
+    DefineAddon(exports, {
+                             InstanceMethod<&PdsmShm::Get>("get", napi_enumerable),
+                             InstanceMethod<&PdsmShm::Attach>("attach", napi_enumerable),
+                             InstanceMethod<&PdsmShm::Stat>("stat", napi_enumerable),
+                             InstanceMethod<&PdsmShm::Remove>("remove", napi_enumerable),
+                             InstanceMethod<&PdsmShm::HashPages>("hashPages", napi_enumerable),
+                             InstanceMethod<&PdsmShm::Xxh64>("xxh64", napi_enumerable),
+                         });
+  }
+
+ private:
+  // get(key, size, mode, create, exclusive) -> shmid
+  Napi::Value Get(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const double key = IntegerArg(info, 0, "key", 0, kMaxKey);
+    const double size = IntegerArg(info, 1, "size", 0, MaxSize());
+    const int mode = static_cast<int>(IntegerArg(info, 2, "mode", 0, 0777));
+    const bool create = BooleanArg(info, 3, "create");
+    const bool exclusive = BooleanArg(info, 4, "exclusive");
+
+    const int flags = mode | (create ? IPC_CREAT : 0) | (exclusive ? IPC_EXCL : 0);
+    const int id = shmget(static_cast<key_t>(static_cast<uint32_t>(key)),
+                          static_cast<size_t>(size), flags);
+    if (id < 0) ThrowSysError(env, "shmget", errno);
+    return Napi::Number::New(env, id);
+  }
+
+  // attach(id, readOnly) -> ShmAttachment
+  Napi::Value Attach(const Napi::CallbackInfo& info) {
+    const int id = static_cast<int>(IntegerArg(info, 0, "id", 0, kMaxId));
+    const bool readOnly = BooleanArg(info, 1, "readOnly");
+    return Attachment::Attach(info.Env(), attachment_class_, id, readOnly);
+  }
+
+  // stat(id) -> ShmStat, from shmctl(IPC_STAT)
+  Napi::Value Stat(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const int id = static_cast<int>(IntegerArg(info, 0, "id", 0, kMaxId));
+
+    struct shmid_ds ds;
+    if (shmctl(id, IPC_STAT, &ds) != 0) ThrowSysError(env, "shmctl", errno);
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("size", Napi::Number::New(env, static_cast<double>(ds.shm_segsz)));
+    result.Set("attached", Napi::Number::New(env, static_cast<double>(ds.shm_nattch)));
+    result.Set("creatorPid", Napi::Number::New(env, static_cast<double>(ds.shm_cpid)));
+    result.Set("lastPid", Napi::Number::New(env, static_cast<double>(ds.shm_lpid)));
+    result.Set("mode", Napi::Number::New(env, static_cast<double>(ds.shm_perm.mode & 0777)));
+    result.Set("uid", Napi::Number::New(env, static_cast<double>(ds.shm_perm.uid)));
+    return result;
+  }
+
+  // remove(id): shmctl(IPC_RMID)
+  Napi::Value Remove(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const int id = static_cast<int>(IntegerArg(info, 0, "id", 0, kMaxId));
+
+    if (shmctl(id, IPC_RMID, nullptr) != 0) ThrowSysError(env, "shmctl", errno);
+    return env.Undefined();
+  }
+
+  // hashPages(data, pageSize, seed, out) -> page count; out[i] = XXH64(page i, seed).
+  // The scanner's hot path: hashes in place, whatever memory `data` views.
+  Napi::Value HashPages(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Uint8Array data = Uint8ArrayArg(info, 0, "data");
+    const size_t pageSize = static_cast<size_t>(IntegerArg(info, 1, "pageSize", 1, MaxSize()));
+    const uint64_t seed = BigUint64Arg(info, 2, "seed");
+    Napi::BigUint64Array out = BigUint64ArrayArg(info, 3, "out");
+
+    const size_t length = data.ByteLength();
+    if (length % pageSize != 0) {
+      ThrowOutOfRange(env, "data.byteLength",
+                      "a multiple of pageSize (" + std::to_string(pageSize) + ")",
+                      Napi::Number::New(env, static_cast<double>(length)));
+    }
+    const size_t count = length / pageSize;
+    if (out.ElementLength() < count) {
+      ThrowOutOfRange(env, "out.length", ">= the page count (" + std::to_string(count) + ")",
+                      Napi::Number::New(env, static_cast<double>(out.ElementLength())));
+    }
+
+    const uint8_t* page = data.Data();
+    uint64_t* hashes = out.Data();
+    for (size_t i = 0; i < count; ++i, page += pageSize) {
+      hashes[i] = pdsm::Xxh64(page, pageSize, seed);
+    }
+    return Napi::Number::New(env, static_cast<double>(count));
+  }
+
+  // xxh64(data, seed) -> bigint
+  Napi::Value Xxh64(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Uint8Array data = Uint8ArrayArg(info, 0, "data");
+    const uint64_t seed = BigUint64Arg(info, 1, "seed");
+
+    return Napi::BigInt::New(env, pdsm::Xxh64(data.Data(), data.ByteLength(), seed));
+  }
+
+  Napi::FunctionReference attachment_class_;
+};
+
+}  // namespace pdsm
+
+// The macro pastes the name into identifiers, so it needs an unqualified one.
+using pdsm::PdsmShm;
+NODE_API_ADDON(PdsmShm)
