@@ -1,0 +1,51 @@
+/**
+ * The validated configuration of a daemon, as the CLI hands it over. Everything here has
+ * been checked; the daemon trusts it.
+ */
+import type { LogLevel } from '../log.js';
+
+export interface CommonConfig {
+  /** Address family of the network side: 4, or 6 with `-y 6`. */
+  family: 4 | 6;
+  /** Size of one MO/RO slice in bytes, rounded up (DESIGN §1). */
+  segSize: number;
+  /** Size given with -s before rounding. */
+  requestedSize: number;
+  /** Scan period (-i), ms. */
+  intervalMs: number;
+  /** The master's UDP port (-P). */
+  port: number;
+  /** SysV key base (-k). */
+  keyBase: number;
+  registryDir: string;
+  wordSize: 1 | 2 | 4 | 8;
+  pageSize: number;
+  mtu: number;
+  pskFile?: string;
+  metrics?: { host: string; port: number };
+  /** Permission bits of segments and registry files (--mode). */
+  mode: number;
+  logLevel: LogLevel;
+  /** Local address to bind (--listen); default: any address of the family. */
+  listen?: string;
+  multicastIf?: string;
+}
+
+export interface MasterConfig extends CommonConfig {
+  role: 'master';
+  /** Number of remotes (slices): -p, or the number of Clientname lines of -g. */
+  remotes: number;
+  /** Clientname per client id, from -g. */
+  clientNames?: string[];
+  /** BC size in bytes, 0 when there is no broadcast segment. */
+  broadcastSize: number;
+  multicast?: { group: string; ttl: number };
+}
+
+export interface RemoteConfig extends CommonConfig {
+  role: 'remote';
+  clientId: number;
+  masterHost: string;
+}
+
+export type DaemonConfig = MasterConfig | RemoteConfig;

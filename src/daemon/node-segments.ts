@@ -1,0 +1,178 @@
+/**
+ * A node's segments: create or re-attach MO, RO, BC and ST with the sizes of DESIGN §1,
+ * claim them for this daemon (one daemon per role and id), write the registry file, and
+ * undo all of it: detach on shutdown, remove on -r.
+ */
+import { join } from 'node:path';
+import { PdsmError } from '../errors.js';
+import { masterKeys, masterStRecords, remoteKeys, REMOTE_ST, stSegmentSize, type NodeKeys } from '../segments/layout.js';
+import {
+  formatMasterRegistry,
+  formatRemoteRegistry,
+  MASTER_REGISTRY_NAME,
+  remoteRegistryName,
+  removeRegistryFile,
+  checkRegistryPath,
+  writeRegistryFile,
+} from '../segments/registry.js';
+import { Segment, formatKey } from '../segments/segment.js';
+import { StatusRecords, isLiveDaemon } from '../segments/status.js';
+import type { DaemonConfig, MasterConfig, RemoteConfig } from './config.js';
+
+export interface NodeSegments {
+  role: 'master' | 'remote';
+  /** "pdsm_master" or "pdsm_remote 3", for messages. */
+  what: string;
+  mo: Segment;
+  ro: Segment;
+  bc?: Segment;
+  st: Segment;
+  status: StatusRecords;
+  registryPath: string;
+  /** The registry text last written. */
+  registryText: string;
+  /** Give up ownership and detach everything (segments stay). Idempotent. */
+  close(): void;
+}
+
+interface Plan {
+  what: string;
+  keys: NodeKeys;
+  moSize: number;
+  roSize: number;
+  bcSize: number;
+  stRecords: number;
+  registryPath: string;
+  format: (plan: Plan, extra: Record<string, string | number>) => string;
+}
+
+function planFor(config: DaemonConfig, bcSize: number): Plan {
+  if (config.role === 'master') {
+    return {
+      what: 'pdsm_master',
+      keys: masterKeys(config.keyBase),
+      moSize: config.segSize * config.remotes,
+      roSize: config.segSize * config.remotes,
+      bcSize,
+      stRecords: masterStRecords(config.remotes).count,
+      registryPath: join(config.registryDir, MASTER_REGISTRY_NAME),
+      format: (p, extra) =>
+        formatMasterRegistry({
+          MO: { key: p.keys.MO, size: p.moSize },
+          RO: { key: p.keys.RO, size: p.roSize },
+          ...(p.bcSize > 0 ? { BC: { key: p.keys.BC, size: p.bcSize } } : {}),
+          ST: { key: p.keys.ST, size: stSegmentSize(p.stRecords) },
+          segs: config.remotes,
+          segSize: config.segSize,
+          extra,
+        }),
+    };
+  }
+  return {
+    what: `pdsm_remote ${config.clientId}`,
+    keys: remoteKeys(config.clientId, config.keyBase),
+    moSize: config.segSize,
+    roSize: config.segSize,
+    bcSize,
+    stRecords: REMOTE_ST.COUNT,
+    registryPath: join(config.registryDir, remoteRegistryName(config.clientId)),
+    format: (p, extra) =>
+      formatRemoteRegistry({
+        MO: { key: p.keys.MO, size: p.moSize },
+        RO: { key: p.keys.RO, size: p.roSize },
+        ...(p.bcSize > 0 ? { BC: { key: p.keys.BC, size: p.bcSize } } : {}),
+        ST: { key: p.keys.ST, size: stSegmentSize(p.stRecords) },
+        extra,
+      }),
+  };
+}
+
+/**
+ * Open (creating when missing) this daemon's segments and claim them. Refuses when another
+ * daemon of the same role and id owns them, or when the registry path is a symlink or not
+ * a regular file. Does not write the registry yet: see writeRegistry().
+ */
+export function openNodeSegments(config: DaemonConfig, bcSize: number = config.role === 'master' ? config.broadcastSize : 0): NodeSegments {
+  const plan = planFor(config, bcSize);
+  checkRegistryPath(plan.registryPath);
+  const opened: Segment[] = [];
+  const open = (label: string, key: number, size: number): Segment => {
+    const seg = Segment.open(key, size, { create: true, mode: config.mode, label });
+    opened.push(seg);
+    return seg;
+  };
+  try {
+    // ST first: its owner record decides whether we may touch the others.
+    const st = open('ST', plan.keys.ST, stSegmentSize(plan.stRecords));
+    const status = new StatusRecords(st.buffer, plan.stRecords);
+    status.claimOwner(plan.what);
+    const mo = open('MO', plan.keys.MO, plan.moSize);
+    const ro = open('RO', plan.keys.RO, plan.roSize);
+    const bc = plan.bcSize > 0 ? open('BC', plan.keys.BC, plan.bcSize) : undefined;
+    let closed = false;
+    const node: NodeSegments = {
+      role: config.role,
+      what: plan.what,
+      mo,
+      ro,
+      st,
+      status,
+      registryPath: plan.registryPath,
+      registryText: '',
+      close() {
+        if (closed) return;
+        closed = true;
+        status.releaseOwner();
+        for (const seg of opened) seg.detach();
+      },
+    };
+    if (bc) node.bc = bc;
+    return node;
+  } catch (err) {
+    for (const seg of opened) seg.detach();
+    throw err;
+  }
+}
+
+/** Write (or rewrite) the node's registry file atomically, with `extra` lines after the segments. */
+export async function writeRegistry(config: DaemonConfig, node: NodeSegments, extra: Record<string, string | number>): Promise<void> {
+  const plan = planFor(config, node.bc?.size ?? 0);
+  const text = plan.format(plan, extra);
+  await writeRegistryFile(node.registryPath, text, config.mode);
+  node.registryText = text;
+}
+
+export interface RemovalReport {
+  removed: string[];
+  absent: string[];
+}
+
+/**
+ * `-r`: remove the daemon's segments and registry file. Refuses while a live daemon owns
+ * them (stop it first), so a running daemon's memory is never pulled from under it.
+ */
+export async function removeNodeSegments(config: MasterConfig | RemoteConfig): Promise<RemovalReport> {
+  const plan = planFor(config, 0);
+  const report: RemovalReport = { removed: [], absent: [] };
+  // Refuse while a live daemon owns them: its ST owner record says who.
+  try {
+    const st = Segment.open(plan.keys.ST, stSegmentSize(plan.stRecords), { create: false, label: 'ST' });
+    try {
+      const owner = new StatusRecords(st.buffer, plan.stRecords).ownerPid();
+      if (owner !== 0 && owner !== process.pid && isLiveDaemon(owner)) {
+        throw new PdsmError('PDSM_ERR_ALREADY_RUNNING', `${plan.what} is running (pid ${owner}); stop it before removing its segments`);
+      }
+    } finally {
+      st.detach();
+    }
+  } catch (err) {
+    if (err instanceof PdsmError && err.code === 'PDSM_ERR_ALREADY_RUNNING') throw err;
+    // Missing ST or one of another size (other -p): nothing to learn from it; go on.
+  }
+  for (const [name, key] of Object.entries(plan.keys) as [string, number][]) {
+    (Segment.remove(key) ? report.removed : report.absent).push(`${name} ${formatKey(key)}`);
+  }
+  if (await removeRegistryFile(plan.registryPath)) report.removed.push(plan.registryPath);
+  else report.absent.push(plan.registryPath);
+  return report;
+}

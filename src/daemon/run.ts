@@ -1,0 +1,75 @@
+/**
+ * A daemon's life: open and claim the segments, publish the registry file, serve until
+ * SIGINT/SIGTERM, then stop the network side, detach and release (segments stay, DESIGN §1).
+ */
+import { Logger, enableTracing } from '../log.js';
+import { formatKey } from '../segments/segment.js';
+import type { DaemonConfig } from './config.js';
+import { openNodeSegments, removeNodeSegments, writeRegistry, type NodeSegments } from './node-segments.js';
+import { onShutdown } from './shutdown.js';
+
+/** The network side of a daemon, started once the segments are ready. */
+export interface Service {
+  /** Flush what changed, say goodbye, close sockets. */
+  stop(): Promise<void>;
+}
+
+/** Starts the network side; installed by the replication layer. */
+export type ServiceFactory = (config: DaemonConfig, node: NodeSegments, log: Logger) => Promise<Service>;
+
+let serviceFactory: ServiceFactory | undefined;
+
+export function setServiceFactory(factory: ServiceFactory | undefined): void {
+  serviceFactory = factory;
+}
+
+function toolName(config: DaemonConfig): string {
+  return config.role === 'master' ? 'pdsm_master' : 'pdsm_remote';
+}
+
+/** The lines after the segment lines of the registry file: what a client may want to know. */
+export function registryExtras(config: DaemonConfig): Record<string, string | number> {
+  const extra: Record<string, string | number> = {
+    PDSM_port: config.port,
+    PDSM_page_size: config.pageSize,
+    PDSM_word_size: config.wordSize,
+  };
+  if (config.role === 'remote') extra.PDSM_client_id = config.clientId;
+  extra.PDSM_pid = process.pid;
+  return extra;
+}
+
+export async function runDaemon(config: DaemonConfig): Promise<number> {
+  enableTracing();
+  const log = new Logger(toolName(config), config.logLevel);
+  const shutdown = onShutdown({ log });
+  const node = openNodeSegments(config);
+  let service: Service | undefined;
+  try {
+    await writeRegistry(config, node, registryExtras(config));
+    for (const seg of [node.mo, node.ro, node.bc, node.st]) {
+      if (seg) log.info(seg.created ? 'created segment' : 're-attached segment', { segment: seg.label, key: formatKey(seg.key), size: seg.size });
+    }
+    log.info('registry written', { path: node.registryPath });
+    if (serviceFactory) service = await serviceFactory(config, node, log);
+    log.info('running', { pid: process.pid });
+    // Signal listeners do not keep Node's event loop alive; this timer does, until a stop.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const why = await shutdown.requested.finally(() => clearInterval(keepAlive));
+    log.info('stopping', { reason: why });
+    if (service) await service.stop();
+    return process.exitCode === 1 ? 1 : 0;
+  } finally {
+    node.close();
+    shutdown.dispose();
+    log.info('detached; segments left in place');
+  }
+}
+
+export async function removeDaemon(config: DaemonConfig): Promise<number> {
+  const log = new Logger(toolName(config), config.logLevel);
+  const report = await removeNodeSegments(config);
+  for (const what of report.removed) log.info('removed', { what });
+  if (report.removed.length === 0) log.info('nothing to remove', { keys: report.absent.filter((a) => a.includes('0x')).join(',') });
+  return 0;
+}
