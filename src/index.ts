@@ -1,0 +1,155 @@
+/**
+ * The library API for Node applications on a PDSM node: attach to the segments that a
+ * daemon published in its registry file, and use them as Buffers.
+ *
+ *   import { attachRemote } from 'pdsm';
+ *   const node = attachRemote({ clientId: 3 });   // registry in $PDSM_REGISTRY_DIR or /tmp
+ *   node.ro.writeBigUInt64LE(42n, 0);             // travels to slice 3 of the master's RO
+ *   node.detach();
+ *
+ * Attaching never creates a segment: the daemon owns creation. After detach() every Buffer
+ * handed out is empty (length 0) rather than dangling.
+ */
+import { PdsmError } from './errors.js';
+import { masterStRecords, REMOTE_ST, sliceOffset, ST_RECORD_SIZE } from './segments/layout.js';
+import { readMasterRegistry, readRemoteRegistry, registryDir, type SegmentEntry } from './segments/registry.js';
+import { Segment } from './segments/segment.js';
+import { StatusRecords, consistentRead, consistentWrite, type SeqlockOptions } from './segments/status.js';
+
+export { PdsmError, ERROR_CODES, type PdsmErrorCode } from './errors.js';
+export { PeerState } from './segments/status.js';
+
+export interface AttachOptions {
+  /** Registry folder (default $PDSM_REGISTRY_DIR, else /tmp). */
+  registryDir?: string;
+  /** Map every segment read-only. */
+  readOnly?: boolean;
+}
+
+/** A status record as read from ST (DESIGN §3b). */
+export interface FlowStatus {
+  generation: bigint;
+  lastBatchNs: bigint;
+  peerHeardNs: bigint;
+  peerState: number;
+  batches: bigint;
+}
+
+interface Attached {
+  /** Detach every segment; all Buffers handed out become empty. Idempotent. */
+  detach(): void;
+}
+
+export interface RemoteNode extends Attached {
+  clientId: number;
+  /** Master owned: written by the master's apps, read here. */
+  mo: Buffer;
+  /** Remote owned: written here, copied to slice clientId of the master's RO. */
+  ro: Buffer;
+  /** Broadcast from the master, when the master has one. */
+  bc?: Buffer;
+  /** Status segment; prefer the calls below. */
+  st?: Buffer;
+  /** Status of a flow: 'mo' (in), 'bc' (in), 'ro' (out). */
+  status(flow: 'mo' | 'bc' | 'ro'): FlowStatus;
+  /** Run `read` so that it sees a whole batch of MO (or BC), never half of one. */
+  readConsistent<T>(flow: 'mo' | 'bc', read: () => T, options?: SeqlockOptions): T;
+  /** Run `write` so that it travels in one batch of RO. */
+  writeConsistent<T>(write: () => T): T;
+}
+
+export interface MasterNode extends Attached {
+  /** Number of remotes (slices). */
+  remotes: number;
+  /** Size of one slice. */
+  segSize: number;
+  mo: Buffer;
+  ro: Buffer;
+  bc?: Buffer;
+  st?: Buffer;
+  /** Slice n of MO (goes to remote n). */
+  moSlice(n: number): Buffer;
+  /** Slice n of RO (comes from remote n). */
+  roSlice(n: number): Buffer;
+  /** Status of a flow: 'ro' (in from remote n), 'mo' (out to remote n), 'bc' (out). */
+  status(flow: 'mo' | 'ro', n: number): FlowStatus;
+  status(flow: 'bc'): FlowStatus;
+  /** Read slice n of RO whole (never half of a batch). */
+  readConsistent<T>(n: number, read: () => T, options?: SeqlockOptions): T;
+  /** Write MO slice n (or BC with n = 'bc') so the update travels in one batch. */
+  writeConsistent<T>(n: number | 'bc', write: () => T): T;
+}
+
+function attachAll(entries: Record<string, SegmentEntry | undefined>, readOnly: boolean): { segs: Record<string, Segment>; detach: () => void } {
+  const segs: Record<string, Segment> = {};
+  const detach = (): void => {
+    for (const seg of Object.values(segs)) seg.detach();
+  };
+  try {
+    for (const [label, entry] of Object.entries(entries)) {
+      if (entry) segs[label] = Segment.open(entry.key, entry.size, { create: false, readOnly, label });
+    }
+  } catch (err) {
+    detach();
+    throw err;
+  }
+  return { segs, detach };
+}
+
+function statusOf(st: Segment | undefined, records: number): StatusRecords {
+  if (!st) throw new PdsmError('PDSM_ERR_REGISTRY', 'the registry lists no status segment (PDSM_ST_key): the daemon is too old for consistent reads');
+  return new StatusRecords(st.buffer, records);
+}
+
+/** Attach to remote `clientId`'s segments through its registry file. */
+export function attachRemote(options: AttachOptions & { clientId: number }): RemoteNode {
+  const dir = registryDir(options.registryDir);
+  const reg = readRemoteRegistry(dir, options.clientId);
+  const { segs, detach } = attachAll({ MO: reg.MO, RO: reg.RO, BC: reg.BC, ST: reg.ST }, options.readOnly ?? false);
+  const record = { mo: REMOTE_ST.MO_IN, bc: REMOTE_ST.BC_IN, ro: REMOTE_ST.RO_OUT } as const;
+  const node: RemoteNode = {
+    clientId: options.clientId,
+    mo: segs.MO!.buffer,
+    ro: segs.RO!.buffer,
+    detach,
+    status: (flow) => statusOf(segs.ST, REMOTE_ST.COUNT).read(record[flow]),
+    readConsistent: (flow, read, opts) => consistentRead(statusOf(segs.ST, REMOTE_ST.COUNT), record[flow], read, opts),
+    writeConsistent: (write) => consistentWrite(statusOf(segs.ST, REMOTE_ST.COUNT), record.ro, write),
+  };
+  if (segs.BC) node.bc = segs.BC.buffer;
+  if (segs.ST) node.st = segs.ST.buffer;
+  return node;
+}
+
+/** Attach to the master's segments through its registry file. */
+export function attachMaster(options: AttachOptions = {}): MasterNode {
+  const dir = registryDir(options.registryDir);
+  const reg = readMasterRegistry(dir);
+  const { segs, detach } = attachAll({ MO: reg.MO, RO: reg.RO, BC: reg.BC, ST: reg.ST }, options.readOnly ?? false);
+  const layout = masterStRecords(reg.segs);
+  const slice = (seg: Segment, n: number): Buffer => {
+    if (!Number.isInteger(n) || n < 0 || n >= reg.segs) {
+      throw new PdsmError('PDSM_ERR_RANGE', `client ${n} is out of range 0..${reg.segs - 1}`);
+    }
+    return seg.buffer.subarray(sliceOffset(n, reg.segSize), sliceOffset(n + 1, reg.segSize));
+  };
+  const st = (): StatusRecords => statusOf(segs.ST, layout.count);
+  const node: MasterNode = {
+    remotes: reg.segs,
+    segSize: reg.segSize,
+    mo: segs.MO!.buffer,
+    ro: segs.RO!.buffer,
+    detach,
+    moSlice: (n) => slice(segs.MO!, n),
+    roSlice: (n) => slice(segs.RO!, n),
+    status: ((flow: 'mo' | 'ro' | 'bc', n: number = 0) =>
+      st().read(flow === 'bc' ? layout.bcOut : flow === 'mo' ? layout.moOut(n) : layout.roIn(n))) as MasterNode['status'],
+    readConsistent: (n, read, opts) => consistentRead(st(), layout.roIn(n), read, opts),
+    writeConsistent: (n, write) => consistentWrite(st(), n === 'bc' ? layout.bcOut : layout.moOut(n), write),
+  };
+  if (segs.BC) node.bc = segs.BC.buffer;
+  if (segs.ST) node.st = segs.ST.buffer;
+  return node;
+}
+
+export { ST_RECORD_SIZE };
