@@ -43,10 +43,16 @@ Napi::Function Attachment::DefineClass(Napi::Env env) {
 
 Napi::Object Attachment::Attach(Napi::Env env, const Napi::FunctionReference& cls, int id,
                                 bool readOnly) {
-  struct shmid_ds ds;
-  if (shmctl(id, IPC_STAT, &ds) != 0) ThrowSysError(env, "shmctl", errno);
   void* addr = shmat(id, nullptr, readOnly ? SHM_RDONLY : 0);
   if (addr == reinterpret_cast<void*>(-1)) ThrowSysError(env, "shmat", errno);
+  // The size, for the ArrayBuffer. Asked after shmat so that a bad id fails in shmat, as
+  // callers expect; IPC_STAT needs read permission, which any successful shmat had.
+  struct shmid_ds ds;
+  if (shmctl(id, IPC_STAT, &ds) != 0) {
+    const int err = errno;
+    shmdt(addr);
+    ThrowSysError(env, "shmctl", err);
+  }
 
   Mapping* mapping = new Mapping{addr, static_cast<size_t>(ds.shm_segsz), id, 1};
   Napi::Object object;

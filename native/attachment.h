@@ -29,7 +29,7 @@ class Attachment : public Napi::ObjectWrap<Attachment> {
   static Napi::Function DefineClass(Napi::Env env);
 
   // shmat(id, NULL, readOnly ? SHM_RDONLY : 0) and wrap the mapping; throws a system error
-  // ('shmctl' for the size lookup, 'shmat') on failure.
+  // ('shmat', or 'shmctl' should the size lookup that follows fail) on failure.
   static Napi::Object Attach(Napi::Env env, const Napi::FunctionReference& cls, int id,
                              bool readOnly);
 
