@@ -4,7 +4,12 @@
  * pages); policy (key layout, sizes, registry files) lives in the other files of this folder.
  *
  * Every function throws a Node-style system error (`code` such as 'EEXIST', `errno`,
- * `syscall` such as 'shmget') when the system call fails, and a TypeError for bad arguments.
+ * `syscall` such as 'shmget') when the system call fails, and a TypeError or RangeError for
+ * bad arguments.
+ * `errno` is the positive value of errno.h (EEXIST is 17), not libuv's negative one that
+ * fs errors carry; the message reads "shmget EEXIST: File exists". Argument errors follow
+ * Node's validators: TypeError with code ERR_INVALID_ARG_TYPE for a wrong type, RangeError
+ * with code ERR_OUT_OF_RANGE for a number or bigint out of range (negative, fractional).
  */
 import { createRequire } from 'node:module';
 
@@ -26,7 +31,11 @@ export interface ShmStat {
 
 /** A mapping of a segment into this process. */
 export interface ShmAttachment {
-  /** The mapped memory. After detach() its byteLength is 0 and every view on it is empty. */
+  /**
+   * The mapped memory. After detach() its byteLength is 0 and every view on it is empty.
+   * Without detach() the mapping lasts while this object or the buffer is reachable. Do not
+   * write to the buffer of a read-only attachment: the write faults and kills the process.
+   */
   readonly buffer: ArrayBuffer;
   /** The shmid it maps. */
   readonly id: number;
