@@ -1,0 +1,277 @@
+/**
+ * The receiving side of one flow (spec/protocol.md §5.4, §6, §8): puts DATA and COMMIT
+ * back in sequence order, applies each batch whole, NACKs gaps, and asks for repairs.
+ *
+ * Timing: a gap is NACKed `nackDelayMs` after it is first seen (so plain reordering heals
+ * without a NACK), then again with the delay doubled each time up to `nackMaxMs` while it
+ * stays open; progress resets the back-off. The gap may be seen from a later datagram or
+ * from a heartbeat's highest sequence (a lost tail). One Deadline timer per receiver,
+ * armed only while a gap is open, so an idle flow costs no wake-ups.
+ *
+ * Batch atomicity (spec §5.4): a batch is DATA seq c-dataCount .. c-1 closed by COMMIT c.
+ * It is applied only when all of it is here and every earlier batch was applied, except a
+ * REPLACES batch, which is applied as soon as it is whole and makes every unapplied batch
+ * before it obsolete. `apply` receives the whole batch at once; the daemon wraps it in the
+ * ST generation so no reader sees half of it.
+ */
+import type { CommitMessage, DataMessage, FlowName, SeqRange, SegmentGeometry } from '../udp/codec.js';
+import { checkDataAgainstSegment } from '../udp/codec.js';
+import { MAX_NACK_RANGES } from '../udp/constants.js';
+import { seqAdd, seqDiff, seqGt, seqLt } from '../udp/serial.js';
+import { Deadline, type Clock } from './clock.js';
+
+export interface ReceivedBatch {
+  batchId: number;
+  /** The DATA of the batch in sequence order (payloads in the network-neutral form). */
+  data: DataMessage[];
+  full: boolean;
+  replaces: boolean;
+}
+
+export interface ReceiverOptions {
+  flow: FlowName;
+  geometry: SegmentGeometry;
+  /** Sequence number of the first datagram expected (from the handshake). */
+  firstSeq: number;
+  clock: Clock;
+  /** Apply a whole batch (the daemon writes it into the segment inside the ST generation). */
+  apply(batch: ReceivedBatch): void;
+  sendNack(ranges: SeqRange[]): void;
+  /** Ask the sender for every page (the receiver lost track beyond repair by NACK). */
+  requestFull(): void;
+  /** spec §8 defaults: NACK delay 5 ms, back-off cap 500 ms. */
+  nackDelayMs?: number;
+  nackMaxMs?: number;
+  /** Most datagrams held out of order (default 65536). */
+  window?: number;
+}
+
+export interface ReceiverCounters {
+  datagrams: number;
+  duplicates: number;
+  outOfWindow: number;
+  invalid: number;
+  batchesApplied: number;
+  batchesDropped: number;
+  nacksSent: number;
+  fullRequests: number;
+}
+
+export class FlowReceiver {
+  readonly options: ReceiverOptions;
+  readonly counters: ReceiverCounters = {
+    datagrams: 0, duplicates: 0, outOfWindow: 0, invalid: 0, batchesApplied: 0, batchesDropped: 0, nacksSent: 0, fullRequests: 0,
+  };
+  // spec: next_expected (every seq before it is applied or obsolete)
+  #expected: number;
+  // spec: highest_seq_seen
+  #highest: number;
+  readonly #held = new Map<number, DataMessage | CommitMessage>();
+  // spec: scan_pos (first seq at or after next_expected not yet known to be held)
+  #scanPos: number;
+  readonly #nackTimer: Deadline;
+  #nackBackoff: number;
+  #lastAppliedBatch = 0;
+  /** The latest REPLACES COMMIT held but not yet applied. */
+  #replace: CommitMessage | undefined;
+
+  constructor(options: ReceiverOptions) {
+    this.options = options;
+    this.#expected = options.firstSeq >>> 0;
+    this.#highest = seqAdd(this.#expected, -1);
+    this.#scanPos = this.#expected;
+    this.#nackBackoff = options.nackDelayMs ?? 5;
+    this.#nackTimer = new Deadline(options.clock, () => this.#sendNack());
+  }
+
+  get expected(): number {
+    return this.#expected;
+  }
+
+  get highestSeen(): number {
+    return this.#highest;
+  }
+
+  /** Id of the last batch applied (0 before the first). */
+  get lastAppliedBatch(): number {
+    return this.#lastAppliedBatch;
+  }
+
+  /** True when nothing is held or missing: the receiver has applied all it has heard of. */
+  get idle(): boolean {
+    return this.#held.size === 0 && seqAdd(this.#highest, 1) === this.#expected;
+  }
+
+  /** Datagrams still missing between next_expected and highest_seq_seen. */
+  get missing(): number {
+    return Math.max(0, seqDiff(this.#highest, this.#expected) + 1 - this.#held.size);
+  }
+
+  /** DATA or COMMIT of this flow. Returns false (and counts why) when it was dropped. */
+  onDatagram(msg: DataMessage | CommitMessage): boolean {
+    if (msg.type === 'data' && checkDataAgainstSegment(msg, this.options.geometry) !== null) {
+      this.counters.invalid++;
+      return false;
+    }
+    const ahead = seqDiff(msg.seq, this.#expected);
+    if (ahead < 0 || this.#held.has(msg.seq)) {
+      this.counters.duplicates++;
+      return false;
+    }
+    if (ahead >= (this.options.window ?? 65536)) {
+      this.counters.outOfWindow++;
+      this.#lostTrack();
+      return false;
+    }
+    this.counters.datagrams++;
+    this.#held.set(msg.seq, msg);
+    if (seqGt(msg.seq, this.#highest)) this.#highest = msg.seq;
+    // A REPLACES batch may complete out of order (its COMMIT before some of its DATA):
+    // remember the latest one and try it on every arrival until it is applied.
+    if (msg.type === 'commit' && msg.replaces && (this.#replace === undefined || seqGt(msg.seq, this.#replace.seq))) {
+      this.#replace = msg;
+    }
+    if (this.#replace !== undefined) {
+      if (seqLt(this.#replace.seq, this.#expected)) this.#replace = undefined;
+      else this.#tryReplace(this.#replace);
+    }
+    this.#deliver();
+    return true;
+  }
+
+  /** spec §6.2: the sender's highest sequence; reveals a lost tail. */
+  onHighestSeq(seq: number): void {
+    const ahead = seqDiff(seq, this.#expected);
+    if (ahead >= (this.options.window ?? 65536)) {
+      this.#lostTrack();
+      return;
+    }
+    if (seqGt(seq, this.#highest)) {
+      this.#highest = seq;
+      this.#armNack();
+    }
+  }
+
+  /** Stop timers (the session ended). */
+  close(): void {
+    this.#nackTimer.cancel();
+    this.#held.clear();
+  }
+
+  /**
+   * Apply batches in order while the next one is whole. spec: every seq in
+   * [next_expected, scan_pos) is held DATA, so each arrival is looked at once.
+   */
+  #deliver(): void {
+    let progressed = false;
+    for (let msg = this.#held.get(this.#scanPos); msg !== undefined; msg = this.#held.get(this.#scanPos)) {
+      if (msg.type === 'commit') {
+        const first = seqAdd(msg.seq, -msg.dataCount);
+        if (first !== this.#expected) {
+          // The batch began before next_expected (its start was made obsolete): drop it.
+          this.#drop(this.#expected, msg.seq);
+          this.counters.batchesDropped++;
+        } else {
+          this.#applyBatch(msg);
+        }
+        this.#expected = seqAdd(msg.seq, 1);
+        progressed = true;
+      }
+      this.#scanPos = seqAdd(this.#scanPos, 1);
+    }
+    if (progressed) this.#nackBackoff = this.options.nackDelayMs ?? 5;
+    if (this.missing > 0) this.#armNack();
+    else this.#nackTimer.cancel();
+  }
+
+  /** A whole REPLACES batch is applied at once; everything unapplied before it is obsolete. */
+  #tryReplace(commit: CommitMessage): void {
+    const first = seqAdd(commit.seq, -commit.dataCount);
+    if (seqLt(first, this.#expected)) return; // overlaps what was applied: cannot be whole
+    for (let i = 0; i < commit.dataCount; i++) if (!this.#held.has(seqAdd(first, i))) return;
+    const obsolete = seqDiff(first, this.#expected);
+    if (obsolete > 0) {
+      this.#drop(this.#expected, seqAdd(first, -1));
+      this.counters.batchesDropped++;
+    }
+    this.#expected = first;
+    this.#scanPos = first;
+  }
+
+  #drop(from: number, to: number): void {
+    for (let s = from; ; s = seqAdd(s, 1)) {
+      this.#held.delete(s);
+      if (s === to) break;
+    }
+  }
+
+  #applyBatch(commit: CommitMessage): void {
+    const first = seqAdd(commit.seq, -commit.dataCount);
+    const data: DataMessage[] = [];
+    const pages = new Set<number>();
+    let valid = true;
+    for (let i = 0; i < commit.dataCount; i++) {
+      const msg = this.#held.get(seqAdd(first, i));
+      if (msg === undefined || msg.type !== 'data' || msg.batchId !== commit.batchId) {
+        valid = false;
+        break;
+      }
+      data.push(msg);
+      pages.add(msg.page);
+    }
+    this.#drop(first, commit.seq);
+    if (!valid || pages.size !== commit.pageCount) {
+      // The sender broke the batch rules (spec §5.4): apply nothing, ask for everything.
+      this.counters.invalid++;
+      this.counters.batchesDropped++;
+      this.#requestFull();
+      return;
+    }
+    this.options.apply({ batchId: commit.batchId, data, full: commit.full, replaces: commit.replaces });
+    this.#lastAppliedBatch = commit.batchId;
+    this.counters.batchesApplied++;
+  }
+
+  /** The sender is further ahead than the window: start over from a full batch. */
+  #lostTrack(): void {
+    this.#requestFull();
+  }
+
+  #fullRequestedAt = -Infinity;
+  #requestFull(): void {
+    const now = this.options.clock.now();
+    if (now - this.#fullRequestedAt < (this.options.nackMaxMs ?? 500)) return;
+    this.#fullRequestedAt = now;
+    this.counters.fullRequests++;
+    this.options.requestFull();
+  }
+
+  #armNack(): void {
+    this.#nackTimer.armAt(this.options.clock.now() + this.#nackBackoff);
+  }
+
+  /** Send the open gaps as at most MAX_NACK_RANGES ranges, then back off. */
+  #sendNack(): void {
+    const ranges: SeqRange[] = [];
+    let s = this.#scanPos;
+    const span = seqDiff(this.#highest, this.#scanPos) + 1;
+    let open: SeqRange | undefined;
+    for (let i = 0; i < span && ranges.length <= MAX_NACK_RANGES; i++, s = seqAdd(s, 1)) {
+      if (this.#held.has(s)) {
+        open = undefined;
+        continue;
+      }
+      if (open) open.count++;
+      else {
+        open = { first: s, count: 1 };
+        ranges.push(open);
+      }
+    }
+    if (ranges.length > MAX_NACK_RANGES) ranges.length = MAX_NACK_RANGES;
+    if (ranges.length === 0) return;
+    this.counters.nacksSent++;
+    this.options.sendNack(ranges);
+    this.#nackBackoff = Math.min(this.#nackBackoff * 2, this.options.nackMaxMs ?? 500);
+    this.#armNack();
+  }
+}
