@@ -1,0 +1,190 @@
+/**
+ * UDP endpoints for the daemons: IPv4 or IPv6 sockets, name resolution with errors that
+ * name the host or port, and a paced send queue.
+ *
+ * Timing: Node's receive path tops out near 120k datagrams/s per process and the kernel
+ * drops silently past it (RcvbufErrors in /proc/net/snmp). A full resync of a large segment
+ * would blast far more than that, so every send goes through a token bucket: at most
+ * `rate` datagrams per second with bursts of `burst`, drained from a FIFO by one timer
+ * that exists only while the queue is non-empty. The queue is bounded; past its bound the
+ * oldest queued datagrams are dropped and counted (the reliability layer repairs them).
+ */
+import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { PdsmError } from '../errors.js';
+
+export interface Peer {
+  address: string;
+  port: number;
+}
+
+export function peerKey(p: Peer): string {
+  return `${p.address}|${p.port}`;
+}
+
+export function formatPeer(p: Peer): string {
+  return p.address.includes(':') ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
+}
+
+/** Resolve `host` to one address of `family`; PDSM_ERR_NETWORK naming the host otherwise. */
+export async function resolveHost(host: string, family: 4 | 6): Promise<string> {
+  if (isIP(host) === family) return host;
+  if (isIP(host) !== 0) {
+    throw new PdsmError('PDSM_ERR_NETWORK', `${host} is an IPv${isIP(host)} address but the network side is IPv${family}`);
+  }
+  try {
+    const r = await lookup(host, { family });
+    return r.address;
+  } catch (err) {
+    throw new PdsmError('PDSM_ERR_NETWORK', `cannot resolve ${host} to an IPv${family} address: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+/** All IPv4/IPv6 addresses of `host` (for the Clientname source check). */
+export async function resolveAll(host: string, family: 4 | 6): Promise<string[]> {
+  if (isIP(host) !== 0) return [host];
+  try {
+    return (await lookup(host, { family, all: true })).map((r) => r.address);
+  } catch {
+    return [];
+  }
+}
+
+export interface EndpointOptions {
+  family: 4 | 6;
+  /** Local address; default any. */
+  address?: string;
+  /** Local port; 0 for any. */
+  port: number;
+  /** Datagrams per second the pacer lets out (default 40000). */
+  rate?: number;
+  /** Burst the pacer allows (default 512). */
+  burst?: number;
+  /** Most datagrams queued before the oldest are dropped (default 65536). */
+  queueLimit?: number;
+  /** Requested kernel receive buffer, bytes (default 8 MiB; the kernel may cap it). */
+  recvBufferSize?: number;
+}
+
+interface Queued {
+  buf: Uint8Array;
+  peer: Peer;
+}
+
+export class UdpEndpoint {
+  readonly socket: Socket;
+  readonly family: 4 | 6;
+  #rate: number;
+  #burst: number;
+  #queueLimit: number;
+  #queue: Queued[] = [];
+  #head = 0;
+  #tokens: number;
+  #last = performance.now();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Counters: datagrams sent, dropped from a full queue, send errors. */
+  readonly counters = { sent: 0, queueDropped: 0, sendErrors: 0, received: 0 };
+
+  private constructor(socket: Socket, options: EndpointOptions) {
+    this.socket = socket;
+    this.family = options.family;
+    this.#rate = options.rate ?? 40_000;
+    this.#burst = options.burst ?? 512;
+    this.#queueLimit = options.queueLimit ?? 65_536;
+    this.#tokens = this.#burst;
+  }
+
+  /** Bind a socket; PDSM_ERR_NETWORK naming the address and port when that fails. */
+  static async bind(options: EndpointOptions): Promise<UdpEndpoint> {
+    const socket = createSocket({ type: options.family === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    const address = options.address ?? (options.family === 6 ? '::' : '0.0.0.0');
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        socket.close();
+        const what = options.port === 0 ? `address ${address}` : `port ${options.port} on ${address}`;
+        const why = err.code === 'EADDRINUSE' ? 'is in use' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this host' : `cannot be bound: ${err.message}`;
+        reject(new PdsmError('PDSM_ERR_NETWORK', `UDP ${what} ${why}`, { cause: err }));
+      };
+      socket.once('error', onError);
+      socket.bind({ port: options.port, address, exclusive: true }, () => {
+        socket.off('error', onError);
+        resolve();
+      });
+    });
+    const size = options.recvBufferSize ?? 8 * 1024 * 1024;
+    try {
+      socket.setRecvBufferSize(size);
+      socket.setSendBufferSize(Math.min(size, 4 * 1024 * 1024));
+    } catch {
+      // The kernel caps these at rmem_max/wmem_max; a smaller buffer still works.
+    }
+    return new UdpEndpoint(socket, options);
+  }
+
+  get localPort(): number {
+    return this.socket.address().port;
+  }
+
+  onMessage(handler: (msg: Buffer, from: Peer) => void): void {
+    this.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+      this.counters.received++;
+      handler(msg, { address: rinfo.address, port: rinfo.port });
+    });
+  }
+
+  /** Queue a datagram; the pacer sends it. */
+  send(buf: Uint8Array, peer: Peer): void {
+    if (this.#closed) return;
+    if (this.#queue.length - this.#head >= this.#queueLimit) {
+      this.#head++;
+      this.counters.queueDropped++;
+    }
+    this.#queue.push({ buf, peer });
+    this.#drain();
+  }
+
+  /** Datagrams waiting in the pacer. */
+  get queued(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  #drain(): void {
+    const now = performance.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) * this.#rate) / 1000);
+    this.#last = now;
+    while (this.#head < this.#queue.length && this.#tokens >= 1) {
+      const item = this.#queue[this.#head]!;
+      this.#queue[this.#head++] = undefined as unknown as Queued;
+      this.#tokens -= 1;
+      this.counters.sent++;
+      this.socket.send(item.buf, item.peer.port, item.peer.address, (err) => {
+        if (err) this.counters.sendErrors++;
+      });
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 4096) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.#timer === undefined && this.#head < this.#queue.length) {
+      const wait = Math.max(1, Math.ceil(((1 - this.#tokens) * 1000) / this.#rate));
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#drain();
+      }, wait);
+    }
+  }
+
+  /** Send what is queued (bounded by `timeoutMs`), then close. */
+  async close(timeoutMs = 1000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.queued > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}
