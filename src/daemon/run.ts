@@ -7,20 +7,13 @@ import { formatKey } from '../segments/segment.js';
 import type { DaemonConfig } from './config.js';
 import { openNodeSegments, removeNodeSegments, writeRegistry, type NodeSegments } from './node-segments.js';
 import { onShutdown } from './shutdown.js';
+import { MasterService } from './master.js';
+import { RemoteService } from './remote.js';
 
 /** The network side of a daemon, started once the segments are ready. */
 export interface Service {
   /** Flush what changed, say goodbye, close sockets. */
   stop(): Promise<void>;
-}
-
-/** Starts the network side; installed by the replication layer. */
-export type ServiceFactory = (config: DaemonConfig, node: NodeSegments, log: Logger) => Promise<Service>;
-
-let serviceFactory: ServiceFactory | undefined;
-
-export function setServiceFactory(factory: ServiceFactory | undefined): void {
-  serviceFactory = factory;
 }
 
 function toolName(config: DaemonConfig): string {
@@ -45,20 +38,31 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
   const shutdown = onShutdown({ log });
   const node = openNodeSegments(config);
   let service: Service | undefined;
+  let failure: Error | undefined;
+  const fail = (err: Error): void => {
+    failure = err;
+    shutdown.trigger('failure');
+  };
   try {
-    await writeRegistry(config, node, registryExtras(config));
     for (const seg of [node.mo, node.ro, node.bc, node.st]) {
       if (seg) log.info(seg.created ? 'created segment' : 're-attached segment', { segment: seg.label, key: formatKey(seg.key), size: seg.size });
     }
+    // The network side first: a port in use or an unresolvable master fails before the
+    // registry tells applications that this node is served.
+    service = config.role === 'master' ? await MasterService.start(config, node, log) : await RemoteService.start(config, node, log, fail);
+    await writeRegistry(config, node, registryExtras(config));
     log.info('registry written', { path: node.registryPath });
-    if (serviceFactory) service = await serviceFactory(config, node, log);
     log.info('running', { pid: process.pid });
     // Signal listeners do not keep Node's event loop alive; this timer does, until a stop.
     const keepAlive = setInterval(() => undefined, 1 << 30);
     const why = await shutdown.requested.finally(() => clearInterval(keepAlive));
     log.info('stopping', { reason: why });
-    if (service) await service.stop();
+    await service.stop();
+    if (failure) throw failure;
     return process.exitCode === 1 ? 1 : 0;
+  } catch (err) {
+    if (service && !failure) await service.stop().catch(() => undefined);
+    throw err;
   } finally {
     node.close();
     shutdown.dispose();

@@ -13,6 +13,8 @@ export interface ShutdownOptions {
 export interface ShutdownHandle {
   /** Resolves with the signal or error that started the shutdown. */
   readonly requested: Promise<string>;
+  /** Start the shutdown from inside (a fatal runtime error); same path as a signal. */
+  trigger(why: string): void;
   /** Stop listening for signals (after a clean stop). */
   dispose(): void;
 }
@@ -48,6 +50,7 @@ export function onShutdown(options: ShutdownOptions): ShutdownHandle {
   process.on('unhandledRejection', onError);
   return {
     requested,
+    trigger: start,
     dispose() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

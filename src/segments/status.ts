@@ -11,7 +11,7 @@
  *  32 u64 batches applied or sent
  *  40..63 reserved (zero)
  * After the flow records comes one owner record: u32 pid of the daemon that owns the
- * node's segments (0 when none), u32 reserved, u64 its start time (Unix ns).
+ * node's segments (0 when none), u32 the last epoch it used, u64 its start time (Unix ns).
  */
 import { readFileSync } from 'node:fs';
 import { PdsmError } from '../errors.js';
@@ -111,6 +111,21 @@ export class StatusRecords {
       }
     }
     throw new PdsmError('PDSM_ERR_ALREADY_RUNNING', `${what}: another daemon is claiming the same segments`);
+  }
+
+  /**
+   * A new epoch for this daemon (spec §7.1): Unix seconds, but always greater than the last
+   * epoch recorded in the owner record, so a restart within the same second (or after the
+   * clock stepped back) never reuses an epoch, and with it an AEAD nonce. Never 0.
+   */
+  nextEpoch(nowSeconds: number = Math.floor(Date.now() / 1000)): number {
+    const slot = (this.records * ST_RECORD_SIZE) / 4 + 1;
+    const last = Atomics.load(this.#u32, slot);
+    let epoch = nowSeconds >>> 0;
+    if (((epoch - last) | 0) <= 0) epoch = (last + 1) >>> 0;
+    if (epoch === 0) epoch = 1;
+    Atomics.store(this.#u32, slot, epoch);
+    return epoch;
   }
 
   /** Give up the claim if this process holds it. */

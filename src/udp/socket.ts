@@ -84,6 +84,8 @@ export class UdpEndpoint {
   #last = performance.now();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Sends handed to the socket whose callback has not run yet. */
+  #inFlight = 0;
   /** Counters: datagrams sent, dropped from a full queue, send errors. */
   readonly counters = { sent: 0, queueDropped: 0, sendErrors: 0, received: 0 };
 
@@ -159,7 +161,9 @@ export class UdpEndpoint {
       this.#queue[this.#head++] = undefined as unknown as Queued;
       this.#tokens -= 1;
       this.counters.sent++;
+      this.#inFlight++;
       this.socket.send(item.buf, item.peer.port, item.peer.address, (err) => {
+        this.#inFlight--;
         if (err) this.counters.sendErrors++;
       });
     }
@@ -182,7 +186,8 @@ export class UdpEndpoint {
   /** Send what is queued (bounded by `timeoutMs`), then close. */
   async close(timeoutMs = 1000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
-    while (this.queued > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    // Closing a socket drops sends still in flight: wait for the queue and the callbacks.
+    while ((this.queued > 0 || this.#inFlight > 0) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 2));
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));

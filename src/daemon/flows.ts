@@ -1,0 +1,145 @@
+/**
+ * The two ends of a flow as a daemon holds them: an outgoing flow scans a region and feeds
+ * a FlowSender; an incoming flow feeds a FlowReceiver whose batches are written into a
+ * region inside the ST generation (DESIGN §3b). The daemon only wires these to peers.
+ */
+import { PageScanner } from '../segments/scanner.js';
+import type { StatusRecords } from '../segments/status.js';
+import { fromWire, type WordSize } from '../segments/word-codec.js';
+import { FlowReceiver, type ReceivedBatch } from '../reliability/receiver.js';
+import { FlowSender } from '../reliability/sender.js';
+import type { Clock } from '../reliability/clock.js';
+import type { CommitMessage, DataMessage, FlowName, SeqRange } from '../udp/codec.js';
+
+export interface FlowGeometry {
+  pageSize: number;
+  wordSize: WordSize;
+  mtu: number;
+}
+
+/**
+ * Write a whole batch into `region` while the record's generation is odd. Words are
+ * converted off to the side and then copied, so even a plain (non-seqlock) reader never
+ * sees a byte-swapped word.
+ */
+export function applyBatch(batch: ReceivedBatch, region: Buffer, pageSize: number, wordSize: WordSize, status: StatusRecords, record: number, scratch: Buffer): void {
+  status.bump(record); // odd: consistent readers retry
+  try {
+    for (const d of batch.data) {
+      const view = scratch.subarray(0, d.payload.byteLength);
+      fromWire(d.payload, view, wordSize);
+      view.copy(region, d.page * pageSize + d.offset);
+    }
+  } finally {
+    status.bump(record); // even
+  }
+  status.stampBatch(record);
+}
+
+/** An outgoing flow: region -> scanner -> sender. The scanner outlives sessions. */
+export class OutFlow {
+  readonly flow: FlowName;
+  readonly scanner: PageScanner;
+  readonly #status: StatusRecords;
+  readonly record: number;
+  sender: FlowSender | undefined;
+  /** A full batch is owed to the peer (join, epoch change, full RESYNC). */
+  #fullOwed = false;
+
+  constructor(flow: FlowName, region: Buffer, pageSize: number, status: StatusRecords, record: number) {
+    this.flow = flow;
+    this.scanner = new PageScanner(region, pageSize);
+    this.#status = status;
+    this.record = record;
+  }
+
+  /** Start a session: a new sender whose first batch will be every page. */
+  start(options: { src: number; dst: number; epoch: number; firstSeq: number; geometry: FlowGeometry; sealed: boolean; clock: Clock; emit(msg: DataMessage | CommitMessage): void }): FlowSender {
+    this.sender = new FlowSender({
+      flow: this.flow,
+      src: options.src,
+      dst: options.dst,
+      epoch: options.epoch,
+      firstSeq: options.firstSeq,
+      pageSize: options.geometry.pageSize,
+      wordSize: options.geometry.wordSize,
+      mtu: options.geometry.mtu,
+      sealed: options.sealed,
+      clock: options.clock,
+      source: this.scanner,
+      emit: options.emit,
+    });
+    this.#fullOwed = true;
+    return this.sender;
+  }
+
+  stop(): void {
+    this.sender = undefined;
+  }
+
+  owesFull(): void {
+    this.#fullOwed = true;
+  }
+
+  /**
+   * One interval: snapshot while the writers' generation is even and unchanged, then send
+   * the dirty pages (or every page when a full batch is owed) as one batch. Returns the
+   * number of pages sent, or 'busy' when writers held the generation.
+   */
+  tick(): number | 'busy' {
+    const sender = this.sender;
+    if (!sender) return 0;
+    const result = this.scanner.scan(() => this.#status.generation(this.record));
+    if (result === 'busy') return 'busy';
+    if (this.#fullOwed) {
+      this.#fullOwed = false;
+      sender.sendFull();
+      this.#status.stampBatch(this.record);
+      return this.scanner.pageCount;
+    }
+    if (result.dirty.length === 0) return 0;
+    sender.sendBatch(result.dirty);
+    this.#status.stampBatch(this.record);
+    return result.dirty.length;
+  }
+}
+
+/** An incoming flow: receiver -> region, inside the ST generation. */
+export class InFlow {
+  readonly flow: FlowName;
+  readonly region: Buffer;
+  readonly record: number;
+  readonly #status: StatusRecords;
+  readonly #geometry: FlowGeometry;
+  readonly #scratch: Buffer;
+  receiver: FlowReceiver | undefined;
+
+  constructor(flow: FlowName, region: Buffer, geometry: FlowGeometry, status: StatusRecords, record: number) {
+    this.flow = flow;
+    this.region = region;
+    this.record = record;
+    this.#status = status;
+    this.#geometry = geometry;
+    this.#scratch = Buffer.alloc(geometry.pageSize);
+  }
+
+  start(options: { firstSeq: number; clock: Clock; sendNack(ranges: SeqRange[]): void; requestFull(): void }): FlowReceiver {
+    this.receiver?.close();
+    const { pageSize, wordSize } = this.#geometry;
+    this.receiver = new FlowReceiver({
+      flow: this.flow,
+      firstSeq: options.firstSeq,
+      clock: options.clock,
+      geometry: { pageSize, wordSize, pageCount: this.region.length / pageSize },
+      apply: (batch) => applyBatch(batch, this.region, pageSize, wordSize, this.#status, this.record, this.#scratch),
+      sendNack: options.sendNack,
+      requestFull: options.requestFull,
+    });
+    return this.receiver;
+  }
+
+  stop(): void {
+    this.receiver?.close();
+    this.receiver = undefined;
+  }
+}

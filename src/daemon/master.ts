@@ -1,0 +1,309 @@
+/**
+ * The master's network side: admits remotes (HELLO -> WELCOME or REJECT), runs the MO flow
+ * to each remote and the RO flow from each, heartbeats, liveness, goodbye. Protocol logic
+ * lives in src/reliability and src/udp; this file wires flows to peers and segments.
+ *
+ * Timing: one scan timer (-i) sends each remote's changed MO pages as one batch; one
+ * heartbeat timer sends heartbeats and marks remotes silent past the liveness timeout as
+ * down (they re-join and resync when they return). Both use the monotonic clock.
+ */
+import { randomInt } from 'node:crypto';
+import { masterStRecords, sliceOffset } from '../segments/layout.js';
+import { PeerState } from '../segments/status.js';
+import { realClock, type Clock } from '../reliability/clock.js';
+import type { HeartbeatMessage, HelloMessage, Message, RejectReason } from '../udp/codec.js';
+import { NODE_MASTER, VERSION } from '../udp/constants.js';
+import { UdpEndpoint, formatPeer, peerKey, resolveAll, type Peer } from '../udp/socket.js';
+import type { Logger } from '../log.js';
+import type { MasterConfig } from './config.js';
+import { InFlow, OutFlow, type FlowGeometry } from './flows.js';
+import type { NodeSegments } from './node-segments.js';
+import type { Service } from './run.js';
+import { defaultTimers, stamp32, type ProtocolTimers } from './timers.js';
+import { Transport } from './transport.js';
+
+interface Session {
+  peer: Peer;
+  remoteEpoch: number;
+  roNextSeq: number;
+  moNextSeq: number;
+  lastHeard: number;
+  /** The peer's last heartbeat timestamp and when it arrived, for the echo (RTT). */
+  peerStamp: { timestamp: number; at: number } | undefined;
+  rttMs: number | undefined;
+}
+
+interface Slot {
+  id: number;
+  moOut: OutFlow;
+  roIn: InFlow;
+  session: Session | undefined;
+  /** 'never' until the first join. */
+  state: 'never' | 'up' | 'down';
+  address: string | undefined;
+}
+
+/** How the master and its remotes are counted and reported (status, tests). */
+export interface MasterSnapshot {
+  epoch: number;
+  remotes: { id: number; state: Slot['state']; address?: string; rttMs?: number }[];
+}
+
+export class MasterService implements Service {
+  readonly config: MasterConfig;
+  readonly transport: Transport;
+  readonly timers: ProtocolTimers;
+  readonly #log: Logger;
+  readonly #node: NodeSegments;
+  readonly #slots: Slot[] = [];
+  readonly #clock: Clock = realClock;
+  readonly #geometry: FlowGeometry;
+  readonly #allowed = new Map<number, Set<string>>();
+  readonly #rejectedAt = new Map<string, number>();
+  #scanTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #namesTimer: NodeJS.Timeout | undefined;
+
+  private constructor(config: MasterConfig, node: NodeSegments, log: Logger, transport: Transport) {
+    this.config = config;
+    this.#node = node;
+    this.#log = log;
+    this.transport = transport;
+    this.timers = defaultTimers(config.intervalMs);
+    this.#geometry = { pageSize: config.pageSize, wordSize: config.wordSize, mtu: config.mtu };
+    const records = masterStRecords(config.remotes);
+    for (let id = 0; id < config.remotes; id++) {
+      const start = sliceOffset(id, config.segSize);
+      const mo = node.mo.buffer.subarray(start, start + config.segSize);
+      const ro = node.ro.buffer.subarray(start, start + config.segSize);
+      this.#slots.push({
+        id,
+        moOut: new OutFlow('mo', mo, config.pageSize, node.status, records.moOut(id)),
+        roIn: new InFlow('ro', ro, this.#geometry, node.status, records.roIn(id)),
+        session: undefined,
+        state: 'never',
+        address: undefined,
+      });
+    }
+  }
+
+  static async start(config: MasterConfig, node: NodeSegments, log: Logger): Promise<MasterService> {
+    const endpoint = await UdpEndpoint.bind({ family: config.family, port: config.port, ...(config.listen ? { address: config.listen } : {}) });
+    const epoch = node.status.nextEpoch();
+    const service = new MasterService(config, node, log, new Transport(endpoint, log, epoch));
+    await service.#refreshNames();
+    service.transport.listen((msg, from) => service.#handle(msg, from));
+    service.#scanTimer = setInterval(() => service.#scan(), config.intervalMs);
+    service.#heartbeatTimer = setInterval(() => service.#heartbeat(), service.timers.heartbeatMs);
+    if (config.clientNames) service.#namesTimer = setInterval(() => void service.#refreshNames(), 60_000);
+    log.info('listening', { port: endpoint.localPort, family: `IPv${config.family}`, epoch, remotes: config.remotes, interval_ms: config.intervalMs });
+    return service;
+  }
+
+  get epoch(): number {
+    return this.transport.epoch;
+  }
+
+  snapshot(): MasterSnapshot {
+    return {
+      epoch: this.epoch,
+      remotes: this.#slots.map((s) => ({
+        id: s.id,
+        state: s.state,
+        ...(s.address ? { address: s.address } : {}),
+        ...(s.session?.rttMs !== undefined ? { rttMs: s.session.rttMs } : {}),
+      })),
+    };
+  }
+
+  /** -g: the addresses each Clientname resolves to, refreshed every minute. */
+  async #refreshNames(): Promise<void> {
+    const names = this.config.clientNames;
+    if (!names) return;
+    await Promise.all(
+      names.map(async (name, id) => {
+        const addrs = await resolveAll(name, this.config.family);
+        if (addrs.length === 0) this.#log.warn('Clientname does not resolve; that remote cannot join', { client: id, name });
+        this.#allowed.set(id, new Set(addrs));
+      }),
+    );
+  }
+
+  #scan(): void {
+    for (const slot of this.#slots) {
+      if (slot.session) slot.moOut.tick();
+    }
+  }
+
+  #heartbeat(): void {
+    const now = this.#clock.now();
+    for (const slot of this.#slots) {
+      const s = slot.session;
+      if (!s) continue;
+      if (now - s.lastHeard > this.timers.livenessMs) {
+        this.#down(slot, 'silent past the liveness timeout');
+        continue;
+      }
+      const sender = slot.moOut.sender;
+      this.#sendHeartbeat(slot.id, s, sender ? sender.highestSeq : (s.moNextSeq - 1) >>> 0, now);
+    }
+  }
+
+  #sendHeartbeat(id: number, s: Session, moHighest: number, now: number): void {
+    const msg: Omit<HeartbeatMessage, 'packetNumber'> = {
+      type: 'heartbeat', src: NODE_MASTER, dst: id, epoch: this.epoch,
+      timestamp: stamp32(now),
+      echo: s.peerStamp ? { timestamp: s.peerStamp.timestamp, delay: Math.min(0xffffffff, Math.round(now - s.peerStamp.at)) } : null,
+      wantBcUnicast: false,
+      flows: [{ flow: 'mo', highestSeq: moHighest }],
+    };
+    this.transport.send(msg, s.peer);
+  }
+
+  #down(slot: Slot, why: string): void {
+    if (!slot.session) return;
+    slot.session = undefined;
+    slot.state = 'down';
+    slot.moOut.stop();
+    slot.roIn.stop();
+    const records = masterStRecords(this.config.remotes);
+    this.#node.status.setPeerState(records.roIn(slot.id), PeerState.DOWN);
+    this.#node.status.setPeerState(records.moOut(slot.id), PeerState.DOWN);
+    this.#log.warn('remote down', { client: slot.id, address: slot.address, reason: why });
+  }
+
+  #reject(to: Peer, dst: number, remoteEpoch: number, reason: RejectReason, expected: number, offered: number, text: string): void {
+    // At most one REJECT per second per source, so junk cannot make us a reflector.
+    const key = `${peerKey(to)}|${reason}`;
+    const now = this.#clock.now();
+    if (now - (this.#rejectedAt.get(key) ?? -Infinity) < 1000) return;
+    if (this.#rejectedAt.size > 4096) this.#rejectedAt.clear();
+    this.#rejectedAt.set(key, now);
+    this.transport.send({ type: 'reject', src: NODE_MASTER, dst, epoch: this.epoch, remoteEpoch, expected, offered, reason, text, options: [] }, to);
+    if (reason !== 'not-joined') this.#log.warn('rejected remote', { client: dst, from: formatPeer(to), reason, expected, offered });
+  }
+
+  #handle(msg: Message, from: Peer): void {
+    if (msg.dst !== NODE_MASTER) {
+      this.transport.drop('not-for-master', from);
+      return;
+    }
+    if (msg.src >= this.config.remotes) {
+      if (msg.type === 'hello') this.#reject(from, msg.src, msg.epoch, 'client-id', this.config.remotes, msg.src, `client id ${msg.src} is out of range 0..${this.config.remotes - 1}`);
+      else this.transport.drop('unknown-client', from);
+      return;
+    }
+    const slot = this.#slots[msg.src]!;
+    if (msg.type === 'hello') {
+      this.#onHello(slot, msg, from);
+      return;
+    }
+    const s = slot.session;
+    if (!s || peerKey(s.peer) !== peerKey(from) || s.remoteEpoch !== msg.epoch) {
+      this.transport.drop('not-joined', from);
+      if (msg.type !== 'goodbye' && msg.type !== 'reject') this.#reject(from, msg.src, msg.epoch, 'not-joined', 0, 0, 'no session: say HELLO');
+      return;
+    }
+    const now = this.#clock.now();
+    s.lastHeard = now;
+    const records = masterStRecords(this.config.remotes);
+    this.#node.status.stampHeard(records.roIn(slot.id));
+    this.#node.status.stampHeard(records.moOut(slot.id));
+    switch (msg.type) {
+      case 'data':
+      case 'commit':
+        if (msg.flow !== 'ro' || !slot.roIn.receiver) this.transport.drop('wrong-flow', from);
+        else if (!slot.roIn.receiver.onDatagram(msg)) this.transport.drop('stale-or-invalid', from);
+        break;
+      case 'nack':
+        if (msg.flow === 'mo' && slot.moOut.sender) slot.moOut.sender.onNack(msg.ranges);
+        else this.transport.drop('wrong-flow', from);
+        break;
+      case 'resync':
+        if (msg.flow === 'mo' && slot.moOut.sender) slot.moOut.sender.onResync(msg.firstPage, msg.pageCount, msg.full);
+        else this.transport.drop('wrong-flow', from);
+        break;
+      case 'heartbeat':
+        s.peerStamp = { timestamp: msg.timestamp, at: now };
+        if (msg.echo) s.rttMs = Math.max(0, ((stamp32(now) - msg.echo.timestamp) >>> 0) - msg.echo.delay);
+        for (const f of msg.flows) if (f.flow === 'ro') slot.roIn.receiver?.onHighestSeq(f.highestSeq);
+        break;
+      case 'goodbye':
+        this.#down(slot, 'said goodbye');
+        break;
+      default:
+        this.transport.drop(`unexpected-${msg.type}`, from);
+    }
+  }
+
+  #onHello(slot: Slot, m: HelloMessage, from: Peer): void {
+    const c = this.config;
+    const reject = (reason: RejectReason, expected: number, offered: number, text: string): void =>
+      this.#reject(from, m.src, m.epoch, reason, expected, offered, text);
+    if (m.versionMin > VERSION || m.versionMax < VERSION) return reject('version', VERSION, m.versionMax, `this master speaks version ${VERSION}`);
+    if (m.segSize !== c.segSize) return reject('seg-size', c.segSize, m.segSize, `segment size: master ${c.segSize}, remote ${m.segSize}`);
+    if (m.pageSize !== c.pageSize) return reject('page-size', c.pageSize, m.pageSize, `page size: master ${c.pageSize}, remote ${m.pageSize}`);
+    if (m.wordSize !== c.wordSize) return reject('word-size', c.wordSize, m.wordSize, `word size: master ${c.wordSize}, remote ${m.wordSize}`);
+    if (m.bcSize !== 0 && m.bcSize !== c.broadcastSize) return reject('bc-size', c.broadcastSize, m.bcSize, `broadcast size: master ${c.broadcastSize}, remote ${m.bcSize}`);
+    const allowed = this.#allowed.get(slot.id);
+    const source = from.address.replace(/^::ffff:/, '');
+    if (c.clientNames && !(allowed?.has(source) || allowed?.has(from.address))) {
+      return reject('address', 0, 0, `${source} is not ${c.clientNames[slot.id]} (Clientname of client ${slot.id})`);
+    }
+    const s = slot.session;
+    if (s && s.remoteEpoch === m.epoch && peerKey(s.peer) === peerKey(from)) {
+      this.#welcome(slot, s); // our WELCOME was lost: say it again, same numbers
+      return;
+    }
+    if (s && s.peer.address !== from.address && this.#clock.now() - s.lastHeard < this.timers.livenessMs) {
+      return reject('duplicate', 0, 0, `client ${slot.id} is already joined from ${formatPeer(s.peer)}`);
+    }
+    // A new remote, or one that restarted (new epoch or port): a new session, full sync.
+    const now = this.#clock.now();
+    const session: Session = { peer: from, remoteEpoch: m.epoch, roNextSeq: m.roNextSeq, moNextSeq: randomInt(0, 2 ** 32 - 1) >>> 0, lastHeard: now, peerStamp: undefined, rttMs: undefined };
+    slot.session = session;
+    slot.state = 'up';
+    slot.address = formatPeer(from);
+    const records = masterStRecords(c.remotes);
+    this.#node.status.setPeerState(records.roIn(slot.id), PeerState.UP);
+    this.#node.status.setPeerState(records.moOut(slot.id), PeerState.UP);
+    this.#node.status.stampHeard(records.roIn(slot.id));
+    slot.roIn.start({
+      firstSeq: m.roNextSeq,
+      clock: this.#clock,
+      sendNack: (ranges) => this.transport.send({ type: 'nack', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, flow: 'ro', ranges }, session.peer),
+      requestFull: () => this.transport.send({ type: 'resync', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, flow: 'ro', full: true, firstPage: 0, pageCount: 0 }, session.peer),
+    });
+    slot.moOut.start({
+      src: NODE_MASTER, dst: slot.id, epoch: this.epoch, firstSeq: session.moNextSeq, geometry: { ...this.#geometry, mtu: Math.min(c.mtu, m.mtu) },
+      sealed: false, clock: this.#clock,
+      emit: (msg) => this.transport.send(msg, session.peer),
+    });
+    this.#welcome(slot, session);
+    this.#log.info('remote joined', { client: slot.id, address: slot.address, epoch: m.epoch, hostname: m.hostname ?? undefined });
+    slot.moOut.tick(); // the full MO batch right away, not at the next interval
+  }
+
+  #welcome(slot: Slot, s: Session): void {
+    const c = this.config;
+    this.transport.send({
+      type: 'welcome', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, remoteEpoch: s.remoteEpoch,
+      pageSize: c.pageSize, segSize: c.segSize, bcSize: c.broadcastSize, moNextSeq: s.moNextSeq, bcNextSeq: 0,
+      intervalMs: c.intervalMs, heartbeatMs: this.timers.heartbeatMs, livenessMs: this.timers.livenessMs,
+      clientCount: c.remotes, mtu: c.mtu, version: VERSION, wordSize: c.wordSize, bcMode: 'none', multicast: null, options: [],
+    }, s.peer);
+  }
+
+  /** Flush what changed, say goodbye to every remote, close the socket. */
+  async stop(): Promise<void> {
+    clearInterval(this.#scanTimer);
+    clearInterval(this.#heartbeatTimer);
+    clearInterval(this.#namesTimer);
+    this.#scan();
+    for (const slot of this.#slots) {
+      if (slot.session) this.transport.send({ type: 'goodbye', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, reason: 'shutdown' }, slot.session.peer);
+      slot.roIn.stop();
+    }
+    await this.transport.endpoint.close(1000);
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * A remote's network side: joins the master (HELLO until WELCOME), runs the RO flow to
+ * the master and the MO flow from it, heartbeats, notices a silent or restarted master and
+ * joins again, says goodbye on a clean stop. Protocol logic lives in src/reliability and
+ * src/udp; this file wires flows to the master and to the segments.
+ *
+ * Timing: while joining, a HELLO every hello interval. Once joined: the scan timer (-i)
+ * sends RO's changed pages as one batch; the heartbeat timer (the master's value from
+ * WELCOME) sends heartbeats and goes back to joining when the master was silent past the
+ * liveness timeout. All on the monotonic clock.
+ */
+import { randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
+import { PdsmError } from '../errors.js';
+import { REMOTE_ST } from '../segments/layout.js';
+import { PeerState, type PeerStateValue } from '../segments/status.js';
+import { realClock, type Clock } from '../reliability/clock.js';
+import type { Message, RejectMessage, WelcomeMessage } from '../udp/codec.js';
+import { NODE_MASTER, VERSION } from '../udp/constants.js';
+import { UdpEndpoint, formatPeer, peerKey, resolveHost, type Peer } from '../udp/socket.js';
+import type { Logger } from '../log.js';
+import type { RemoteConfig } from './config.js';
+import { InFlow, OutFlow, type FlowGeometry } from './flows.js';
+import type { NodeSegments } from './node-segments.js';
+import type { Service } from './run.js';
+import { defaultTimers, stamp32, type ProtocolTimers } from './timers.js';
+import { Transport } from './transport.js';
+
+interface Joined {
+  masterEpoch: number;
+  lastHeard: number;
+  peerStamp: { timestamp: number; at: number } | undefined;
+  rttMs: number | undefined;
+  timers: ProtocolTimers;
+}
+
+const REJECT_WHAT: Partial<Record<RejectMessage['reason'], string>> = {
+  'seg-size': 'segment size (-s)',
+  'page-size': 'page size (--page-size)',
+  'word-size': 'word size (-w)',
+  'bc-size': 'broadcast size',
+  version: 'protocol version',
+  'client-id': 'client id (-n)',
+};
+
+export class RemoteService implements Service {
+  readonly config: RemoteConfig;
+  readonly transport: Transport;
+  readonly #log: Logger;
+  readonly #node: NodeSegments;
+  readonly #master: Peer;
+  readonly #clock: Clock = realClock;
+  readonly #geometry: FlowGeometry;
+  readonly #roOut: OutFlow;
+  readonly #moIn: InFlow;
+  readonly #fail: (err: Error) => void;
+  #joined: Joined | undefined;
+  #roNextSeq = 0;
+  #timers: ProtocolTimers;
+  #helloTimer: NodeJS.Timeout | undefined;
+  #scanTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  private constructor(config: RemoteConfig, node: NodeSegments, log: Logger, transport: Transport, master: Peer, fail: (err: Error) => void) {
+    this.config = config;
+    this.#node = node;
+    this.#log = log;
+    this.transport = transport;
+    this.#master = master;
+    this.#fail = fail;
+    this.#timers = defaultTimers(config.intervalMs);
+    this.#geometry = { pageSize: config.pageSize, wordSize: config.wordSize, mtu: config.mtu };
+    this.#roOut = new OutFlow('ro', node.ro.buffer, config.pageSize, node.status, REMOTE_ST.RO_OUT);
+    this.#moIn = new InFlow('mo', node.mo.buffer, this.#geometry, node.status, REMOTE_ST.MO_IN);
+  }
+
+  static async start(config: RemoteConfig, node: NodeSegments, log: Logger, fail: (err: Error) => void): Promise<RemoteService> {
+    const address = await resolveHost(config.masterHost, config.family);
+    const endpoint = await UdpEndpoint.bind({ family: config.family, port: 0, ...(config.listen ? { address: config.listen } : {}) });
+    const service = new RemoteService(config, node, log, new Transport(endpoint, log, node.status.nextEpoch()), { address, port: config.port }, fail);
+    service.transport.listen((msg, from) => service.#handle(msg, from));
+    service.#setState(PeerState.JOINING);
+    service.#startJoining();
+    service.#scanTimer = setInterval(() => service.#scan(), config.intervalMs);
+    log.info('joining master', { master: formatPeer(service.#master), host: config.masterHost, epoch: service.epoch });
+    return service;
+  }
+
+  get epoch(): number {
+    return this.transport.epoch;
+  }
+
+  get joined(): boolean {
+    return this.#joined !== undefined;
+  }
+
+  #setState(state: PeerStateValue): void {
+    for (const r of [REMOTE_ST.MO_IN, REMOTE_ST.RO_OUT]) this.#node.status.setPeerState(r, state);
+  }
+
+  #startJoining(): void {
+    clearInterval(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
+    this.#roNextSeq = randomInt(0, 2 ** 32 - 1) >>> 0;
+    const hello = (): void =>
+      this.transport.send({
+        type: 'hello', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch,
+        versionMin: VERSION, versionMax: VERSION, mtu: this.config.mtu, pageSize: this.config.pageSize,
+        segSize: this.config.segSize, bcSize: 0, roNextSeq: this.#roNextSeq, wordSize: this.config.wordSize,
+        hostname: hostname().slice(0, 255), options: [],
+      }, this.#master);
+    hello();
+    clearInterval(this.#helloTimer);
+    this.#helloTimer = setInterval(hello, this.#timers.helloMs);
+  }
+
+  #scan(): void {
+    if (this.#joined) this.#roOut.tick();
+  }
+
+  #heartbeat(): void {
+    const j = this.#joined;
+    if (!j) return;
+    const now = this.#clock.now();
+    if (now - j.lastHeard > j.timers.livenessMs) {
+      this.#lost('master silent past the liveness timeout');
+      return;
+    }
+    const sender = this.#roOut.sender;
+    this.transport.send({
+      type: 'heartbeat', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, timestamp: stamp32(now),
+      echo: j.peerStamp ? { timestamp: j.peerStamp.timestamp, delay: Math.min(0xffffffff, Math.round(now - j.peerStamp.at)) } : null,
+      wantBcUnicast: false,
+      flows: [{ flow: 'ro', highestSeq: sender ? sender.highestSeq : (this.#roNextSeq - 1) >>> 0 }],
+    }, this.#master);
+  }
+
+  /** The master went away (silence, goodbye, restart): back to joining. */
+  #lost(why: string): void {
+    if (!this.#joined) return;
+    this.#joined = undefined;
+    this.#roOut.stop();
+    this.#moIn.stop();
+    this.#setState(PeerState.DOWN);
+    this.#log.warn('master down; joining again', { master: formatPeer(this.#master), reason: why });
+    if (!this.#stopped) this.#startJoining();
+  }
+
+  #handle(msg: Message, from: Peer): void {
+    if (peerKey(from) !== peerKey(this.#master) && from.address.replace(/^::ffff:/, '') !== this.#master.address) {
+      this.transport.drop('unknown-source', from);
+      return;
+    }
+    if (msg.src !== NODE_MASTER || msg.dst !== this.config.clientId) {
+      this.transport.drop('not-for-us', from);
+      return;
+    }
+    if (msg.type === 'welcome') return this.#onWelcome(msg);
+    if (msg.type === 'reject') return this.#onReject(msg);
+    const j = this.#joined;
+    if (!j || msg.epoch !== j.masterEpoch) {
+      this.transport.drop(j ? 'old-master-epoch' : 'not-joined', from);
+      return;
+    }
+    const now = this.#clock.now();
+    j.lastHeard = now;
+    this.#node.status.stampHeard(REMOTE_ST.MO_IN);
+    this.#node.status.stampHeard(REMOTE_ST.RO_OUT);
+    switch (msg.type) {
+      case 'data':
+      case 'commit':
+        if (msg.flow !== 'mo' || !this.#moIn.receiver) this.transport.drop('wrong-flow', from);
+        else if (!this.#moIn.receiver.onDatagram(msg)) this.transport.drop('stale-or-invalid', from);
+        break;
+      case 'nack':
+        if (msg.flow === 'ro' && this.#roOut.sender) this.#roOut.sender.onNack(msg.ranges);
+        else this.transport.drop('wrong-flow', from);
+        break;
+      case 'resync':
+        if (msg.flow === 'ro' && this.#roOut.sender) this.#roOut.sender.onResync(msg.firstPage, msg.pageCount, msg.full);
+        else this.transport.drop('wrong-flow', from);
+        break;
+      case 'heartbeat':
+        j.peerStamp = { timestamp: msg.timestamp, at: now };
+        if (msg.echo) j.rttMs = Math.max(0, ((stamp32(now) - msg.echo.timestamp) >>> 0) - msg.echo.delay);
+        for (const f of msg.flows) if (f.flow === 'mo') this.#moIn.receiver?.onHighestSeq(f.highestSeq);
+        break;
+      case 'goodbye':
+        this.#lost('master said goodbye');
+        break;
+      default:
+        this.transport.drop(`unexpected-${msg.type}`, from);
+    }
+  }
+
+  #onWelcome(w: WelcomeMessage): void {
+    if (w.remoteEpoch !== this.epoch) {
+      this.transport.drop('stale-welcome');
+      return;
+    }
+    if (this.#joined?.masterEpoch === w.epoch) return; // a repeat of the WELCOME we acted on
+    if (this.#joined) this.#lost('master restarted (new epoch)');
+    clearInterval(this.#helloTimer);
+    this.#helloTimer = undefined;
+    const timers = defaultTimers(this.config.intervalMs, { heartbeatMs: w.heartbeatMs, livenessMs: w.livenessMs });
+    this.#timers = timers;
+    const now = this.#clock.now();
+    this.#joined = { masterEpoch: w.epoch, lastHeard: now, peerStamp: undefined, rttMs: undefined, timers };
+    const mtu = Math.min(this.config.mtu, w.mtu);
+    this.#moIn.start({
+      firstSeq: w.moNextSeq,
+      clock: this.#clock,
+      sendNack: (ranges) => this.transport.send({ type: 'nack', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'mo', ranges }, this.#master),
+      requestFull: () => this.transport.send({ type: 'resync', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'mo', full: true, firstPage: 0, pageCount: 0 }, this.#master),
+    });
+    this.#roOut.start({
+      src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, firstSeq: this.#roNextSeq,
+      geometry: { ...this.#geometry, mtu }, sealed: false, clock: this.#clock,
+      emit: (msg) => this.transport.send(msg, this.#master),
+    });
+    this.#setState(PeerState.UP);
+    this.#node.status.stampHeard(REMOTE_ST.MO_IN);
+    this.#heartbeatTimer = setInterval(() => this.#heartbeat(), timers.heartbeatMs);
+    this.#log.info('joined master', { master: formatPeer(this.#master), master_epoch: w.epoch, remotes: w.clientCount });
+    this.#roOut.tick(); // the full RO batch right away
+  }
+
+  #onReject(r: RejectMessage): void {
+    if (r.remoteEpoch !== this.epoch) {
+      this.transport.drop('stale-reject');
+      return;
+    }
+    if (r.reason === 'not-joined') {
+      if (this.#joined) this.#lost('master does not know us (it restarted or marked us down)');
+      return;
+    }
+    if (r.reason === 'duplicate' || r.reason === 'unavailable') {
+      this.#log.warn('master refused the join for now; retrying', { reason: r.reason, text: r.text ?? undefined });
+      return;
+    }
+    const what = REJECT_WHAT[r.reason];
+    const detail = what ? `${what}: the master has ${r.expected}, this remote has ${r.offered}` : (r.text ?? r.reason);
+    this.#fail(new PdsmError('PDSM_ERR_REJECTED', `the master rejected this remote (${r.reason}): ${detail}`));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#helloTimer);
+    clearInterval(this.#scanTimer);
+    clearInterval(this.#heartbeatTimer);
+    if (this.#joined) {
+      this.#roOut.tick();
+      this.transport.send({ type: 'goodbye', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, reason: 'shutdown' }, this.#master);
+    }
+    this.#moIn.stop();
+    await this.transport.endpoint.close(1000);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * A daemon's wire: encode and send typed messages, receive and decode datagrams, count
+ * what was dropped and why, and trace every datagram with `PDSM_DEBUG=pdsm:udp`.
+ *
+ * Packet numbers (spec §3): one counter per daemon process and epoch, incremented for
+ * every datagram sent, retransmissions included, so (epoch, packet number) never repeats
+ * for this sender whatever the destination.
+ *
+ * Drops are counted by reason and logged at most once per second per reason, so junk
+ * traffic cannot flood the log.
+ */
+import type { Logger } from '../log.js';
+import { tracer } from '../log.js';
+import { decode, encodeUnchecked, type Message } from '../udp/codec.js';
+import { formatPeer, type Peer, type UdpEndpoint } from '../udp/socket.js';
+
+const trace = tracer('udp');
+
+/** One line describing a message for the trace (type, flow, sequence, page, length). */
+export function describe(msg: Message, bytes: number): string {
+  let s = `${msg.type} src=${msg.src} dst=${msg.dst} epoch=${msg.epoch} pn=${msg.packetNumber}`;
+  switch (msg.type) {
+    case 'data':
+      s += ` flow=${msg.flow} seq=${msg.seq} batch=${msg.batchId} page=${msg.page} off=${msg.offset} len=${msg.payload.byteLength}`;
+      break;
+    case 'commit':
+      s += ` flow=${msg.flow} seq=${msg.seq} batch=${msg.batchId} data=${msg.dataCount} pages=${msg.pageCount}${msg.replaces ? ' replaces' : ''}${msg.full ? ' full' : ''}`;
+      break;
+    case 'nack':
+      s += ` flow=${msg.flow} ranges=${msg.ranges.map((r) => `${r.first}+${r.count}`).join(',')}`;
+      break;
+    case 'heartbeat':
+      s += ` flows=${msg.flows.map((f) => `${f.flow}:${f.highestSeq}`).join(',')}`;
+      break;
+    case 'digest':
+      s += ` flow=${msg.flow} batch=${msg.batchId} first=${msg.firstPage} count=${msg.hashes.length}`;
+      break;
+    case 'resync':
+      s += ` flow=${msg.flow} first=${msg.firstPage} count=${msg.pageCount}${msg.full ? ' full' : ''}`;
+      break;
+    case 'reject':
+      s += ` reason=${msg.reason} expected=${msg.expected} offered=${msg.offered}`;
+      break;
+    case 'goodbye':
+      s += ` reason=${msg.reason}`;
+      break;
+    default:
+      break;
+  }
+  return `${s} bytes=${bytes}`;
+}
+
+export type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'packetNumber'> : never) : never;
+
+export class Transport {
+  readonly endpoint: UdpEndpoint;
+  readonly #log: Logger;
+  #packetNumber = 0;
+  #epoch: number;
+  readonly drops = new Map<string, number>();
+  readonly #lastLogged = new Map<string, number>();
+  readonly sentByType = new Map<string, number>();
+  readonly receivedByType = new Map<string, number>();
+
+  constructor(endpoint: UdpEndpoint, log: Logger, epoch: number) {
+    this.endpoint = endpoint;
+    this.#log = log;
+    this.#epoch = epoch;
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** Encode `msg` with this daemon's next packet number and queue it for `peer`. */
+  send(msg: Outgoing, peer: Peer): void {
+    const full = { ...msg, packetNumber: this.#packetNumber++ } as Message;
+    const bytes = encodeUnchecked(full);
+    this.sentByType.set(full.type, (this.sentByType.get(full.type) ?? 0) + 1);
+    if (trace.enabled) trace(`send ${formatPeer(peer)} ${describe(full, bytes.byteLength)}`);
+    this.endpoint.send(bytes, peer);
+  }
+
+  /** Deliver every datagram that decodes to `handler`; count and drop the rest. */
+  listen(handler: (msg: Message, from: Peer) => void): void {
+    this.endpoint.onMessage((bytes, from) => {
+      const r = decode(bytes);
+      if (!r.ok) {
+        if (trace.enabled) trace(`drop ${formatPeer(from)} ${r.reason} bytes=${bytes.byteLength} ${bytes.subarray(0, 100).toString('hex')}`);
+        this.drop(`decode-${r.reason}`, from);
+        return;
+      }
+      this.receivedByType.set(r.msg.type, (this.receivedByType.get(r.msg.type) ?? 0) + 1);
+      if (trace.enabled) trace(`recv ${formatPeer(from)} ${describe(r.msg, bytes.byteLength)}`);
+      handler(r.msg, from);
+    });
+  }
+
+  /** Count a dropped datagram; log the reason at most once per second. */
+  drop(reason: string, from?: Peer): void {
+    const n = (this.drops.get(reason) ?? 0) + 1;
+    this.drops.set(reason, n);
+    const now = performance.now();
+    if (now - (this.#lastLogged.get(reason) ?? -Infinity) >= 1000) {
+      this.#lastLogged.set(reason, now);
+      this.#log.warn('dropped datagram', { reason, from: from ? formatPeer(from) : undefined, total: n });
+    }
+  }
+}
