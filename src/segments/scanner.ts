@@ -15,8 +15,13 @@ import { native } from './native.js';
 
 /** Seed of the scanner's local change-detection hash (never on the wire). */
 const SCAN_SEED = 0n;
-/** Copies tried per scan while writers hold the generation odd or move it. */
-const SNAPSHOT_TRIES = 4;
+/**
+ * How long one scan keeps trying for a stable copy while writers hold the generation odd
+ * or move it. A writer that updates in a tight loop leaves only short even windows; a few
+ * milliseconds of retries catch one without stalling the daemon.
+ */
+const SNAPSHOT_BUDGET_MS = 5;
+const SNAPSHOT_MAX_TRIES = 100_000;
 
 export interface ScanResult {
   /** Page indexes whose content changed, ascending. */
@@ -89,11 +94,14 @@ export class PageScanner {
       this.#live.copy(this.#snapshot);
       return true;
     }
-    for (let i = 0; i < SNAPSHOT_TRIES; i++) {
+    const deadline = performance.now() + SNAPSHOT_BUDGET_MS;
+    for (let i = 0; i < SNAPSHOT_MAX_TRIES; i++) {
       const before = generation();
-      if ((before & 1n) === 1n) continue;
-      this.#live.copy(this.#snapshot);
-      if (generation() === before) return true;
+      if ((before & 1n) === 0n) {
+        this.#live.copy(this.#snapshot);
+        if (generation() === before) return true;
+      }
+      if ((i & 15) === 15 && performance.now() > deadline) break;
     }
     return false;
   }

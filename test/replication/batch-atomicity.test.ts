@@ -1,0 +1,49 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { PeerState } from '../../src/index.js';
+import { ROOT } from '../fixtures/daemon.js';
+import { eventually, startCluster } from '../fixtures/cluster.js';
+
+t.test('a consistent reader never sees half of a batch, and ST tracks the flow', async (t) => {
+  const c = await startCluster({ remotes: 1, intervalMs: 20 });
+  t.teardown(() => c.destroy());
+  const master = c.attachMaster();
+
+  const writer = spawn(process.execPath, [join(ROOT, 'test/fixtures/st-writer.mjs'), c.place.dir, '0', '3000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let written = '';
+  writer.stdout.on('data', (d: Buffer) => (written += d.toString()));
+  const writerDone = new Promise((r) => writer.on('exit', r));
+  t.teardown(() => writer.kill('SIGKILL'));
+
+  let reads = 0;
+  let torn = 0;
+  const seen = new Set<bigint>();
+  const slice = master.roSlice(0);
+  const end = Date.now() + 3500;
+  while (Date.now() < end) {
+    const [a, b] = master.readConsistent(0, () => [slice.readBigUInt64LE(0), slice.readBigUInt64LE(2048)] as const);
+    reads++;
+    if (a !== b) torn++;
+    seen.add(a);
+    if (reads % 200 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await writerDone;
+  const updates = Number(written.trim());
+  t.comment(`writer made ${updates} updates; reader made ${reads} reads and saw ${seen.size} distinct values`);
+  t.ok(updates > 10_000, 'the writer made thousands of updates');
+  t.ok(seen.size > 20, 'the reader saw many batches arrive');
+  t.equal(torn, 0, 'no read saw the two pages differ');
+
+  const ro = master.status('ro', 0);
+  t.equal(ro.peerState, PeerState.UP, 'ST says the remote is up');
+  t.ok(ro.batches > 20n, 'ST counts the batches applied');
+  const ageMs = Number(BigInt(Date.now()) * 1_000_000n - ro.lastBatchNs) / 1e6;
+  t.ok(ageMs >= 0 && ageMs < 2000, `the last batch stamp is fresh (${ageMs.toFixed(0)} ms)`);
+  t.ok(ro.generation % 2n === 0n, 'the generation is even between batches');
+
+  await c.remotes.get(0)!.stop('SIGKILL');
+  const down = await eventually(() => master.status('ro', 0).peerState === PeerState.DOWN, 5000);
+  t.ok(down, 'ST says the remote is down after it was killed and the timeout passed');
+  t.equal(master.status('mo', 0).peerState, PeerState.DOWN, 'for the outgoing flow too');
+});
