@@ -111,5 +111,5 @@ export type {
 } from './join.js';
 export { isPageSize, isSegmentSize, isWordSize } from './join.js';
 export type { CommitMessage, DataMessage, SegmentGeometry } from './data.js';
-export { checkDataAgainstSegment, maxDataPayload } from './data.js';
+export { checkDataAgainstSegment, checkPagesAgainstSegment, maxDataPayload } from './data.js';
 export type { DigestMessage, HeartbeatFlow, HeartbeatMessage, NackMessage, ResyncMessage, SeqRange } from './control.js';

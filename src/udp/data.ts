@@ -94,6 +94,14 @@ export function checkDataAgainstSegment(m: DataMessage, g: SegmentGeometry): Dec
 }
 
 /**
+ * spec §6.3, §6.4: a DIGEST's or RESYNC's page run lies inside the segment. Returns null
+ * when it does (a FULL RESYNC, with count 0, always does).
+ */
+export function checkPagesAgainstSegment(firstPage: number, count: number, g: SegmentGeometry): DecodeRejectReason | null {
+  return firstPage + count <= g.pageCount ? null : 'range';
+}
+
+/**
  * Largest DATA payload that keeps a datagram within `mtu` (spec §5.3): whole words only,
  * minus the AEAD tag when sealed.
  */

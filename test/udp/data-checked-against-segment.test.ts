@@ -1,7 +1,7 @@
 // spec §5.1 and §5.3: DATA is checked against the session's page size, word size and page
 // count before anything is written, and senders size fragments to fit the MTU.
 import t from 'tap';
-import { checkDataAgainstSegment, decode, encode, maxDataPayload, type DataMessage } from '../../src/udp/codec.js';
+import { checkDataAgainstSegment, checkPagesAgainstSegment, decode, encode, maxDataPayload, type DataMessage } from '../../src/udp/codec.js';
 
 const g = { pageSize: 1024, wordSize: 8, pageCount: 4 };
 const data = (page: number, offset: number, length: number): DataMessage => ({
@@ -15,6 +15,12 @@ t.test('DATA outside the segment or not in whole words is refused', async (t) =>
   t.equal(checkDataAgainstSegment(data(0, 1020, 8), g), 'range', 'runs past the page');
   t.equal(checkDataAgainstSegment(data(0, 4, 8), g), 'length', 'offset not a whole word');
   t.equal(checkDataAgainstSegment(data(0, 0, 12), g), 'length', 'length not a whole word');
+});
+
+t.test('DIGEST and RESYNC page runs must lie inside the segment', async (t) => {
+  t.equal(checkPagesAgainstSegment(0, 4, g), null);
+  t.equal(checkPagesAgainstSegment(0, 0, g), null, 'a FULL resync names no run');
+  t.equal(checkPagesAgainstSegment(3, 2, g), 'range');
 });
 
 t.test('the largest DATA payload keeps datagrams within the MTU, sealed or not', async (t) => {
