@@ -62,6 +62,7 @@ export const COMMON_SPEC = {
   '--listen': String,
   '-L': '--listen',
   '--multicast-if': String,
+  '--digest-interval': String,
 } as const;
 
 type Spec = Record<string, StringConstructor | BooleanConstructor | string>;
@@ -120,6 +121,7 @@ export function commonConfig(a: CommonArgs, env: NodeJS.ProcessEnv): CommonConfi
     if (a['--psk-file'] === '') throw usageError('--psk-file: empty file name');
     config.pskFile = a['--psk-file'];
   }
+  if (a['--digest-interval'] !== undefined) config.digestMs = parseInteger('--digest-interval', a['--digest-interval'], 100, 86_400_000);
   if (a['--metrics'] !== undefined) config.metrics = parseHostPort('--metrics', a['--metrics']);
   if (a['--listen'] !== undefined) config.listen = parseAddress('-L/--listen', a['--listen']);
   if (a['--multicast-if'] !== undefined) config.multicastIf = parseAddress('--multicast-if', a['--multicast-if']);

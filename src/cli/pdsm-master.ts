@@ -33,6 +33,7 @@ Extensions:
   -w, --word-size bytes      word size of the network-neutral form: 1, 2, 4 or 8 (default 8)
       --page-size bytes      replication page: a power of two, 512..65536 (default 1024)
       --mtu bytes            largest datagram payload, 576..65507 (default 1200)
+      --digest-interval ms   period of the page-hash digest that finds divergence (default 30000)
       --psk-file path        pre-shared key file: authenticate and encrypt every datagram
       --metrics [host:]port  serve Prometheus metrics over HTTP (default host 127.0.0.1)
       --mode mode            permissions of segments and registry files (default 0666)

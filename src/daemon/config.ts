@@ -29,6 +29,8 @@ export interface CommonConfig {
   /** Local address to bind (--listen); default: any address of the family. */
   listen?: string;
   multicastIf?: string;
+  /** spec §7.8 Digest Period (--digest-interval), ms; default 30000. */
+  digestMs?: number;
 }
 
 export interface MasterConfig extends CommonConfig {

@@ -5,7 +5,9 @@
  */
 import { PageScanner } from '../segments/scanner.js';
 import type { StatusRecords } from '../segments/status.js';
-import { fromWire, type WordSize } from '../segments/word-codec.js';
+import { fromWire, toWire, type WordSize } from '../segments/word-codec.js';
+import { native } from '../segments/native.js';
+import { DIGEST_HASHES, DIGEST_HASH_SIZE, TAG_SIZE } from '../udp/constants.js';
 import { FlowReceiver, type ReceivedBatch } from '../reliability/receiver.js';
 import { FlowSender } from '../reliability/sender.js';
 import type { Clock } from '../reliability/clock.js';
@@ -34,6 +36,24 @@ export function applyBatch(batch: ReceivedBatch, region: Buffer, pageSize: numbe
     status.bump(record); // even
   }
   status.stampBatch(record);
+}
+
+/** spec §5.4: XXH64, seed 0, over the page in the network-neutral form. */
+export function pageHash(page: Uint8Array, wordSize: WordSize, scratch: Buffer): bigint {
+  const wire = scratch.subarray(0, page.byteLength);
+  toWire(page, wire, wordSize);
+  return native.xxh64(wire, 0n);
+}
+
+/** Hashes per DIGEST datagram that fit `mtu` (spec §6.3: 145 at 1200 unsealed). */
+export function hashesPerDigest(mtu: number, sealed: boolean): number {
+  return Math.floor((mtu - DIGEST_HASHES - (sealed ? TAG_SIZE : 0)) / DIGEST_HASH_SIZE);
+}
+
+export interface DigestChunk {
+  batchId: number;
+  firstPage: number;
+  hashes: BigUint64Array;
 }
 
 /** An outgoing flow: region -> scanner -> sender. The scanner outlives sessions. */
@@ -75,6 +95,24 @@ export class OutFlow {
 
   stop(): void {
     this.sender = undefined;
+  }
+
+  /**
+   * spec §7.8: the hashes of every page as last sent (the latest snapshot), in chunks that
+   * fit one DIGEST each, naming the last batch committed. Empty before the first batch.
+   */
+  digest(wordSize: WordSize, perDatagram: number): DigestChunk[] {
+    const sender = this.sender;
+    if (!sender || sender.lastBatchId === 0 || this.#fullOwed) return [];
+    const scratch = Buffer.allocUnsafe(this.scanner.pageSize);
+    const chunks: DigestChunk[] = [];
+    for (let first = 0; first < this.scanner.pageCount; first += perDatagram) {
+      const count = Math.min(perDatagram, this.scanner.pageCount - first);
+      const hashes = new BigUint64Array(count);
+      for (let i = 0; i < count; i++) hashes[i] = pageHash(this.scanner.page(first + i), wordSize, scratch);
+      chunks.push({ batchId: sender.lastBatchId, firstPage: first, hashes });
+    }
+    return chunks;
   }
 
   owesFull(): void {
@@ -123,7 +161,7 @@ export class InFlow {
     this.#scratch = Buffer.alloc(geometry.pageSize);
   }
 
-  start(options: { firstSeq: number; clock: Clock; sendNack(ranges: SeqRange[]): void; requestFull(): void }): FlowReceiver {
+  start(options: { firstSeq: number; clock: Clock; sendNack(ranges: SeqRange[]): void; requestResync(firstPage: number, pageCount: number, full: boolean): void }): FlowReceiver {
     this.receiver?.close();
     const { pageSize, wordSize } = this.#geometry;
     this.receiver = new FlowReceiver({
@@ -133,7 +171,7 @@ export class InFlow {
       geometry: { pageSize, wordSize, pageCount: this.region.length / pageSize },
       apply: (batch) => applyBatch(batch, this.region, pageSize, wordSize, this.#status, this.record, this.#scratch),
       sendNack: options.sendNack,
-      requestFull: options.requestFull,
+      requestResync: options.requestResync,
     });
     return this.receiver;
   }
@@ -141,5 +179,14 @@ export class InFlow {
   stop(): void {
     this.receiver?.close();
     this.receiver = undefined;
+  }
+
+  /** spec §7.8: compare a DIGEST with this segment; RESYNC what differs. Returns those pages. */
+  onDigest(chunk: DigestChunk): number[] {
+    if (!this.receiver) return [];
+    const { pageSize, wordSize } = this.#geometry;
+    return this.receiver.onDigest(chunk.batchId, chunk.firstPage, chunk.hashes, (page) =>
+      pageHash(this.region.subarray(page * pageSize, (page + 1) * pageSize), wordSize, this.#scratch),
+    );
   }
 }

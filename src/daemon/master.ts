@@ -16,10 +16,10 @@ import { NODE_MASTER, VERSION } from '../udp/constants.js';
 import { UdpEndpoint, formatPeer, peerKey, resolveAll, type Peer } from '../udp/socket.js';
 import type { Logger } from '../log.js';
 import type { MasterConfig } from './config.js';
-import { InFlow, OutFlow, type FlowGeometry } from './flows.js';
+import { InFlow, OutFlow, hashesPerDigest, type FlowGeometry } from './flows.js';
 import type { NodeSegments } from './node-segments.js';
 import type { Service } from './run.js';
-import { defaultTimers, stamp32, type ProtocolTimers } from './timers.js';
+import { defaultTimers, smoothRtt, stampUs, type ProtocolTimers } from './timers.js';
 import { Transport } from './transport.js';
 
 interface Session {
@@ -27,6 +27,8 @@ interface Session {
   remoteEpoch: number;
   roNextSeq: number;
   moNextSeq: number;
+  /** Session MTU: the smaller of ours and the remote's (spec §5.3). */
+  mtu: number;
   lastHeard: number;
   /** The peer's last heartbeat timestamp and when it arrived, for the echo (RTT). */
   peerStamp: { timestamp: number; at: number } | undefined;
@@ -63,13 +65,14 @@ export class MasterService implements Service {
   #scanTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #namesTimer: NodeJS.Timeout | undefined;
+  #digestTimer: NodeJS.Timeout | undefined;
 
   private constructor(config: MasterConfig, node: NodeSegments, log: Logger, transport: Transport) {
     this.config = config;
     this.#node = node;
     this.#log = log;
     this.transport = transport;
-    this.timers = defaultTimers(config.intervalMs);
+    this.timers = defaultTimers(config.intervalMs, config.digestMs ? { digestMs: config.digestMs } : {});
     this.#geometry = { pageSize: config.pageSize, wordSize: config.wordSize, mtu: config.mtu };
     const records = masterStRecords(config.remotes);
     for (let id = 0; id < config.remotes; id++) {
@@ -95,6 +98,7 @@ export class MasterService implements Service {
     service.transport.listen((msg, from) => service.#handle(msg, from));
     service.#scanTimer = setInterval(() => service.#scan(), config.intervalMs);
     service.#heartbeatTimer = setInterval(() => service.#heartbeat(), service.timers.heartbeatMs);
+    service.#digestTimer = setInterval(() => service.#digest(), service.timers.digestMs);
     if (config.clientNames) service.#namesTimer = setInterval(() => void service.#refreshNames(), 60_000);
     log.info('listening', { port: endpoint.localPort, family: `IPv${config.family}`, epoch, remotes: config.remotes, interval_ms: config.intervalMs });
     return service;
@@ -135,6 +139,18 @@ export class MasterService implements Service {
     }
   }
 
+  /** spec §7.8: every Digest Period, the hashes of each MO slice as last sent. */
+  #digest(): void {
+    if (this.transport.endpoint.queued > 0) return; // still SENDING: the next period will do
+    for (const slot of this.#slots) {
+      const s = slot.session;
+      if (!s) continue;
+      for (const chunk of slot.moOut.digest(this.config.wordSize, hashesPerDigest(s.mtu, false))) {
+        this.transport.send({ type: 'digest', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, flow: 'mo', ...chunk }, s.peer);
+      }
+    }
+  }
+
   #heartbeat(): void {
     const now = this.#clock.now();
     for (const slot of this.#slots) {
@@ -152,8 +168,8 @@ export class MasterService implements Service {
   #sendHeartbeat(id: number, s: Session, moHighest: number, now: number): void {
     const msg: Omit<HeartbeatMessage, 'packetNumber'> = {
       type: 'heartbeat', src: NODE_MASTER, dst: id, epoch: this.epoch,
-      timestamp: stamp32(now),
-      echo: s.peerStamp ? { timestamp: s.peerStamp.timestamp, delay: Math.min(0xffffffff, Math.round(now - s.peerStamp.at)) } : null,
+      timestamp: stampUs(now),
+      echo: s.peerStamp ? { timestamp: s.peerStamp.timestamp, delay: Math.min(0xffffffff, Math.round((now - s.peerStamp.at) * 1000)) } : null,
       wantBcUnicast: false,
       flows: [{ flow: 'mo', highestSeq: moHighest }],
     };
@@ -225,8 +241,14 @@ export class MasterService implements Service {
         break;
       case 'heartbeat':
         s.peerStamp = { timestamp: msg.timestamp, at: now };
-        if (msg.echo) s.rttMs = Math.max(0, ((stamp32(now) - msg.echo.timestamp) >>> 0) - msg.echo.delay);
+        if (msg.echo) s.rttMs = smoothRtt(s.rttMs, now, msg.echo);
         for (const f of msg.flows) if (f.flow === 'ro') slot.roIn.receiver?.onHighestSeq(f.highestSeq);
+        break;
+      case 'digest':
+        if (msg.flow === 'ro') {
+          const differ = slot.roIn.onDigest(msg);
+          if (differ.length) this.#log.warn('digest found divergent pages; resyncing them', { client: slot.id, flow: 'ro', pages: differ.length });
+        } else this.transport.drop('wrong-flow', from);
         break;
       case 'goodbye':
         this.#down(slot, 'said goodbye');
@@ -240,16 +262,18 @@ export class MasterService implements Service {
     const c = this.config;
     const reject = (reason: RejectReason, expected: number, offered: number, text: string): void =>
       this.#reject(from, m.src, m.epoch, reason, expected, offered, text);
+    // spec §4.6: version, client-id (checked by the caller), address, page-size, word-size,
+    // seg-size, bc-size, duplicate; the first that fails is the answer.
     if (m.versionMin > VERSION || m.versionMax < VERSION) return reject('version', VERSION, m.versionMax, `this master speaks version ${VERSION}`);
-    if (m.segSize !== c.segSize) return reject('seg-size', c.segSize, m.segSize, `segment size: master ${c.segSize}, remote ${m.segSize}`);
-    if (m.pageSize !== c.pageSize) return reject('page-size', c.pageSize, m.pageSize, `page size: master ${c.pageSize}, remote ${m.pageSize}`);
-    if (m.wordSize !== c.wordSize) return reject('word-size', c.wordSize, m.wordSize, `word size: master ${c.wordSize}, remote ${m.wordSize}`);
-    if (m.bcSize !== 0 && m.bcSize !== c.broadcastSize) return reject('bc-size', c.broadcastSize, m.bcSize, `broadcast size: master ${c.broadcastSize}, remote ${m.bcSize}`);
     const allowed = this.#allowed.get(slot.id);
     const source = from.address.replace(/^::ffff:/, '');
     if (c.clientNames && !(allowed?.has(source) || allowed?.has(from.address))) {
       return reject('address', 0, 0, `${source} is not ${c.clientNames[slot.id]} (Clientname of client ${slot.id})`);
     }
+    if (m.pageSize !== c.pageSize) return reject('page-size', c.pageSize, m.pageSize, `page size: master ${c.pageSize}, remote ${m.pageSize}`);
+    if (m.wordSize !== c.wordSize) return reject('word-size', c.wordSize, m.wordSize, `word size: master ${c.wordSize}, remote ${m.wordSize}`);
+    if (m.segSize !== c.segSize) return reject('seg-size', c.segSize, m.segSize, `segment size: master ${c.segSize}, remote ${m.segSize}`);
+    if (m.bcSize !== 0 && m.bcSize !== c.broadcastSize) return reject('bc-size', c.broadcastSize, m.bcSize, `broadcast size: master ${c.broadcastSize}, remote ${m.bcSize}`);
     const s = slot.session;
     if (s && s.remoteEpoch === m.epoch && peerKey(s.peer) === peerKey(from)) {
       this.#welcome(slot, s); // our WELCOME was lost: say it again, same numbers
@@ -260,7 +284,10 @@ export class MasterService implements Service {
     }
     // A new remote, or one that restarted (new epoch or port): a new session, full sync.
     const now = this.#clock.now();
-    const session: Session = { peer: from, remoteEpoch: m.epoch, roNextSeq: m.roNextSeq, moNextSeq: randomInt(0, 2 ** 32 - 1) >>> 0, lastHeard: now, peerStamp: undefined, rttMs: undefined };
+    const session: Session = {
+      peer: from, remoteEpoch: m.epoch, roNextSeq: m.roNextSeq, moNextSeq: randomInt(0, 2 ** 32 - 1) >>> 0,
+      mtu: Math.min(c.mtu, m.mtu), lastHeard: now, peerStamp: undefined, rttMs: undefined,
+    };
     slot.session = session;
     slot.state = 'up';
     slot.address = formatPeer(from);
@@ -272,10 +299,11 @@ export class MasterService implements Service {
       firstSeq: m.roNextSeq,
       clock: this.#clock,
       sendNack: (ranges) => this.transport.send({ type: 'nack', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, flow: 'ro', ranges }, session.peer),
-      requestFull: () => this.transport.send({ type: 'resync', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, flow: 'ro', full: true, firstPage: 0, pageCount: 0 }, session.peer),
+      requestResync: (firstPage, pageCount, full) =>
+        this.transport.send({ type: 'resync', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, flow: 'ro', full, firstPage, pageCount }, session.peer),
     });
     slot.moOut.start({
-      src: NODE_MASTER, dst: slot.id, epoch: this.epoch, firstSeq: session.moNextSeq, geometry: { ...this.#geometry, mtu: Math.min(c.mtu, m.mtu) },
+      src: NODE_MASTER, dst: slot.id, epoch: this.epoch, firstSeq: session.moNextSeq, geometry: { ...this.#geometry, mtu: session.mtu },
       sealed: false, clock: this.#clock,
       emit: (msg) => this.transport.send(msg, session.peer),
     });
@@ -290,7 +318,7 @@ export class MasterService implements Service {
       type: 'welcome', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, remoteEpoch: s.remoteEpoch,
       pageSize: c.pageSize, segSize: c.segSize, bcSize: c.broadcastSize, moNextSeq: s.moNextSeq, bcNextSeq: 0,
       intervalMs: c.intervalMs, heartbeatMs: this.timers.heartbeatMs, livenessMs: this.timers.livenessMs,
-      clientCount: c.remotes, mtu: c.mtu, version: VERSION, wordSize: c.wordSize, bcMode: 'none', multicast: null, options: [],
+      clientCount: c.remotes, mtu: s.mtu, version: VERSION, wordSize: c.wordSize, bcMode: 'none', multicast: null, options: [],
     }, s.peer);
   }
 
@@ -299,6 +327,7 @@ export class MasterService implements Service {
     clearInterval(this.#scanTimer);
     clearInterval(this.#heartbeatTimer);
     clearInterval(this.#namesTimer);
+    clearInterval(this.#digestTimer);
     this.#scan();
     for (const slot of this.#slots) {
       if (slot.session) this.transport.send({ type: 'goodbye', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, reason: 'shutdown' }, slot.session.peer);

@@ -4,7 +4,7 @@
  * joins again, says goodbye on a clean stop. Protocol logic lives in src/reliability and
  * src/udp; this file wires flows to the master and to the segments.
  *
- * Timing: while joining, a HELLO every hello interval. Once joined: the scan timer (-i)
+ * Timing: while joining, HELLO after 500 ms, doubling to 8 s, with jitter (spec §4.6). Once joined: the scan timer (-i)
  * sends RO's changed pages as one batch; the heartbeat timer (the master's value from
  * WELCOME) sends heartbeats and goes back to joining when the master was silent past the
  * liveness timeout. All on the monotonic clock.
@@ -20,14 +20,15 @@ import { NODE_MASTER, VERSION } from '../udp/constants.js';
 import { UdpEndpoint, formatPeer, peerKey, resolveHost, type Peer } from '../udp/socket.js';
 import type { Logger } from '../log.js';
 import type { RemoteConfig } from './config.js';
-import { InFlow, OutFlow, type FlowGeometry } from './flows.js';
+import { InFlow, OutFlow, hashesPerDigest, type FlowGeometry } from './flows.js';
 import type { NodeSegments } from './node-segments.js';
 import type { Service } from './run.js';
-import { defaultTimers, stamp32, type ProtocolTimers } from './timers.js';
+import { defaultTimers, helloDelay, smoothRtt, stampUs, type ProtocolTimers } from './timers.js';
 import { Transport } from './transport.js';
 
 interface Joined {
   masterEpoch: number;
+  mtu: number;
   lastHeard: number;
   peerStamp: { timestamp: number; at: number } | undefined;
   rttMs: number | undefined;
@@ -58,6 +59,8 @@ export class RemoteService implements Service {
   #roNextSeq = 0;
   #timers: ProtocolTimers;
   #helloTimer: NodeJS.Timeout | undefined;
+  #helloAttempt = 0;
+  #digestTimer: NodeJS.Timeout | undefined;
   #scanTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -69,7 +72,7 @@ export class RemoteService implements Service {
     this.transport = transport;
     this.#master = master;
     this.#fail = fail;
-    this.#timers = defaultTimers(config.intervalMs);
+    this.#timers = defaultTimers(config.intervalMs, config.digestMs ? { digestMs: config.digestMs } : {});
     this.#geometry = { pageSize: config.pageSize, wordSize: config.wordSize, mtu: config.mtu };
     this.#roOut = new OutFlow('ro', node.ro.buffer, config.pageSize, node.status, REMOTE_ST.RO_OUT);
     this.#moIn = new InFlow('mo', node.mo.buffer, this.#geometry, node.status, REMOTE_ST.MO_IN);
@@ -101,6 +104,7 @@ export class RemoteService implements Service {
 
   #startJoining(): void {
     clearInterval(this.#heartbeatTimer);
+    clearInterval(this.#digestTimer);
     this.#heartbeatTimer = undefined;
     this.#roNextSeq = randomInt(0, 2 ** 32 - 1) >>> 0;
     const hello = (): void =>
@@ -110,9 +114,22 @@ export class RemoteService implements Service {
         segSize: this.config.segSize, bcSize: 0, roNextSeq: this.#roNextSeq, wordSize: this.config.wordSize,
         hostname: hostname().slice(0, 255), options: [],
       }, this.#master);
-    hello();
-    clearInterval(this.#helloTimer);
-    this.#helloTimer = setInterval(hello, this.#timers.helloMs);
+    clearTimeout(this.#helloTimer);
+    this.#helloAttempt = 0;
+    const again = (): void => {
+      hello();
+      this.#helloTimer = setTimeout(again, helloDelay(this.#helloAttempt++));
+    };
+    again();
+  }
+
+  /** spec §7.8: every Digest Period, the hashes of RO as last sent. */
+  #digest(): void {
+    const j = this.#joined;
+    if (!j || this.transport.endpoint.queued > 0) return;
+    for (const chunk of this.#roOut.digest(this.config.wordSize, hashesPerDigest(j.mtu, false))) {
+      this.transport.send({ type: 'digest', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'ro', ...chunk }, this.#master);
+    }
   }
 
   #scan(): void {
@@ -129,8 +146,8 @@ export class RemoteService implements Service {
     }
     const sender = this.#roOut.sender;
     this.transport.send({
-      type: 'heartbeat', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, timestamp: stamp32(now),
-      echo: j.peerStamp ? { timestamp: j.peerStamp.timestamp, delay: Math.min(0xffffffff, Math.round(now - j.peerStamp.at)) } : null,
+      type: 'heartbeat', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, timestamp: stampUs(now),
+      echo: j.peerStamp ? { timestamp: j.peerStamp.timestamp, delay: Math.min(0xffffffff, Math.round((now - j.peerStamp.at) * 1000)) } : null,
       wantBcUnicast: false,
       flows: [{ flow: 'ro', highestSeq: sender ? sender.highestSeq : (this.#roNextSeq - 1) >>> 0 }],
     }, this.#master);
@@ -159,8 +176,14 @@ export class RemoteService implements Service {
     if (msg.type === 'welcome') return this.#onWelcome(msg);
     if (msg.type === 'reject') return this.#onReject(msg);
     const j = this.#joined;
-    if (!j || msg.epoch !== j.masterEpoch) {
-      this.transport.drop(j ? 'old-master-epoch' : 'not-joined', from);
+    if (!j) {
+      this.transport.drop('not-joined', from);
+      return;
+    }
+    if (msg.epoch !== j.masterEpoch) {
+      // spec §7.1: HEARTBEAT or GOODBYE from another master epoch: the master restarted.
+      if (msg.type === 'heartbeat' || msg.type === 'goodbye') this.#lost('master restarted (new epoch)');
+      else this.transport.drop('old-master-epoch', from);
       return;
     }
     const now = this.#clock.now();
@@ -183,8 +206,14 @@ export class RemoteService implements Service {
         break;
       case 'heartbeat':
         j.peerStamp = { timestamp: msg.timestamp, at: now };
-        if (msg.echo) j.rttMs = Math.max(0, ((stamp32(now) - msg.echo.timestamp) >>> 0) - msg.echo.delay);
+        if (msg.echo) j.rttMs = smoothRtt(j.rttMs, now, msg.echo);
         for (const f of msg.flows) if (f.flow === 'mo') this.#moIn.receiver?.onHighestSeq(f.highestSeq);
+        break;
+      case 'digest':
+        if (msg.flow === 'mo') {
+          const differ = this.#moIn.onDigest(msg);
+          if (differ.length) this.#log.warn('digest found divergent pages; resyncing them', { flow: 'mo', pages: differ.length });
+        } else this.transport.drop('wrong-flow', from);
         break;
       case 'goodbye':
         this.#lost('master said goodbye');
@@ -201,18 +230,19 @@ export class RemoteService implements Service {
     }
     if (this.#joined?.masterEpoch === w.epoch) return; // a repeat of the WELCOME we acted on
     if (this.#joined) this.#lost('master restarted (new epoch)');
-    clearInterval(this.#helloTimer);
+    clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
-    const timers = defaultTimers(this.config.intervalMs, { heartbeatMs: w.heartbeatMs, livenessMs: w.livenessMs });
+    const timers = defaultTimers(this.config.intervalMs, { heartbeatMs: w.heartbeatMs, livenessMs: w.livenessMs, digestMs: this.#timers.digestMs });
     this.#timers = timers;
     const now = this.#clock.now();
-    this.#joined = { masterEpoch: w.epoch, lastHeard: now, peerStamp: undefined, rttMs: undefined, timers };
     const mtu = Math.min(this.config.mtu, w.mtu);
+    this.#joined = { masterEpoch: w.epoch, mtu, lastHeard: now, peerStamp: undefined, rttMs: undefined, timers };
     this.#moIn.start({
       firstSeq: w.moNextSeq,
       clock: this.#clock,
       sendNack: (ranges) => this.transport.send({ type: 'nack', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'mo', ranges }, this.#master),
-      requestFull: () => this.transport.send({ type: 'resync', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'mo', full: true, firstPage: 0, pageCount: 0 }, this.#master),
+      requestResync: (firstPage, pageCount, full) =>
+        this.transport.send({ type: 'resync', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'mo', full, firstPage, pageCount }, this.#master),
     });
     this.#roOut.start({
       src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, firstSeq: this.#roNextSeq,
@@ -222,6 +252,8 @@ export class RemoteService implements Service {
     this.#setState(PeerState.UP);
     this.#node.status.stampHeard(REMOTE_ST.MO_IN);
     this.#heartbeatTimer = setInterval(() => this.#heartbeat(), timers.heartbeatMs);
+    clearInterval(this.#digestTimer);
+    this.#digestTimer = setInterval(() => this.#digest(), timers.digestMs);
     this.#log.info('joined master', { master: formatPeer(this.#master), master_epoch: w.epoch, remotes: w.clientCount });
     this.#roOut.tick(); // the full RO batch right away
   }
@@ -246,7 +278,8 @@ export class RemoteService implements Service {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#helloTimer);
+    clearTimeout(this.#helloTimer);
+    clearInterval(this.#digestTimer);
     clearInterval(this.#scanTimer);
     clearInterval(this.#heartbeatTimer);
     if (this.#joined) {

@@ -4,28 +4,44 @@
  */
 
 export interface ProtocolTimers {
-  /** Heartbeat period (spec: heartbeat_interval). */
+  /** spec §12 Heartbeat Ms (negotiated). */
   heartbeatMs: number;
-  /** A peer silent this long is down (spec: liveness_timeout). */
+  /** spec §12 Liveness Ms (negotiated): a peer silent this long is down. */
   livenessMs: number;
-  /** HELLO retry while joining (spec: hello_interval). */
-  helloMs: number;
-  /** Period of DIGEST for each outgoing flow (spec: digest_interval). */
+  /** spec §12 Digest Period (local). */
   digestMs: number;
 }
 
-/** Defaults: heartbeat 1 s (or the scan interval when shorter), liveness 5 heartbeats but at least 1 s. */
+/**
+ * Defaults (spec §12): heartbeat 1 s, or the scan interval when that is shorter (at least
+ * 50 ms), so a short -i also finds a lost tail quickly; liveness 5 heartbeats, at least 1 s;
+ * digest period 30 s.
+ */
 export function defaultTimers(intervalMs: number, overrides: Partial<ProtocolTimers> = {}): ProtocolTimers {
   const heartbeatMs = overrides.heartbeatMs ?? Math.max(50, Math.min(1000, intervalMs));
   return {
     heartbeatMs,
     livenessMs: overrides.livenessMs ?? Math.max(1000, 5 * heartbeatMs),
-    helloMs: overrides.helloMs ?? Math.min(1000, Math.max(100, heartbeatMs)),
-    digestMs: overrides.digestMs ?? 30 * heartbeatMs,
+    digestMs: overrides.digestMs ?? 30_000,
   };
 }
 
-/** The low 32 bits of a monotonic millisecond clock, for heartbeat timestamps (spec §6.2). */
-export function stamp32(nowMs: number): number {
-  return Math.floor(nowMs) >>> 0;
+/** spec §4.6: HELLO retry n (from 0): 500 ms doubling to 8 s, times a factor in [0.5, 1.5]. */
+export function helloDelay(attempt: number, random: () => number = Math.random): number {
+  return Math.min(8000, 500 * 2 ** Math.min(attempt, 4)) * (0.5 + random());
+}
+
+/** spec §6.2: a monotonic clock in microseconds modulo 2**32, for heartbeat timestamps. */
+export function stampUs(nowMs: number): number {
+  return Math.floor(nowMs * 1000) >>> 0;
+}
+
+/**
+ * spec §6.2 RTT from an echo, ms: now - echo timestamp - echo delay (microseconds, modulo
+ * 2**32), then smoothed as RFC 6298 does (alpha 1/8).
+ */
+export function smoothRtt(previousMs: number | undefined, nowMs: number, echo: { timestamp: number; delay: number }): number {
+  const sampleMs = (((stampUs(nowMs) - echo.timestamp) >>> 0) - echo.delay) / 1000;
+  const sample = sampleMs < 0 || sampleMs > 60_000 ? (previousMs ?? 100) : sampleMs;
+  return previousMs === undefined ? sample : previousMs + (sample - previousMs) / 8;
 }

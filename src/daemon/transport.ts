@@ -78,7 +78,9 @@ export class Transport {
     const bytes = encodeUnchecked(full);
     this.sentByType.set(full.type, (this.sentByType.get(full.type) ?? 0) + 1);
     if (trace.enabled) trace(`send ${formatPeer(peer)} ${describe(full, bytes.byteLength)}`);
-    this.endpoint.send(bytes, peer);
+    // spec §7.9: page content is paced; control datagrams are not.
+    if (full.type === 'data' || full.type === 'commit' || full.type === 'digest') this.endpoint.send(bytes, peer);
+    else this.endpoint.sendNow(bytes, peer);
   }
 
   /** Deliver every datagram that decodes to `handler`; count and drop the rest. */

@@ -2,9 +2,9 @@
  * The receiving side of one flow (spec/protocol.md §5.4, §6, §8): puts DATA and COMMIT
  * back in sequence order, applies each batch whole, NACKs gaps, and asks for repairs.
  *
- * Timing: a gap is NACKed `nackDelayMs` after it is first seen (so plain reordering heals
- * without a NACK), then again with the delay doubled each time up to `nackMaxMs` while it
- * stays open; progress resets the back-off. The gap may be seen from a later datagram or
+ * Timing (spec §12): a gap is NACKed `nackDelayMs` (10 ms) after it is first seen, so
+ * plain reordering heals without a NACK; then again after `nackRetryMs` (50 ms), doubling
+ * each time up to `nackMaxMs` (2 s) while it stays open; progress resets the back-off. The gap may be seen from a later datagram or
  * from a heartbeat's highest sequence (a lost tail). One Deadline timer per receiver,
  * armed only while a gap is open, so an idle flow costs no wake-ups.
  *
@@ -37,12 +37,13 @@ export interface ReceiverOptions {
   /** Apply a whole batch (the daemon writes it into the segment inside the ST generation). */
   apply(batch: ReceivedBatch): void;
   sendNack(ranges: SeqRange[]): void;
-  /** Ask the sender for every page (the receiver lost track beyond repair by NACK). */
-  requestFull(): void;
-  /** spec §8 defaults: NACK delay 5 ms, back-off cap 500 ms. */
+  /** Ask the sender for pages again (spec §6.4 RESYNC); `full` for every page. */
+  requestResync(firstPage: number, pageCount: number, full: boolean): void;
+  /** spec §12: NACK Delay 10 ms, NACK Retry 50 ms, NACK Max 2000 ms. */
   nackDelayMs?: number;
+  nackRetryMs?: number;
   nackMaxMs?: number;
-  /** Most datagrams held out of order (default 65536). */
+  /** Memory bound: most datagrams held ahead of the apply point (default 65536); later ones are dropped and NACKed later (spec §7.3). */
   window?: number;
 }
 
@@ -54,13 +55,13 @@ export interface ReceiverCounters {
   batchesApplied: number;
   batchesDropped: number;
   nacksSent: number;
-  fullRequests: number;
+  resyncsSent: number;
 }
 
 export class FlowReceiver {
   readonly options: ReceiverOptions;
   readonly counters: ReceiverCounters = {
-    datagrams: 0, duplicates: 0, outOfWindow: 0, invalid: 0, batchesApplied: 0, batchesDropped: 0, nacksSent: 0, fullRequests: 0,
+    datagrams: 0, duplicates: 0, outOfWindow: 0, invalid: 0, batchesApplied: 0, batchesDropped: 0, nacksSent: 0, resyncsSent: 0,
   };
   // spec: next_expected (every seq before it is applied or obsolete)
   #expected: number;
@@ -80,7 +81,7 @@ export class FlowReceiver {
     this.#expected = options.firstSeq >>> 0;
     this.#highest = seqAdd(this.#expected, -1);
     this.#scanPos = this.#expected;
-    this.#nackBackoff = options.nackDelayMs ?? 5;
+    this.#nackBackoff = options.nackDelayMs ?? 10;
     this.#nackTimer = new Deadline(options.clock, () => this.#sendNack());
   }
 
@@ -119,8 +120,8 @@ export class FlowReceiver {
       return false;
     }
     if (ahead >= (this.options.window ?? 65536)) {
+      // Beyond the memory bound: drop it; it is NACKed once the apply point gets near.
       this.counters.outOfWindow++;
-      this.#lostTrack();
       return false;
     }
     this.counters.datagrams++;
@@ -141,11 +142,8 @@ export class FlowReceiver {
 
   /** spec §6.2: the sender's highest sequence; reveals a lost tail. */
   onHighestSeq(seq: number): void {
-    const ahead = seqDiff(seq, this.#expected);
-    if (ahead >= (this.options.window ?? 65536)) {
-      this.#lostTrack();
-      return;
-    }
+    // A number beyond the serial window is a confused or hostile peer: ignore it.
+    if (seqDiff(seq, this.#expected) >= 0x4000_0000) return;
     if (seqGt(seq, this.#highest)) {
       this.#highest = seq;
       this.#armNack();
@@ -179,7 +177,7 @@ export class FlowReceiver {
       }
       this.#scanPos = seqAdd(this.#scanPos, 1);
     }
-    if (progressed) this.#nackBackoff = this.options.nackDelayMs ?? 5;
+    if (progressed) this.#nackBackoff = this.options.nackDelayMs ?? 10;
     if (this.missing > 0) this.#armNack();
     else this.#nackTimer.cancel();
   }
@@ -220,11 +218,12 @@ export class FlowReceiver {
       pages.add(msg.page);
     }
     this.#drop(first, commit.seq);
-    if (!valid || pages.size !== commit.pageCount) {
-      // The sender broke the batch rules (spec §5.4): apply nothing, ask for everything.
+    if (!valid || pages.size !== commit.pageCount || !this.#coversPages(data)) {
+      // The sender broke the batch rules (spec §7.3): apply nothing, ask for its pages.
       this.counters.invalid++;
       this.counters.batchesDropped++;
-      this.#requestFull();
+      if (pages.size === 0) this.#resync(0, 0, true);
+      else for (const [first, count] of runs([...pages])) this.#resync(first, count, false);
       return;
     }
     this.options.apply({ batchId: commit.batchId, data, full: commit.full, replaces: commit.replaces });
@@ -232,18 +231,42 @@ export class FlowReceiver {
     this.counters.batchesApplied++;
   }
 
-  /** The sender is further ahead than the window: start over from a full batch. */
-  #lostTrack(): void {
-    this.#requestFull();
+  /** spec §5.3: the ranges of each page cover 0..page_size-1 exactly once, in order. */
+  #coversPages(data: DataMessage[]): boolean {
+    const pageSize = this.options.geometry.pageSize;
+    let page = -1;
+    let next = 0;
+    for (const d of data) {
+      if (d.page !== page) {
+        if (page !== -1 && next !== pageSize) return false;
+        page = d.page;
+        next = 0;
+      }
+      if (d.offset !== next) return false;
+      next += d.payload.byteLength;
+    }
+    return next === pageSize;
   }
 
-  #fullRequestedAt = -Infinity;
-  #requestFull(): void {
-    const now = this.options.clock.now();
-    if (now - this.#fullRequestedAt < (this.options.nackMaxMs ?? 500)) return;
-    this.#fullRequestedAt = now;
-    this.counters.fullRequests++;
-    this.options.requestFull();
+  #resync(firstPage: number, pageCount: number, full: boolean): void {
+    this.counters.resyncsSent++;
+    this.options.requestResync(firstPage, pageCount, full);
+  }
+
+  /**
+   * spec §7.8 DIGEST: compare the sender's hashes of pages firstPage.. with `localHash` of
+   * ours, only when our last applied batch is the one the digest names and nothing is
+   * pending; RESYNC each run of differing pages. Returns the pages that differed.
+   */
+  onDigest(batchId: number, firstPage: number, hashes: BigUint64Array, localHash: (page: number) => bigint): number[] {
+    if (batchId !== this.#lastAppliedBatch || !this.idle) return [];
+    const pageCount = this.options.geometry.pageCount;
+    const differ: number[] = [];
+    for (let i = 0; i < hashes.length && firstPage + i < pageCount; i++) {
+      if (localHash(firstPage + i) !== hashes[i]) differ.push(firstPage + i);
+    }
+    for (const [first, count] of runs(differ)) this.#resync(first, count, false);
+    return differ;
   }
 
   #armNack(): void {
@@ -271,7 +294,20 @@ export class FlowReceiver {
     if (ranges.length === 0) return;
     this.counters.nacksSent++;
     this.options.sendNack(ranges);
-    this.#nackBackoff = Math.min(this.#nackBackoff * 2, this.options.nackMaxMs ?? 500);
+    const retry = this.options.nackRetryMs ?? 50;
+    this.#nackBackoff = Math.min(Math.max(retry, this.#nackBackoff * 2), this.options.nackMaxMs ?? 2000);
     this.#armNack();
   }
+}
+
+/** Runs of consecutive numbers in `pages` (sorted here) as [first, count]. */
+export function runs(pages: number[]): [number, number][] {
+  const sorted = [...pages].sort((a, b) => a - b);
+  const out: [number, number][] = [];
+  for (const p of sorted) {
+    const last = out.at(-1);
+    if (last && last[0] + last[1] === p) last[1]++;
+    else if (!last || last[0] + last[1] < p) out.push([p, 1]);
+  }
+  return out;
 }

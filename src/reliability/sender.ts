@@ -4,9 +4,10 @@
  * answers NACKs.
  *
  * Timing: nothing here runs on a timer. A batch goes out when the daemon's scan finds dirty
- * pages; retransmissions go out when a NACK arrives. The only time rule is the retransmit
- * linger: a sequence number retransmitted less than `lingerMs` ago is not sent again, so a
- * burst of duplicate NACKs (or many receivers NACKing one loss) costs one repair.
+ * pages; retransmissions go out when a NACK arrives. The only time rule is the repair
+ * hold-off (spec §12): a sequence number retransmitted less than `holdOffMs` ago is not
+ * sent again, so a burst of duplicate NACKs (or many receivers NACKing one loss) costs one
+ * repair. The history is bounded in bytes (spec: History Bytes, 16 MiB per flow).
  *
  * When a NACK asks for a datagram that fell out of the history, the batch it belonged to
  * can never complete. The sender then resends the current contents (the latest snapshot)
@@ -44,12 +45,12 @@ export interface SenderOptions {
   clock: Clock;
   /** Hand a datagram to the transport; the transport sets packetNumber. */
   emit(msg: DataMessage | CommitMessage): void;
-  /** Datagrams kept for retransmission (default 16384). */
-  historyLimit?: number;
+  /** Bytes of DATA payload kept for retransmission (spec: History Bytes, default 16 MiB). */
+  historyBytes?: number;
   /** Batches whose page lists are kept for REPLACES (default 4096). */
   batchLimit?: number;
-  /** Retransmit linger, ms (spec §8 default 20). */
-  lingerMs?: number;
+  /** Repair hold-off, ms (spec §12: max(SRTT, 20 ms)); default 20. */
+  holdOffMs?: number;
 }
 
 interface BatchRecord {
@@ -70,6 +71,11 @@ export interface SenderCounters {
   nackedTooOld: number;
 }
 
+/** What one history entry costs against History Bytes: its payload plus a header. */
+function historyCost(msg: DataMessage | CommitMessage): number {
+  return 40 + (msg.type === 'data' ? msg.payload.byteLength : 0);
+}
+
 export class FlowSender {
   readonly options: SenderOptions;
   readonly counters: SenderCounters = {
@@ -80,6 +86,7 @@ export class FlowSender {
   #nextBatchId = 1;
   // spec: retransmit history (seq -> datagram), oldest first
   readonly #history = new Map<number, DataMessage | CommitMessage>();
+  #historyBytes = 0;
   readonly #sentAt = new Map<number, number>();
   readonly #batches: BatchRecord[] = [];
   /** First seq of the latest REPLACES batch: NACKs for older seqs are covered by it. */
@@ -147,9 +154,11 @@ export class FlowSender {
   #send(msg: DataMessage | CommitMessage): void {
     this.#nextSeq = seqAdd(this.#nextSeq, 1);
     this.#history.set(msg.seq, msg);
-    const limit = this.options.historyLimit ?? 16384;
-    while (this.#history.size > limit) {
+    this.#historyBytes += historyCost(msg);
+    const limit = this.options.historyBytes ?? 16 * 1024 * 1024;
+    while (this.#historyBytes > limit && this.#history.size > 1) {
       const oldest = this.#history.keys().next().value as number;
+      this.#historyBytes -= historyCost(this.#history.get(oldest)!);
       this.#history.delete(oldest);
       this.#sentAt.delete(oldest);
     }
@@ -162,21 +171,23 @@ export class FlowSender {
   onNack(ranges: readonly SeqRange[]): void {
     this.counters.nacksReceived++;
     const now = this.options.clock.now();
-    const linger = this.options.lingerMs ?? 20;
+    const holdOff = this.options.holdOffMs ?? 20;
+    // spec §7.7: while the latest replacement is still in history, older NACKs are covered.
+    const replacing = this.#replacedBefore !== undefined && this.#history.has(this.#replacedBefore);
     let oldestLost: number | undefined;
     for (const range of ranges) {
       for (let i = 0; i < range.count; i++) {
         const seq = seqAdd(range.first, i);
         // Only seqs this sender has used can be repaired; later ones are a confused peer.
         if (!seqLt(seq, this.#nextSeq)) break;
-        if (this.#replacedBefore !== undefined && seqLt(seq, this.#replacedBefore)) continue;
+        if (replacing && seqLt(seq, this.#replacedBefore!)) continue;
         const msg = this.#history.get(seq);
         if (msg === undefined) {
           if (oldestLost === undefined || seqLt(seq, oldestLost)) oldestLost = seq;
           continue;
         }
         const last = this.#sentAt.get(seq);
-        if (last !== undefined && now - last < linger) continue;
+        if (last !== undefined && now - last < holdOff) continue;
         this.#sentAt.set(seq, now);
         this.counters.retransmits++;
         this.options.emit(msg);

@@ -4,7 +4,8 @@
  *
  * Timing: Node's receive path tops out near 120k datagrams/s per process and the kernel
  * drops silently past it (RcvbufErrors in /proc/net/snmp). A full resync of a large segment
- * would blast far more than that, so every send goes through a token bucket: at most
+ * would blast far more than that, so DATA, COMMIT and DIGEST go through a token bucket
+ * (control datagrams do not, spec §7.9): at most
  * `rate` datagrams per second with bursts of `burst`, drained from a FIFO by one timer
  * that exists only while the queue is non-empty. The queue is bounded; past its bound the
  * oldest queued datagrams are dropped and counted (the reliability layer repairs them).
@@ -57,9 +58,9 @@ export interface EndpointOptions {
   address?: string;
   /** Local port; 0 for any. */
   port: number;
-  /** Datagrams per second the pacer lets out (default 40000). */
+  /** Datagrams per second the pacer lets out (spec §12 Pace Rate, default 50000). */
   rate?: number;
-  /** Burst the pacer allows (default 512). */
+  /** Burst the pacer allows (spec §12 Pace Burst, default 256). */
   burst?: number;
   /** Most datagrams queued before the oldest are dropped (default 65536). */
   queueLimit?: number;
@@ -92,8 +93,8 @@ export class UdpEndpoint {
   private constructor(socket: Socket, options: EndpointOptions) {
     this.socket = socket;
     this.family = options.family;
-    this.#rate = options.rate ?? 40_000;
-    this.#burst = options.burst ?? 512;
+    this.#rate = options.rate ?? 50_000;
+    this.#burst = options.burst ?? 256;
     this.#queueLimit = options.queueLimit ?? 65_536;
     this.#tokens = this.#burst;
   }
@@ -133,6 +134,17 @@ export class UdpEndpoint {
     this.socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
       this.counters.received++;
       handler(msg, { address: rinfo.address, port: rinfo.port });
+    });
+  }
+
+  /** Send at once, bypassing the pacer: small control datagrams (spec §7.9). */
+  sendNow(buf: Uint8Array, peer: Peer): void {
+    if (this.#closed) return;
+    this.counters.sent++;
+    this.#inFlight++;
+    this.socket.send(buf, peer.port, peer.address, (err) => {
+      this.#inFlight--;
+      if (err) this.counters.sendErrors++;
     });
   }
 
