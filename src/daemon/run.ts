@@ -2,6 +2,7 @@
  * A daemon's life: open and claim the segments, publish the registry file, serve until
  * SIGINT/SIGTERM, then stop the network side, detach and release (segments stay, DESIGN §1).
  */
+import { PdsmError } from '../errors.js';
 import { Logger, enableTracing } from '../log.js';
 import { formatKey } from '../segments/segment.js';
 import type { DaemonConfig } from './config.js';
@@ -32,7 +33,20 @@ export function registryExtras(config: DaemonConfig): Record<string, string | nu
   return extra;
 }
 
+/**
+ * Options that are parsed but whose feature this build does not have yet. Running without
+ * what the operator asked for (authentication above all) would be worse than not running.
+ */
+function refuseMissingFeatures(config: DaemonConfig): void {
+  const missing: string[] = [];
+  if (config.pskFile !== undefined) missing.push('--psk-file (authentication): refusing to run unauthenticated when a key was asked for');
+  if (config.metrics !== undefined) missing.push('--metrics (Prometheus endpoint)');
+  if (config.role === 'master' && config.multicast !== undefined) missing.push('-m/--multicast (multicast fan-out of BC)');
+  if (missing.length > 0) throw new PdsmError('PDSM_ERR_UNSUPPORTED', `not supported by this build yet: ${missing.join('; ')}`);
+}
+
 export async function runDaemon(config: DaemonConfig): Promise<number> {
+  refuseMissingFeatures(config);
   enableTracing();
   const log = new Logger(toolName(config), config.logLevel);
   const shutdown = onShutdown({ log });
