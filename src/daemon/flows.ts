@@ -161,7 +161,13 @@ export class InFlow {
     this.#scratch = Buffer.alloc(geometry.pageSize);
   }
 
-  start(options: { firstSeq: number; clock: Clock; sendNack(ranges: SeqRange[]): void; requestResync(firstPage: number, pageCount: number, full: boolean): void }): FlowReceiver {
+  start(options: {
+    firstSeq: number;
+    clock: Clock;
+    sendNack(ranges: SeqRange[]): void;
+    requestResync(firstPage: number, pageCount: number, full: boolean): void;
+    nackBackoff?: () => number;
+  }): FlowReceiver {
     this.receiver?.close();
     const { pageSize, wordSize } = this.#geometry;
     this.receiver = new FlowReceiver({
@@ -172,6 +178,7 @@ export class InFlow {
       apply: (batch) => applyBatch(batch, this.region, pageSize, wordSize, this.#status, this.record, this.#scratch),
       sendNack: options.sendNack,
       requestResync: options.requestResync,
+      ...(options.nackBackoff ? { nackBackoff: options.nackBackoff } : {}),
     });
     return this.receiver;
   }

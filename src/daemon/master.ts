@@ -12,21 +12,23 @@ import { masterStRecords, sliceOffset } from '../segments/layout.js';
 import { PeerState } from '../segments/status.js';
 import { realClock, type Clock } from '../reliability/clock.js';
 import type { HeartbeatMessage, HelloMessage, Message, RejectReason } from '../udp/codec.js';
-import { NODE_MASTER, VERSION } from '../udp/constants.js';
-import { UdpEndpoint, formatPeer, peerKey, resolveAll, type Peer } from '../udp/socket.js';
+import { NODE_ALL, NODE_MASTER, VERSION } from '../udp/constants.js';
+import { UdpEndpoint, addressBytes, formatPeer, multicastInterface, peerKey, resolveAll, type Peer } from '../udp/socket.js';
 import type { Logger } from '../log.js';
 import type { MasterConfig } from './config.js';
 import { InFlow, OutFlow, hashesPerDigest, type FlowGeometry } from './flows.js';
 import type { NodeSegments } from './node-segments.js';
 import type { Service } from './run.js';
 import { defaultTimers, smoothRtt, stampUs, type ProtocolTimers } from './timers.js';
-import { Transport } from './transport.js';
+import { Transport, type Outgoing } from './transport.js';
 
 interface Session {
   peer: Peer;
   remoteEpoch: number;
   roNextSeq: number;
   moNextSeq: number;
+  /** Where this remote starts on the shared BC stream (spec §8.1). */
+  bcNextSeq: number;
   /** Session MTU: the smaller of ours and the remote's (spec §5.3). */
   mtu: number;
   lastHeard: number;
@@ -37,6 +39,8 @@ interface Session {
 
 interface Slot {
   id: number;
+  /** The remote asked for BC by unicast (no multicast reached it, spec §8.4). */
+  bcUnicast: boolean;
   moOut: OutFlow;
   roIn: InFlow;
   session: Session | undefined;
@@ -66,6 +70,10 @@ export class MasterService implements Service {
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #namesTimer: NodeJS.Timeout | undefined;
   #digestTimer: NodeJS.Timeout | undefined;
+  /** The BC flow (-b): one sequence space shared by every remote (spec §8.1). */
+  readonly #bc: OutFlow | undefined;
+  /** The multicast group BC goes to (-m), at the master's port + 1. */
+  #group: Peer | undefined;
 
   private constructor(config: MasterConfig, node: NodeSegments, log: Logger, transport: Transport) {
     this.config = config;
@@ -86,14 +94,22 @@ export class MasterService implements Service {
         session: undefined,
         state: 'never',
         address: undefined,
+        bcUnicast: false,
       });
     }
+    if (node.bc) this.#bc = new OutFlow('bc', node.bc.buffer, config.pageSize, node.status, records.bcOut);
   }
 
   static async start(config: MasterConfig, node: NodeSegments, log: Logger): Promise<MasterService> {
     const endpoint = await UdpEndpoint.bind({ family: config.family, port: config.port, ...(config.listen ? { address: config.listen } : {}) });
     const epoch = node.status.nextEpoch();
     const service = new MasterService(config, node, log, new Transport(endpoint, log, epoch));
+    try {
+      service.#startBroadcast();
+    } catch (err) {
+      await endpoint.close(0);
+      throw err;
+    }
     await service.#refreshNames();
     service.transport.listen((msg, from) => service.#handle(msg, from));
     service.#scanTimer = setInterval(() => service.#scan(), config.intervalMs);
@@ -106,6 +122,37 @@ export class MasterService implements Service {
 
   get epoch(): number {
     return this.transport.epoch;
+  }
+
+  /** BC (-b): unicast fan-out, or multicast to -m group at port + 1 (spec §8.1). */
+  #startBroadcast(): void {
+    const bc = this.#bc;
+    if (!bc) return;
+    const c = this.config;
+    if (c.multicast) {
+      const socket = this.transport.endpoint.socket;
+      socket.setMulticastTTL(c.multicast.ttl);
+      socket.setMulticastLoopback(true); // remotes on this host (and tests on lo) hear it too
+      if (c.multicastIf) socket.setMulticastInterface(multicastInterface(c.multicastIf, c.family));
+      this.#group = { address: c.multicast.group, port: c.port + 1 };
+    }
+    bc.start({
+      src: NODE_MASTER, dst: NODE_ALL, epoch: this.epoch, firstSeq: randomInt(0, 2 ** 32 - 1) >>> 0,
+      geometry: this.#geometry, sealed: false, clock: this.#clock,
+      emit: (msg) => this.#fanOut(msg),
+    });
+    this.#log.info('broadcast segment', { size: c.broadcastSize, mode: this.#group ? `multicast ${formatPeer(this.#group)} ttl=${c.multicast!.ttl}` : 'unicast fan-out' });
+  }
+
+  /**
+   * A BC datagram to every joined remote: once to the group in multicast mode (plus by
+   * unicast to the remotes in fallback), else once per remote with Dst = its id.
+   */
+  #fanOut(msg: Outgoing): void {
+    if (this.#group) this.transport.send({ ...msg, dst: NODE_ALL } as Outgoing, this.#group);
+    for (const slot of this.#slots) {
+      if (slot.session && (!this.#group || slot.bcUnicast)) this.transport.send({ ...msg, dst: slot.id } as Outgoing, slot.session.peer);
+    }
   }
 
   snapshot(): MasterSnapshot {
@@ -134,9 +181,13 @@ export class MasterService implements Service {
   }
 
   #scan(): void {
+    let anyone = false;
     for (const slot of this.#slots) {
-      if (slot.session) slot.moOut.tick();
+      if (!slot.session) continue;
+      anyone = true;
+      slot.moOut.tick();
     }
+    if (anyone) this.#bc?.tick();
   }
 
   /** spec §7.8: every Digest Period, the hashes of each MO slice as last sent. */
@@ -147,6 +198,11 @@ export class MasterService implements Service {
       if (!s) continue;
       for (const chunk of slot.moOut.digest(this.config.wordSize, hashesPerDigest(s.mtu, false))) {
         this.transport.send({ type: 'digest', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, flow: 'mo', ...chunk }, s.peer);
+      }
+    }
+    if (this.#bc && this.#slots.some((slot) => slot.session)) {
+      for (const chunk of this.#bc.digest(this.config.wordSize, hashesPerDigest(this.config.mtu, false))) {
+        this.#fanOut({ type: 'digest', src: NODE_MASTER, dst: NODE_ALL, epoch: this.epoch, flow: 'bc', ...chunk });
       }
     }
   }
@@ -171,7 +227,7 @@ export class MasterService implements Service {
       timestamp: stampUs(now),
       echo: s.peerStamp ? { timestamp: s.peerStamp.timestamp, delay: Math.min(0xffffffff, Math.round((now - s.peerStamp.at) * 1000)) } : null,
       wantBcUnicast: false,
-      flows: [{ flow: 'mo', highestSeq: moHighest }],
+      flows: this.#bc?.sender ? [{ flow: 'mo', highestSeq: moHighest }, { flow: 'bc', highestSeq: this.#bc.sender.highestSeq }] : [{ flow: 'mo', highestSeq: moHighest }],
     };
     this.transport.send(msg, s.peer);
   }
@@ -229,20 +285,32 @@ export class MasterService implements Service {
       case 'data':
       case 'commit':
         if (msg.flow !== 'ro' || !slot.roIn.receiver) this.transport.drop('wrong-flow', from);
-        else if (!slot.roIn.receiver.onDatagram(msg)) this.transport.drop('stale-or-invalid', from);
+        else this.transport.deliver(slot.roIn.receiver, msg, from);
         break;
       case 'nack':
         if (msg.flow === 'mo' && slot.moOut.sender) slot.moOut.sender.onNack(msg.ranges);
-        else this.transport.drop('wrong-flow', from);
+        else if (msg.flow === 'bc' && this.#bc?.sender) {
+          // spec §8.3: repair by multicast, except to a remote in unicast fallback or fan-out.
+          const group = this.#group;
+          this.#bc.sender.onNack(msg.ranges, (m) =>
+            group && !slot.bcUnicast ? this.transport.send({ ...m, dst: NODE_ALL }, group) : this.transport.send({ ...m, dst: slot.id }, s.peer),
+          );
+        } else this.transport.drop('wrong-flow', from);
         break;
       case 'resync':
         if (msg.flow === 'mo' && slot.moOut.sender) slot.moOut.sender.onResync(msg.firstPage, msg.pageCount, msg.full);
+        else if (msg.flow === 'bc' && this.#bc?.sender) this.#bc.sender.onResync(msg.firstPage, msg.pageCount, msg.full);
         else this.transport.drop('wrong-flow', from);
         break;
       case 'heartbeat':
         s.peerStamp = { timestamp: msg.timestamp, at: now };
         if (msg.echo) s.rttMs = smoothRtt(s.rttMs, now, msg.echo);
         for (const f of msg.flows) if (f.flow === 'ro') slot.roIn.receiver?.onHighestSeq(f.highestSeq);
+        if (msg.wantBcUnicast && this.#group && !slot.bcUnicast) {
+          slot.bcUnicast = true;
+          const onUnicast = this.#slots.filter((x) => x.bcUnicast).map((x) => x.id);
+          this.#log.warn('remote gets no multicast; sending it BC by unicast', { client: slot.id, address: slot.address, unicast_remotes: onUnicast.join(',') });
+        }
         break;
       case 'digest':
         if (msg.flow === 'ro') {
@@ -286,10 +354,12 @@ export class MasterService implements Service {
     const now = this.#clock.now();
     const session: Session = {
       peer: from, remoteEpoch: m.epoch, roNextSeq: m.roNextSeq, moNextSeq: randomInt(0, 2 ** 32 - 1) >>> 0,
+      bcNextSeq: this.#bc?.sender ? (this.#bc.sender.highestSeq + 1) >>> 0 : 0,
       mtu: Math.min(c.mtu, m.mtu), lastHeard: now, peerStamp: undefined, rttMs: undefined,
     };
     slot.session = session;
     slot.state = 'up';
+    slot.bcUnicast = false;
     slot.address = formatPeer(from);
     const records = masterStRecords(c.remotes);
     this.#node.status.setPeerState(records.roIn(slot.id), PeerState.UP);
@@ -310,15 +380,23 @@ export class MasterService implements Service {
     this.#welcome(slot, session);
     this.#log.info('remote joined', { client: slot.id, address: slot.address, epoch: m.epoch, hostname: m.hostname ?? undefined });
     slot.moOut.tick(); // the full MO batch right away, not at the next interval
+    if (this.#bc) {
+      // spec §8.1: one FULL+REPLACES batch on the shared stream for the newcomer.
+      this.#bc.owesFull();
+      this.#bc.tick();
+    }
   }
 
   #welcome(slot: Slot, s: Session): void {
     const c = this.config;
     this.transport.send({
       type: 'welcome', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, remoteEpoch: s.remoteEpoch,
-      pageSize: c.pageSize, segSize: c.segSize, bcSize: c.broadcastSize, moNextSeq: s.moNextSeq, bcNextSeq: 0,
+      pageSize: c.pageSize, segSize: c.segSize, bcSize: this.#bc ? c.broadcastSize : 0, moNextSeq: s.moNextSeq, bcNextSeq: s.bcNextSeq,
       intervalMs: c.intervalMs, heartbeatMs: this.timers.heartbeatMs, livenessMs: this.timers.livenessMs,
-      clientCount: c.remotes, mtu: s.mtu, version: VERSION, wordSize: c.wordSize, bcMode: 'none', multicast: null, options: [],
+      clientCount: c.remotes, mtu: s.mtu, version: VERSION, wordSize: c.wordSize,
+      bcMode: this.#bc ? (this.#group ? 'multicast' : 'unicast') : 'none',
+      multicast: this.#group ? { port: this.#group.port, address: addressBytes(this.#group.address) } : null,
+      options: [],
     }, s.peer);
   }
 

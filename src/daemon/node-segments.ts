@@ -31,6 +31,8 @@ export interface NodeSegments {
   registryPath: string;
   /** The registry text last written. */
   registryText: string;
+  /** Detach `seg` with the others at close(). */
+  adopt(seg: Segment): void;
   /** Give up ownership and detach everything (segments stay). Idempotent. */
   close(): void;
 }
@@ -119,6 +121,9 @@ export function openNodeSegments(config: DaemonConfig, bcSize: number = config.r
       status,
       registryPath: plan.registryPath,
       registryText: '',
+      adopt(seg) {
+        opened.push(seg);
+      },
       close() {
         if (closed) return;
         closed = true;
@@ -134,12 +139,52 @@ export function openNodeSegments(config: DaemonConfig, bcSize: number = config.r
   }
 }
 
-/** Write (or rewrite) the node's registry file atomically, with `extra` lines after the segments. */
+/** The lines after the segment lines of the registry file: what a client may want to know. */
+export function registryExtras(config: DaemonConfig): Record<string, string | number> {
+  const extra: Record<string, string | number> = {
+    PDSM_port: config.port,
+    PDSM_page_size: config.pageSize,
+    PDSM_word_size: config.wordSize,
+  };
+  if (config.role === 'remote') extra.PDSM_client_id = config.clientId;
+  extra.PDSM_pid = process.pid;
+  return extra;
+}
+
+/**
+ * A remote learns the broadcast size at join (issue 5): create or re-attach its BC segment
+ * (key R+4n+2) and list it in the registry, after MO and RO. A BC of another size from an
+ * earlier master is an error naming both sizes, and is left untouched.
+ */
+export async function attachBroadcast(config: RemoteConfig, node: NodeSegments, size: number): Promise<void> {
+  if (node.bc) {
+    if (node.bc.size === size) return;
+    throw new PdsmError('PDSM_ERR_SEGMENT_SIZE', `the master's broadcast segment is ${size} bytes but this remote's BC is ${node.bc.size}`);
+  }
+  const keys = remoteKeys(config.clientId, config.keyBase);
+  node.bc = Segment.open(keys.BC, size, { create: true, mode: config.mode, label: 'BC' });
+  node.adopt(node.bc);
+  await writeRegistry(config, node, registryExtras(config));
+}
+
+const registryWrites = new WeakMap<NodeSegments, Promise<void>>();
+
+/**
+ * Write (or rewrite) the node's registry file atomically, with `extra` lines after the
+ * segments. Writes of one node run one after another and each reads the node's segments
+ * when its turn comes, so the file always ends listing what the node has (a remote adds BC
+ * while its first write may still be in flight).
+ */
 export async function writeRegistry(config: DaemonConfig, node: NodeSegments, extra: Record<string, string | number>): Promise<void> {
-  const plan = planFor(config, node.bc?.size ?? 0);
-  const text = plan.format(plan, extra);
-  await writeRegistryFile(node.registryPath, text, config.mode);
-  node.registryText = text;
+  const write = async (): Promise<void> => {
+    const plan = planFor(config, node.bc?.size ?? 0);
+    const text = plan.format(plan, extra);
+    await writeRegistryFile(node.registryPath, text, config.mode);
+    node.registryText = text;
+  };
+  const next = (registryWrites.get(node) ?? Promise.resolve()).catch(() => undefined).then(write);
+  registryWrites.set(node, next);
+  return next;
 }
 
 export interface RemovalReport {

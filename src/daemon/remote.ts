@@ -15,13 +15,14 @@ import { PdsmError } from '../errors.js';
 import { REMOTE_ST } from '../segments/layout.js';
 import { PeerState, type PeerStateValue } from '../segments/status.js';
 import { realClock, type Clock } from '../reliability/clock.js';
+import { multicastNackDelay } from '../reliability/receiver.js';
 import type { Message, RejectMessage, WelcomeMessage } from '../udp/codec.js';
-import { NODE_MASTER, VERSION } from '../udp/constants.js';
-import { UdpEndpoint, formatPeer, peerKey, resolveHost, type Peer } from '../udp/socket.js';
+import { NODE_ALL, NODE_MASTER, VERSION } from '../udp/constants.js';
+import { UdpEndpoint, addressText, formatPeer, multicastInterface, peerKey, resolveHost, type Peer } from '../udp/socket.js';
 import type { Logger } from '../log.js';
 import type { RemoteConfig } from './config.js';
 import { InFlow, OutFlow, hashesPerDigest, type FlowGeometry } from './flows.js';
-import type { NodeSegments } from './node-segments.js';
+import { attachBroadcast, type NodeSegments } from './node-segments.js';
 import type { Service } from './run.js';
 import { defaultTimers, helloDelay, smoothRtt, stampUs, type ProtocolTimers } from './timers.js';
 import { Transport } from './transport.js';
@@ -29,6 +30,11 @@ import { Transport } from './transport.js';
 interface Joined {
   masterEpoch: number;
   mtu: number;
+  /** BC of this session: how it arrives, and the fallback bookkeeping of spec §8.4. */
+  bcMode: WelcomeMessage['bcMode'];
+  bcHighest: number | undefined;
+  heartbeatsWithoutMulticast: number;
+  wantBcUnicast: boolean;
   lastHeard: number;
   peerStamp: { timestamp: number; at: number } | undefined;
   rttMs: number | undefined;
@@ -54,6 +60,11 @@ export class RemoteService implements Service {
   readonly #geometry: FlowGeometry;
   readonly #roOut: OutFlow;
   readonly #moIn: InFlow;
+  #bcIn: InFlow | undefined;
+  /** The socket that receives the master's multicast BC (port + 1), joined at WELCOME. */
+  #multicast: { endpoint: UdpEndpoint; group: string; iface: string | undefined } | undefined;
+  #multicastReceived = 0;
+  #welcoming = false;
   readonly #fail: (err: Error) => void;
   #joined: Joined | undefined;
   #roNextSeq = 0;
@@ -100,6 +111,39 @@ export class RemoteService implements Service {
 
   #setState(state: PeerStateValue): void {
     for (const r of [REMOTE_ST.MO_IN, REMOTE_ST.RO_OUT]) this.#node.status.setPeerState(r, state);
+    if (this.#bcIn) this.#node.status.setPeerState(REMOTE_ST.BC_IN, state);
+  }
+
+  /** spec §8.1: join the group on --multicast-if (or the default interface) before acting on WELCOME. */
+  async #joinGroup(group: string, port: number): Promise<void> {
+    if (this.#multicast?.group === group && this.#multicast.endpoint.localPort === port) return;
+    await this.#leaveGroup();
+    const iface = this.config.multicastIf !== undefined ? multicastInterface(this.config.multicastIf, this.config.family) : undefined;
+    const endpoint = await UdpEndpoint.bind({ family: this.config.family, port, reuseAddr: true });
+    try {
+      endpoint.socket.addMembership(group, iface);
+    } catch (err) {
+      await endpoint.close(0);
+      throw new PdsmError('PDSM_ERR_NETWORK', `cannot join multicast group ${group}${iface ? ` on ${this.config.multicastIf}` : ''}: ${(err as Error).message}`, { cause: err });
+    }
+    this.#multicast = { endpoint, group, iface };
+    this.transport.listen((msg, from) => {
+      this.#multicastReceived++;
+      this.#handle(msg, from);
+    }, endpoint);
+    this.#log.info('joined multicast group', { group, port, interface: this.config.multicastIf });
+  }
+
+  async #leaveGroup(): Promise<void> {
+    const m = this.#multicast;
+    if (!m) return;
+    this.#multicast = undefined;
+    try {
+      m.endpoint.socket.dropMembership(m.group, m.iface);
+    } catch {
+      // already gone with the interface
+    }
+    await m.endpoint.close(0);
   }
 
   #startJoining(): void {
@@ -144,13 +188,34 @@ export class RemoteService implements Service {
       this.#lost('master silent past the liveness timeout');
       return;
     }
+    this.#checkMulticast(j);
     const sender = this.#roOut.sender;
     this.transport.send({
       type: 'heartbeat', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, timestamp: stampUs(now),
       echo: j.peerStamp ? { timestamp: j.peerStamp.timestamp, delay: Math.min(0xffffffff, Math.round((now - j.peerStamp.at) * 1000)) } : null,
-      wantBcUnicast: false,
+      wantBcUnicast: j.wantBcUnicast,
       flows: [{ flow: 'ro', highestSeq: sender ? sender.highestSeq : (this.#roNextSeq - 1) >>> 0 }],
     }, this.#master);
+  }
+
+  /**
+   * spec §8.4: multicast mode, and for 3 heartbeat periods the master's BC highest seq moved
+   * past what we have while not one multicast datagram arrived: ask for unicast (sticky
+   * until the next join).
+   */
+  #checkMulticast(j: Joined): void {
+    if (j.bcMode !== 'multicast' || j.wantBcUnicast) return;
+    const receiver = this.#bcIn?.receiver;
+    const behind = receiver !== undefined && j.bcHighest !== undefined && ((j.bcHighest - receiver.expected + 1) | 0) > 0;
+    if (this.#multicastReceived > 0 || !behind) {
+      j.heartbeatsWithoutMulticast = 0;
+      this.#multicastReceived = 0;
+      return;
+    }
+    if (++j.heartbeatsWithoutMulticast >= 3) {
+      j.wantBcUnicast = true;
+      this.#log.warn('no multicast arrives; asking the master for BC by unicast', { group: this.#multicast?.group });
+    }
   }
 
   /** The master went away (silence, goodbye, restart): back to joining. */
@@ -159,6 +224,7 @@ export class RemoteService implements Service {
     this.#joined = undefined;
     this.#roOut.stop();
     this.#moIn.stop();
+    this.#bcIn?.stop();
     this.#setState(PeerState.DOWN);
     this.#log.warn('master down; joining again', { master: formatPeer(this.#master), reason: why });
     if (!this.#stopped) this.#startJoining();
@@ -169,15 +235,19 @@ export class RemoteService implements Service {
       this.transport.drop('unknown-source', from);
       return;
     }
-    if (msg.src !== NODE_MASTER || msg.dst !== this.config.clientId) {
+    const toAll = msg.dst === NODE_ALL && 'flow' in msg && msg.flow === 'bc';
+    if (msg.src !== NODE_MASTER || (msg.dst !== this.config.clientId && !toAll)) {
       this.transport.drop('not-for-us', from);
       return;
     }
-    if (msg.type === 'welcome') return this.#onWelcome(msg);
+    if (msg.type === 'welcome') {
+      if (!this.#welcoming) void this.#onWelcome(msg).catch((err: Error) => this.#fail(err));
+      return;
+    }
     if (msg.type === 'reject') return this.#onReject(msg);
     const j = this.#joined;
     if (!j) {
-      this.transport.drop('not-joined', from);
+      this.transport.drop('not-joined', from, 'debug'); // e.g. the full batch racing our WELCOME
       return;
     }
     if (msg.epoch !== j.masterEpoch) {
@@ -192,10 +262,12 @@ export class RemoteService implements Service {
     this.#node.status.stampHeard(REMOTE_ST.RO_OUT);
     switch (msg.type) {
       case 'data':
-      case 'commit':
-        if (msg.flow !== 'mo' || !this.#moIn.receiver) this.transport.drop('wrong-flow', from);
-        else if (!this.#moIn.receiver.onDatagram(msg)) this.transport.drop('stale-or-invalid', from);
+      case 'commit': {
+        const receiver = msg.flow === 'mo' ? this.#moIn.receiver : msg.flow === 'bc' ? this.#bcIn?.receiver : undefined;
+        if (!receiver) this.transport.drop('wrong-flow', from);
+        else this.transport.deliver(receiver, msg, from);
         break;
+      }
       case 'nack':
         if (msg.flow === 'ro' && this.#roOut.sender) this.#roOut.sender.onNack(msg.ranges);
         else this.transport.drop('wrong-flow', from);
@@ -207,14 +279,22 @@ export class RemoteService implements Service {
       case 'heartbeat':
         j.peerStamp = { timestamp: msg.timestamp, at: now };
         if (msg.echo) j.rttMs = smoothRtt(j.rttMs, now, msg.echo);
-        for (const f of msg.flows) if (f.flow === 'mo') this.#moIn.receiver?.onHighestSeq(f.highestSeq);
+        for (const f of msg.flows) {
+          if (f.flow === 'mo') this.#moIn.receiver?.onHighestSeq(f.highestSeq);
+          if (f.flow === 'bc') {
+            j.bcHighest = f.highestSeq;
+            this.#bcIn?.receiver?.onHighestSeq(f.highestSeq);
+          }
+        }
         break;
-      case 'digest':
-        if (msg.flow === 'mo') {
-          const differ = this.#moIn.onDigest(msg);
-          if (differ.length) this.#log.warn('digest found divergent pages; resyncing them', { flow: 'mo', pages: differ.length });
+      case 'digest': {
+        const flow = msg.flow === 'mo' ? this.#moIn : msg.flow === 'bc' ? this.#bcIn : undefined;
+        if (flow) {
+          const differ = flow.onDigest(msg);
+          if (differ.length) this.#log.warn('digest found divergent pages; resyncing them', { flow: msg.flow, pages: differ.length });
         } else this.transport.drop('wrong-flow', from);
         break;
+      }
       case 'goodbye':
         this.#lost('master said goodbye');
         break;
@@ -223,20 +303,46 @@ export class RemoteService implements Service {
     }
   }
 
-  #onWelcome(w: WelcomeMessage): void {
+  async #onWelcome(w: WelcomeMessage): Promise<void> {
     if (w.remoteEpoch !== this.epoch) {
       this.transport.drop('stale-welcome');
       return;
     }
     if (this.#joined?.masterEpoch === w.epoch) return; // a repeat of the WELCOME we acted on
     if (this.#joined) this.#lost('master restarted (new epoch)');
+    this.#welcoming = true;
+    try {
+      // BC: create or re-attach the segment, list it in the registry, join the group.
+      if (w.bcSize > 0) {
+        await attachBroadcast(this.config, this.#node, w.bcSize);
+        this.#bcIn ??= new InFlow('bc', this.#node.bc!.buffer, this.#geometry, this.#node.status, REMOTE_ST.BC_IN);
+        if (w.bcMode === 'multicast' && w.multicast) await this.#joinGroup(addressText(w.multicast.address), w.multicast.port);
+      }
+    } finally {
+      this.#welcoming = false;
+    }
+    if (this.#stopped) return;
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     const timers = defaultTimers(this.config.intervalMs, { heartbeatMs: w.heartbeatMs, livenessMs: w.livenessMs, digestMs: this.#timers.digestMs });
     this.#timers = timers;
     const now = this.#clock.now();
     const mtu = Math.min(this.config.mtu, w.mtu);
-    this.#joined = { masterEpoch: w.epoch, mtu, lastHeard: now, peerStamp: undefined, rttMs: undefined, timers };
+    this.#joined = {
+      masterEpoch: w.epoch, mtu, lastHeard: now, peerStamp: undefined, rttMs: undefined, timers,
+      bcMode: w.bcMode, bcHighest: undefined, heartbeatsWithoutMulticast: 0, wantBcUnicast: false,
+    };
+    if (this.#bcIn && w.bcMode !== 'none') {
+      this.#bcIn.start({
+        firstSeq: w.bcNextSeq,
+        clock: this.#clock,
+        sendNack: (ranges) => this.transport.send({ type: 'nack', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'bc', ranges }, this.#master),
+        requestResync: (firstPage, pageCount, full) =>
+          this.transport.send({ type: 'resync', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'bc', full, firstPage, pageCount }, this.#master),
+        // spec §8.2: many remotes miss the same multicast datagram; back off at random.
+        ...(w.bcMode === 'multicast' ? { nackBackoff: () => multicastNackDelay(50, w.clientCount) } : {}),
+      });
+    }
     this.#moIn.start({
       firstSeq: w.moNextSeq,
       clock: this.#clock,
@@ -287,6 +393,8 @@ export class RemoteService implements Service {
       this.transport.send({ type: 'goodbye', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, reason: 'shutdown' }, this.#master);
     }
     this.#moIn.stop();
+    this.#bcIn?.stop();
+    await this.#leaveGroup();
     await this.transport.endpoint.close(1000);
   }
 }

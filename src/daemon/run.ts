@@ -6,7 +6,7 @@ import { PdsmError } from '../errors.js';
 import { Logger, enableTracing } from '../log.js';
 import { formatKey } from '../segments/segment.js';
 import type { DaemonConfig } from './config.js';
-import { openNodeSegments, removeNodeSegments, writeRegistry, type NodeSegments } from './node-segments.js';
+import { openNodeSegments, registryExtras, removeNodeSegments, writeRegistry } from './node-segments.js';
 import { onShutdown } from './shutdown.js';
 import { MasterService } from './master.js';
 import { RemoteService } from './remote.js';
@@ -21,18 +21,6 @@ function toolName(config: DaemonConfig): string {
   return config.role === 'master' ? 'pdsm_master' : 'pdsm_remote';
 }
 
-/** The lines after the segment lines of the registry file: what a client may want to know. */
-export function registryExtras(config: DaemonConfig): Record<string, string | number> {
-  const extra: Record<string, string | number> = {
-    PDSM_port: config.port,
-    PDSM_page_size: config.pageSize,
-    PDSM_word_size: config.wordSize,
-  };
-  if (config.role === 'remote') extra.PDSM_client_id = config.clientId;
-  extra.PDSM_pid = process.pid;
-  return extra;
-}
-
 /**
  * Options that are parsed but whose feature this build does not have yet. Running without
  * what the operator asked for (authentication above all) would be worse than not running.
@@ -41,7 +29,6 @@ function refuseMissingFeatures(config: DaemonConfig): void {
   const missing: string[] = [];
   if (config.pskFile !== undefined) missing.push('--psk-file (authentication): refusing to run unauthenticated when a key was asked for');
   if (config.metrics !== undefined) missing.push('--metrics (Prometheus endpoint)');
-  if (config.role === 'master' && config.multicast !== undefined) missing.push('-m/--multicast (multicast fan-out of BC)');
   if (missing.length > 0) throw new PdsmError('PDSM_ERR_UNSUPPORTED', `not supported by this build yet: ${missing.join('; ')}`);
 }
 

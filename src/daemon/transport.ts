@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../log.js';
 import { tracer } from '../log.js';
-import { decode, encodeUnchecked, type Message } from '../udp/codec.js';
+import { decode, encodeUnchecked, type CommitMessage, type DataMessage, type Message } from '../udp/codec.js';
 import { formatPeer, type Peer, type UdpEndpoint } from '../udp/socket.js';
 
 const trace = tracer('udp');
@@ -83,9 +83,12 @@ export class Transport {
     else this.endpoint.sendNow(bytes, peer);
   }
 
-  /** Deliver every datagram that decodes to `handler`; count and drop the rest. */
-  listen(handler: (msg: Message, from: Peer) => void): void {
-    this.endpoint.onMessage((bytes, from) => {
+  /**
+   * Deliver every datagram that decodes to `handler`; count and drop the rest. `endpoint`
+   * defaults to the sending one (a remote also listens on its multicast socket).
+   */
+  listen(handler: (msg: Message, from: Peer) => void, endpoint: UdpEndpoint = this.endpoint): void {
+    endpoint.onMessage((bytes, from) => {
       const r = decode(bytes);
       if (!r.ok) {
         if (trace.enabled) trace(`drop ${formatPeer(from)} ${r.reason} bytes=${bytes.byteLength} ${bytes.subarray(0, 100).toString('hex')}`);
@@ -98,14 +101,25 @@ export class Transport {
     });
   }
 
-  /** Count a dropped datagram; log the reason at most once per second. */
-  drop(reason: string, from?: Peer): void {
+  /**
+   * Count a dropped datagram; log the reason at most once per second. Drops that loss and
+   * retransmission make normal (duplicates, data racing ahead of a WELCOME) log at debug.
+   */
+  drop(reason: string, from?: Peer, level: 'warn' | 'debug' = 'warn'): void {
     const n = (this.drops.get(reason) ?? 0) + 1;
     this.drops.set(reason, n);
+    if (!this.#log.enabled(level)) return;
     const now = performance.now();
     if (now - (this.#lastLogged.get(reason) ?? -Infinity) >= 1000) {
       this.#lastLogged.set(reason, now);
-      this.#log.warn('dropped datagram', { reason, from: from ? formatPeer(from) : undefined, total: n });
+      this.#log.log(level, 'dropped datagram', { reason, from: from ? formatPeer(from) : undefined, total: n });
     }
+  }
+
+  /** Hand DATA or COMMIT to a receiver and count what it refused. */
+  deliver(receiver: { onDatagram(m: DataMessage | CommitMessage): 'ok' | 'duplicate' | 'invalid' | 'window' }, msg: DataMessage | CommitMessage, from: Peer): void {
+    const r = receiver.onDatagram(msg);
+    if (r === 'ok') return;
+    this.drop(r === 'invalid' ? 'invalid-data' : r === 'window' ? 'beyond-window' : 'duplicate', from, r === 'invalid' ? 'warn' : 'debug');
   }
 }

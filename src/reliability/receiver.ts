@@ -41,6 +41,8 @@ export interface ReceiverOptions {
   requestResync(firstPage: number, pageCount: number, full: boolean): void;
   /** spec §12: NACK Delay 10 ms, NACK Retry 50 ms, NACK Max 2000 ms. */
   nackDelayMs?: number;
+  /** spec §8.2: for multicast, a fresh random delay before each NACK instead of nackDelayMs. */
+  nackBackoff?: () => number;
   nackRetryMs?: number;
   nackMaxMs?: number;
   /** Memory bound: most datagrams held ahead of the apply point (default 65536); later ones are dropped and NACKed later (spec §7.3). */
@@ -81,7 +83,7 @@ export class FlowReceiver {
     this.#expected = options.firstSeq >>> 0;
     this.#highest = seqAdd(this.#expected, -1);
     this.#scanPos = this.#expected;
-    this.#nackBackoff = options.nackDelayMs ?? 10;
+    this.#nackBackoff = options.nackDelayMs ?? (options.nackBackoff ? 0 : 10);
     this.#nackTimer = new Deadline(options.clock, () => this.#sendNack());
   }
 
@@ -108,21 +110,21 @@ export class FlowReceiver {
     return Math.max(0, seqDiff(this.#highest, this.#expected) + 1 - this.#held.size);
   }
 
-  /** DATA or COMMIT of this flow. Returns false (and counts why) when it was dropped. */
-  onDatagram(msg: DataMessage | CommitMessage): boolean {
+  /** DATA or COMMIT of this flow: 'ok' when held, else why it was dropped (and counted). */
+  onDatagram(msg: DataMessage | CommitMessage): 'ok' | 'duplicate' | 'invalid' | 'window' {
     if (msg.type === 'data' && checkDataAgainstSegment(msg, this.options.geometry) !== null) {
       this.counters.invalid++;
-      return false;
+      return 'invalid';
     }
     const ahead = seqDiff(msg.seq, this.#expected);
     if (ahead < 0 || this.#held.has(msg.seq)) {
       this.counters.duplicates++;
-      return false;
+      return 'duplicate';
     }
     if (ahead >= (this.options.window ?? 65536)) {
       // Beyond the memory bound: drop it; it is NACKed once the apply point gets near.
       this.counters.outOfWindow++;
-      return false;
+      return 'window';
     }
     this.counters.datagrams++;
     this.#held.set(msg.seq, msg);
@@ -137,7 +139,7 @@ export class FlowReceiver {
       else this.#tryReplace(this.#replace);
     }
     this.#deliver();
-    return true;
+    return 'ok';
   }
 
   /** spec §6.2: the sender's highest sequence; reveals a lost tail. */
@@ -177,7 +179,7 @@ export class FlowReceiver {
       }
       this.#scanPos = seqAdd(this.#scanPos, 1);
     }
-    if (progressed) this.#nackBackoff = this.options.nackDelayMs ?? 10;
+    if (progressed) this.#nackBackoff = this.options.nackDelayMs ?? (this.options.nackBackoff ? 0 : 10);
     if (this.missing > 0) this.#armNack();
     else this.#nackTimer.cancel();
   }
@@ -270,7 +272,8 @@ export class FlowReceiver {
   }
 
   #armNack(): void {
-    this.#nackTimer.armAt(this.options.clock.now() + this.#nackBackoff);
+    const random = this.options.nackBackoff?.() ?? 0;
+    this.#nackTimer.armAt(this.options.clock.now() + this.#nackBackoff + random);
   }
 
   /** Send the open gaps as at most MAX_NACK_RANGES ranges, then back off. */
@@ -310,4 +313,14 @@ export function runs(pages: number[]): [number, number][] {
     else if (!last || last[0] + last[1] < p) out.push([p, 1]);
   }
   return out;
+}
+
+/**
+ * spec §8.2: the multicast NACK delay, T = (Tmax/λ)·ln(1 + u·(e^λ − 1)), λ = ln(N) + 1, a
+ * truncated exponential in [0, Tmax) (RFC 5740 NORM, Aeron): most receivers draw a late
+ * time, so the first NACK's repair suppresses the others.
+ */
+export function multicastNackDelay(tMaxMs: number, groupSize: number, u: number = Math.random()): number {
+  const lambda = Math.log(Math.max(1, groupSize)) + 1;
+  return (tMaxMs / lambda) * Math.log(1 + u * (Math.exp(lambda) - 1));
 }

@@ -167,8 +167,12 @@ export class FlowSender {
     this.options.emit(msg);
   }
 
-  /** spec §6.1: retransmit what the history holds; REPLACES what it no longer does. */
-  onNack(ranges: readonly SeqRange[]): void {
+  /**
+   * spec §6.1: retransmit what the history holds; REPLACES what it no longer does.
+   * `repair` sends a retransmission (default: emit), e.g. to the one remote that NACKed a
+   * unicast fan-out stream; a replacement batch always goes on the stream itself.
+   */
+  onNack(ranges: readonly SeqRange[], repair: (msg: DataMessage | CommitMessage) => void = this.options.emit): void {
     this.counters.nacksReceived++;
     const now = this.options.clock.now();
     const holdOff = this.options.holdOffMs ?? 20;
@@ -190,7 +194,7 @@ export class FlowSender {
         if (last !== undefined && now - last < holdOff) continue;
         this.#sentAt.set(seq, now);
         this.counters.retransmits++;
-        this.options.emit(msg);
+        repair(msg);
       }
     }
     if (oldestLost !== undefined) {

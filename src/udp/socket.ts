@@ -13,6 +13,7 @@
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { PdsmError } from '../errors.js';
 
 export interface Peer {
@@ -52,6 +53,44 @@ export async function resolveAll(host: string, family: 4 | 6): Promise<string[]>
   }
 }
 
+/** The bytes of an IPv4 or IPv6 address literal (for WELCOME's MULTICAST_GROUP option). */
+export function addressBytes(address: string): Uint8Array {
+  if (isIP(address) === 4) return Uint8Array.from(address.split('.').map(Number));
+  const [head, tail] = address.split('::') as [string, string | undefined];
+  const words = (part: string | undefined): number[] => (part ? part.split(':').map((w) => Number.parseInt(w, 16)) : []);
+  const h = words(head);
+  const t = words(tail);
+  const all = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  const out = new Uint8Array(16);
+  all.forEach((w, i) => {
+    out[2 * i] = w >> 8;
+    out[2 * i + 1] = w & 0xff;
+  });
+  return out;
+}
+
+/** The literal of 4 or 16 address bytes. */
+export function addressText(bytes: Uint8Array): string {
+  if (bytes.length === 4) return [...bytes].join('.');
+  const words: string[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return words.join(':');
+}
+
+/**
+ * The interface for multicast given by one of its addresses (--multicast-if): for IPv4 the
+ * address itself, for IPv6 `::%name` as Node wants it. PDSM_ERR_NETWORK naming the address
+ * when no interface has it: never a silent fallback to another interface.
+ */
+export function multicastInterface(address: string, family: 4 | 6): string {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.address === address) return family === 4 ? address : `::%${name}`;
+    }
+  }
+  throw new PdsmError('PDSM_ERR_NETWORK', `--multicast-if: no interface of this host has the address ${address}`);
+}
+
 export interface EndpointOptions {
   family: 4 | 6;
   /** Local address; default any. */
@@ -66,6 +105,8 @@ export interface EndpointOptions {
   queueLimit?: number;
   /** Requested kernel receive buffer, bytes (default 8 MiB; the kernel may cap it). */
   recvBufferSize?: number;
+  /** Share the port with other sockets (multicast receivers on one host). */
+  reuseAddr?: boolean;
 }
 
 interface Queued {
@@ -101,7 +142,7 @@ export class UdpEndpoint {
 
   /** Bind a socket; PDSM_ERR_NETWORK naming the address and port when that fails. */
   static async bind(options: EndpointOptions): Promise<UdpEndpoint> {
-    const socket = createSocket({ type: options.family === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    const socket = createSocket({ type: options.family === 6 ? 'udp6' : 'udp4', reuseAddr: options.reuseAddr ?? false });
     const address = options.address ?? (options.family === 6 ? '::' : '0.0.0.0');
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
@@ -111,7 +152,7 @@ export class UdpEndpoint {
         reject(new PdsmError('PDSM_ERR_NETWORK', `UDP ${what} ${why}`, { cause: err }));
       };
       socket.once('error', onError);
-      socket.bind({ port: options.port, address, exclusive: true }, () => {
+      socket.bind({ port: options.port, address, exclusive: !(options.reuseAddr ?? false) }, () => {
         socket.off('error', onError);
         resolve();
       });
