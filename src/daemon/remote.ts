@@ -231,7 +231,9 @@ export class RemoteService implements Service {
   }
 
   #handle(msg: Message, from: Peer): void {
-    if (peerKey(from) !== peerKey(this.#master) && from.address.replace(/^::ffff:/, '') !== this.#master.address) {
+    // Only the master's socket may speak to us (multicast too is sent from it). A master with
+    // several addresses should be given -L, or reached with -H at the address it sends from.
+    if (peerKey({ address: from.address.replace(/^::ffff:/, ''), port: from.port }) !== peerKey(this.#master)) {
       this.transport.drop('unknown-source', from);
       return;
     }
