@@ -12,6 +12,7 @@ import { FlowReceiver, type ReceivedBatch } from '../reliability/receiver.js';
 import { FlowSender } from '../reliability/sender.js';
 import type { Clock } from '../reliability/clock.js';
 import type { CommitMessage, DataMessage, FlowName, SeqRange } from '../udp/codec.js';
+import { FlowTotals, type FlowReport } from './status-report.js';
 
 export interface FlowGeometry {
   pageSize: number;
@@ -63,6 +64,7 @@ export class OutFlow {
   readonly #status: StatusRecords;
   readonly record: number;
   sender: FlowSender | undefined;
+  readonly #totals: FlowTotals;
   /** A full batch is owed to the peer (join, epoch change, full RESYNC). */
   #fullOwed = false;
 
@@ -71,10 +73,17 @@ export class OutFlow {
     this.scanner = new PageScanner(region, pageSize);
     this.#status = status;
     this.record = record;
+    this.#totals = new FlowTotals(flow, 'out');
+  }
+
+  /** Counters over every session of this flow. */
+  report(): FlowReport {
+    return this.#totals.with(this.sender ? FlowTotals.fromSender(this.flow, this.sender.counters) : undefined);
   }
 
   /** Start a session: a new sender whose first batch will be every page. */
   start(options: { src: number; dst: number; epoch: number; firstSeq: number; geometry: FlowGeometry; sealed: boolean; clock: Clock; emit(msg: DataMessage | CommitMessage): void }): FlowSender {
+    this.stop();
     this.sender = new FlowSender({
       flow: this.flow,
       src: options.src,
@@ -94,6 +103,7 @@ export class OutFlow {
   }
 
   stop(): void {
+    if (this.sender) this.#totals.add(FlowTotals.fromSender(this.flow, this.sender.counters));
     this.sender = undefined;
   }
 
@@ -151,6 +161,7 @@ export class InFlow {
   readonly #geometry: FlowGeometry;
   readonly #scratch: Buffer;
   receiver: FlowReceiver | undefined;
+  readonly #totals: FlowTotals;
 
   constructor(flow: FlowName, region: Buffer, geometry: FlowGeometry, status: StatusRecords, record: number) {
     this.flow = flow;
@@ -159,6 +170,17 @@ export class InFlow {
     this.#status = status;
     this.#geometry = geometry;
     this.#scratch = Buffer.alloc(geometry.pageSize);
+    this.#totals = new FlowTotals(flow, 'in');
+  }
+
+  #live(): FlowReport | undefined {
+    const r = this.receiver;
+    return r ? FlowTotals.fromReceiver(this.flow, r.counters, r.pending, r.counters.bytes) : undefined;
+  }
+
+  /** Counters over every session of this flow. */
+  report(): FlowReport {
+    return this.#totals.with(this.#live());
   }
 
   start(options: {
@@ -168,7 +190,7 @@ export class InFlow {
     requestResync(firstPage: number, pageCount: number, full: boolean): void;
     nackBackoff?: () => number;
   }): FlowReceiver {
-    this.receiver?.close();
+    this.stop();
     const { pageSize, wordSize } = this.#geometry;
     this.receiver = new FlowReceiver({
       flow: this.flow,
@@ -184,6 +206,8 @@ export class InFlow {
   }
 
   stop(): void {
+    const live = this.#live();
+    if (live) this.#totals.add(live);
     this.receiver?.close();
     this.receiver = undefined;
   }

@@ -21,6 +21,7 @@ import type { NodeSegments } from './node-segments.js';
 import type { Service } from './run.js';
 import { defaultTimers, smoothRtt, stampUs, type ProtocolTimers } from './timers.js';
 import { Transport, type Outgoing } from './transport.js';
+import { Observers, type DaemonReport } from './status-report.js';
 
 interface Session {
   peer: Peer;
@@ -47,13 +48,11 @@ interface Slot {
   /** 'never' until the first join. */
   state: 'never' | 'up' | 'down';
   address: string | undefined;
+  /** When the remote was last heard (monotonic ms), kept after it went down. */
+  lastHeard: number | undefined;
+  rttMs: number | undefined;
 }
 
-/** How the master and its remotes are counted and reported (status, tests). */
-export interface MasterSnapshot {
-  epoch: number;
-  remotes: { id: number; state: Slot['state']; address?: string; rttMs?: number }[];
-}
 
 export class MasterService implements Service {
   readonly config: MasterConfig;
@@ -74,6 +73,9 @@ export class MasterService implements Service {
   readonly #bc: OutFlow | undefined;
   /** The multicast group BC goes to (-m), at the master's port + 1. */
   #group: Peer | undefined;
+  readonly #startedAt = performance.now();
+  readonly #scanMs: number[] = [];
+  readonly observers = new Observers();
 
   private constructor(config: MasterConfig, node: NodeSegments, log: Logger, transport: Transport) {
     this.config = config;
@@ -94,6 +96,8 @@ export class MasterService implements Service {
         session: undefined,
         state: 'never',
         address: undefined,
+        lastHeard: undefined,
+        rttMs: undefined,
         bcUnicast: false,
       });
     }
@@ -155,16 +159,36 @@ export class MasterService implements Service {
     }
   }
 
-  snapshot(): MasterSnapshot {
-    return {
+  /** spec-neutral status of this master and every remote (pdsm status, top, metrics). */
+  report(): DaemonReport {
+    const c = this.config;
+    const now = this.#clock.now();
+    const report: DaemonReport = {
+      role: 'master',
+      pid: process.pid,
       epoch: this.epoch,
-      remotes: this.#slots.map((s) => ({
+      uptimeS: Math.round((now - this.#startedAt) / 1000),
+      params: {
+        port: this.transport.endpoint.localPort, family: c.family, remotes: c.remotes, seg_size: c.segSize, page_size: c.pageSize,
+        word_size: c.wordSize, interval_ms: c.intervalMs, mtu: c.mtu, heartbeat_ms: this.timers.heartbeatMs,
+        liveness_ms: this.timers.livenessMs, bc_size: c.broadcastSize, bc_mode: this.#bc ? (this.#group ? 'multicast' : 'unicast') : 'none',
+        ...(this.#group ? { multicast_group: formatPeer(this.#group) } : {}),
+      },
+      peers: this.#slots.map((s) => ({
         id: s.id,
         state: s.state,
         ...(s.address ? { address: s.address } : {}),
-        ...(s.session?.rttMs !== undefined ? { rttMs: s.session.rttMs } : {}),
+        ...(s.lastHeard !== undefined ? { lastHeardMsAgo: Math.round(now - (s.session?.lastHeard ?? s.lastHeard)) } : {}),
+        ...((s.session?.rttMs ?? s.rttMs) !== undefined ? { rttMs: s.session?.rttMs ?? s.rttMs } : {}),
+        ...(this.#group ? { bcUnicast: s.bcUnicast } : {}),
+        flows: [s.moOut.report(), s.roIn.report()],
       })),
+      wire: { sent: Object.fromEntries(this.transport.sent), received: Object.fromEntries(this.transport.received) },
+      drops: Object.fromEntries(this.transport.drops),
+      scanMs: [...this.#scanMs],
     };
+    if (this.#bc) report.bc = this.#bc.report();
+    return report;
   }
 
   /** -g: the addresses each Clientname resolves to, refreshed every minute. */
@@ -181,6 +205,15 @@ export class MasterService implements Service {
   }
 
   #scan(): void {
+    const started = performance.now();
+    this.#scanBody();
+    const ms = performance.now() - started;
+    this.#scanMs.push(ms);
+    this.observers.emitScan(ms);
+    if (this.#scanMs.length > 64) this.#scanMs.shift();
+  }
+
+  #scanBody(): void {
     let anyone = false;
     for (const slot of this.#slots) {
       if (!slot.session) continue;
@@ -234,6 +267,8 @@ export class MasterService implements Service {
 
   #down(slot: Slot, why: string): void {
     if (!slot.session) return;
+    slot.lastHeard = slot.session.lastHeard;
+    slot.rttMs = slot.session.rttMs;
     slot.session = undefined;
     slot.state = 'down';
     slot.moOut.stop();
@@ -304,7 +339,10 @@ export class MasterService implements Service {
         break;
       case 'heartbeat':
         s.peerStamp = { timestamp: msg.timestamp, at: now };
-        if (msg.echo) s.rttMs = smoothRtt(s.rttMs, now, msg.echo);
+        if (msg.echo) {
+          s.rttMs = smoothRtt(s.rttMs, now, msg.echo);
+          this.observers.emitRtt(slot.id, s.rttMs);
+        }
         for (const f of msg.flows) if (f.flow === 'ro') slot.roIn.receiver?.onHighestSeq(f.highestSeq);
         if (msg.wantBcUnicast && this.#group && !slot.bcUnicast) {
           slot.bcUnicast = true;
@@ -359,6 +397,7 @@ export class MasterService implements Service {
     };
     slot.session = session;
     slot.state = 'up';
+    slot.lastHeard = now;
     slot.bcUnicast = false;
     slot.address = formatPeer(from);
     const records = masterStRecords(c.remotes);

@@ -26,6 +26,7 @@ import { attachBroadcast, type NodeSegments } from './node-segments.js';
 import type { Service } from './run.js';
 import { defaultTimers, helloDelay, smoothRtt, stampUs, type ProtocolTimers } from './timers.js';
 import { Transport } from './transport.js';
+import { Observers, type DaemonReport } from './status-report.js';
 
 interface Joined {
   masterEpoch: number;
@@ -65,6 +66,11 @@ export class RemoteService implements Service {
   #multicast: { endpoint: UdpEndpoint; group: string; iface: string | undefined } | undefined;
   #multicastReceived = 0;
   #welcoming = false;
+  readonly #startedAt = performance.now();
+  readonly observers = new Observers();
+  readonly #scanMs: number[] = [];
+  #everJoined = false;
+  #lastHeard: number | undefined;
   readonly #fail: (err: Error) => void;
   #joined: Joined | undefined;
   #roNextSeq = 0;
@@ -107,6 +113,39 @@ export class RemoteService implements Service {
 
   get joined(): boolean {
     return this.#joined !== undefined;
+  }
+
+  /** Status of this remote and its master (pdsm status, top, metrics). */
+  report(): DaemonReport {
+    const c = this.config;
+    const now = this.#clock.now();
+    const j = this.#joined;
+    const flows = [this.#moIn.report(), this.#roOut.report()];
+    if (this.#bcIn) flows.push(this.#bcIn.report());
+    return {
+      role: 'remote',
+      pid: process.pid,
+      epoch: this.epoch,
+      uptimeS: Math.round((now - this.#startedAt) / 1000),
+      params: {
+        client_id: c.clientId, master: formatPeer(this.#master), family: c.family, seg_size: c.segSize, page_size: c.pageSize,
+        word_size: c.wordSize, interval_ms: c.intervalMs, mtu: j?.mtu ?? c.mtu, heartbeat_ms: this.#timers.heartbeatMs,
+        liveness_ms: this.#timers.livenessMs, bc_size: this.#node.bc?.size ?? 0, bc_mode: j?.bcMode ?? 'none',
+        ...(j ? { master_epoch: j.masterEpoch } : {}),
+      },
+      peers: [{
+        id: -1,
+        state: j ? 'up' : this.#everJoined ? 'down' : 'joining',
+        address: formatPeer(this.#master),
+        ...(this.#lastHeard !== undefined ? { lastHeardMsAgo: Math.round(now - (j?.lastHeard ?? this.#lastHeard)) } : {}),
+        ...(j?.rttMs !== undefined ? { rttMs: j.rttMs } : {}),
+        ...(j && j.bcMode === 'multicast' ? { bcUnicast: j.wantBcUnicast } : {}),
+        flows,
+      }],
+      wire: { sent: Object.fromEntries(this.transport.sent), received: Object.fromEntries(this.transport.received) },
+      drops: Object.fromEntries(this.transport.drops),
+      scanMs: [...this.#scanMs],
+    };
   }
 
   #setState(state: PeerStateValue): void {
@@ -177,7 +216,13 @@ export class RemoteService implements Service {
   }
 
   #scan(): void {
-    if (this.#joined) this.#roOut.tick();
+    if (!this.#joined) return;
+    const started = performance.now();
+    this.#roOut.tick();
+    const ms = performance.now() - started;
+    this.#scanMs.push(ms);
+    if (this.#scanMs.length > 64) this.#scanMs.shift();
+    this.observers.emitScan(ms);
   }
 
   #heartbeat(): void {
@@ -260,6 +305,7 @@ export class RemoteService implements Service {
     }
     const now = this.#clock.now();
     j.lastHeard = now;
+    this.#lastHeard = now;
     this.#node.status.stampHeard(REMOTE_ST.MO_IN);
     this.#node.status.stampHeard(REMOTE_ST.RO_OUT);
     switch (msg.type) {
@@ -280,7 +326,10 @@ export class RemoteService implements Service {
         break;
       case 'heartbeat':
         j.peerStamp = { timestamp: msg.timestamp, at: now };
-        if (msg.echo) j.rttMs = smoothRtt(j.rttMs, now, msg.echo);
+        if (msg.echo) {
+          j.rttMs = smoothRtt(j.rttMs, now, msg.echo);
+          this.observers.emitRtt(-1, j.rttMs);
+        }
         for (const f of msg.flows) {
           if (f.flow === 'mo') this.#moIn.receiver?.onHighestSeq(f.highestSeq);
           if (f.flow === 'bc') {
@@ -306,6 +355,7 @@ export class RemoteService implements Service {
   }
 
   async #onWelcome(w: WelcomeMessage): Promise<void> {
+    this.#lastHeard = this.#clock.now();
     if (w.remoteEpoch !== this.epoch) {
       this.transport.drop('stale-welcome');
       return;
@@ -358,6 +408,7 @@ export class RemoteService implements Service {
       emit: (msg) => this.transport.send(msg, this.#master),
     });
     this.#setState(PeerState.UP);
+    this.#everJoined = true;
     this.#node.status.stampHeard(REMOTE_ST.MO_IN);
     this.#heartbeatTimer = setInterval(() => this.#heartbeat(), timers.heartbeatMs);
     clearInterval(this.#digestTimer);

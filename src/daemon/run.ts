@@ -8,6 +8,7 @@ import { formatKey } from '../segments/segment.js';
 import type { DaemonConfig } from './config.js';
 import { openNodeSegments, registryExtras, removeNodeSegments, writeRegistry } from './node-segments.js';
 import { onShutdown } from './shutdown.js';
+import type { DaemonReport, Observers } from './status-report.js';
 import { MasterService } from './master.js';
 import { RemoteService } from './remote.js';
 
@@ -15,6 +16,10 @@ import { RemoteService } from './remote.js';
 export interface Service {
   /** Flush what changed, say goodbye, close sockets. */
   stop(): Promise<void>;
+  /** What the daemon reports about itself (status, top, metrics). */
+  report(): DaemonReport;
+  /** Samples for histograms (scan duration, round-trip time). */
+  readonly observers: Observers;
 }
 
 function toolName(config: DaemonConfig): string {

@@ -50,6 +50,14 @@ export function describe(msg: Message, bytes: number): string {
   return `${s} bytes=${bytes}`;
 }
 
+function count(map: Map<string, { datagrams: number; bytes: number }>, type: string, bytes: number): void {
+  const c = map.get(type);
+  if (c) {
+    c.datagrams++;
+    c.bytes += bytes;
+  } else map.set(type, { datagrams: 1, bytes });
+}
+
 export type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'packetNumber'> : never) : never;
 
 export class Transport {
@@ -59,8 +67,9 @@ export class Transport {
   #epoch: number;
   readonly drops = new Map<string, number>();
   readonly #lastLogged = new Map<string, number>();
-  readonly sentByType = new Map<string, number>();
-  readonly receivedByType = new Map<string, number>();
+  /** Datagrams and bytes by message type, each way. */
+  readonly sent = new Map<string, { datagrams: number; bytes: number }>();
+  readonly received = new Map<string, { datagrams: number; bytes: number }>();
 
   constructor(endpoint: UdpEndpoint, log: Logger, epoch: number) {
     this.endpoint = endpoint;
@@ -76,7 +85,7 @@ export class Transport {
   send(msg: Outgoing, peer: Peer): void {
     const full = { ...msg, packetNumber: this.#packetNumber++ } as Message;
     const bytes = encodeUnchecked(full);
-    this.sentByType.set(full.type, (this.sentByType.get(full.type) ?? 0) + 1);
+    count(this.sent, full.type, bytes.byteLength);
     if (trace.enabled) trace(`send ${formatPeer(peer)} ${describe(full, bytes.byteLength)}`);
     // spec §7.9: page content is paced; control datagrams are not.
     if (full.type === 'data' || full.type === 'commit' || full.type === 'digest') this.endpoint.send(bytes, peer);
@@ -95,7 +104,7 @@ export class Transport {
         this.drop(`decode-${r.reason}`, from);
         return;
       }
-      this.receivedByType.set(r.msg.type, (this.receivedByType.get(r.msg.type) ?? 0) + 1);
+      count(this.received, r.msg.type, bytes.byteLength);
       if (trace.enabled) trace(`recv ${formatPeer(from)} ${describe(r.msg, bytes.byteLength)}`);
       handler(r.msg, from);
     });

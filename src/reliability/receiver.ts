@@ -58,12 +58,14 @@ export interface ReceiverCounters {
   batchesDropped: number;
   nacksSent: number;
   resyncsSent: number;
+  /** Page bytes applied. */
+  bytes: number;
 }
 
 export class FlowReceiver {
   readonly options: ReceiverOptions;
   readonly counters: ReceiverCounters = {
-    datagrams: 0, duplicates: 0, outOfWindow: 0, invalid: 0, batchesApplied: 0, batchesDropped: 0, nacksSent: 0, resyncsSent: 0,
+    datagrams: 0, duplicates: 0, outOfWindow: 0, invalid: 0, batchesApplied: 0, batchesDropped: 0, nacksSent: 0, resyncsSent: 0, bytes: 0,
   };
   // spec: next_expected (every seq before it is applied or obsolete)
   #expected: number;
@@ -103,6 +105,11 @@ export class FlowReceiver {
   /** True when nothing is held or missing: the receiver has applied all it has heard of. */
   get idle(): boolean {
     return this.#held.size === 0 && seqAdd(this.#highest, 1) === this.#expected;
+  }
+
+  /** Datagrams held or missing: what stands between the segment and the sender's state. */
+  get pending(): number {
+    return this.#held.size + this.missing;
   }
 
   /** Datagrams still missing between next_expected and highest_seq_seen. */
@@ -231,6 +238,7 @@ export class FlowReceiver {
     this.options.apply({ batchId: commit.batchId, data, full: commit.full, replaces: commit.replaces });
     this.#lastAppliedBatch = commit.batchId;
     this.counters.batchesApplied++;
+    for (const d of data) this.counters.bytes += d.payload.byteLength;
   }
 
   /** spec §5.3: the ranges of each page cover 0..page_size-1 exactly once, in order. */
