@@ -1,0 +1,383 @@
+/**
+ * A PDSM cluster on a real (virtual) multi-host network, for fault tests: the master in
+ * host 0 and remote n in host n+1 of a createBridgeNetwork, each daemon a real process
+ * started with `ip netns exec`, faults injected with nft inside a host's namespace, and
+ * daemons killed and restarted by pid.
+ *
+ * SysV IPC is not split by network namespaces, so every host gets its own key base (-k)
+ * and registry folder (-d), as if it were its own machine; the test process attaches to
+ * every host's segments from outside through those folders. Key bases are one random
+ * 64K window per cluster, host i at window + i*0x1000 (a node uses at most
+ * 0x28 + 4*(N+1) keys from its base), away from testPlace()'s 0x20000000..0x5fffffff.
+ *
+ * The same harness runs on loopback without namespaces (`network: 'loopback'`) so that
+ * the seeded relay, which only relays on loopback, can sit between remotes and master.
+ *
+ * Teardown is always complete: destroy() (register it with t.teardown) stops daemons by
+ * pid, detaches, removes every segment of every key base and the folders, and deletes the
+ * namespaces; a synchronous version runs on process exit and on SIGINT/SIGTERM/SIGHUP, so
+ * a test that times out (tap sends SIGTERM) leaves nothing behind either.
+ *
+ * Timing: daemons are waited for by their log lines (`running`, `joined master`) with a
+ * bounded timeout; a stop waits at most `graceMs` after SIGTERM before SIGKILL.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { attachMaster, attachRemote, type MasterNode, type RemoteNode } from '../../src/index.js';
+import { masterKeys, remoteKeys } from '../../src/segments/layout.js';
+import { Segment } from '../../src/segments/segment.js';
+import { BIN } from '../fixtures/daemon.js';
+import { freeUdpPort } from '../fixtures/cluster.js';
+import { createBridgeNetwork, type BridgeNetwork, type LossSpec, type NetnsHost } from '../fixtures/netns.js';
+
+export interface HarnessOptions {
+  remotes: number;
+  /** 'netns' (default): one namespace per node; 'loopback': every daemon on 127.0.0.1 / ::1. */
+  network?: 'netns' | 'loopback';
+  family?: 4 | 6;
+  /** -i, default 50 ms. */
+  intervalMs?: number;
+  /** -s of every node, default 16K. */
+  size?: string;
+  /** Extra arguments for every daemon. */
+  args?: string[];
+  /** Namespace name prefix (1..4 letters). */
+  prefix?: string;
+}
+
+/** One node: the master (id 'master') or remote n. */
+export type NodeId = 'master' | number;
+
+export interface DaemonProcess {
+  readonly node: NodeId;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Everything this process wrote to stderr. */
+  stderr(): string;
+  /** Resolves once stderr matches; rejects after timeoutMs or when the process exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  readonly exited: Promise<string>;
+  alive(): boolean;
+}
+
+export interface NodePlace {
+  readonly node: NodeId;
+  readonly dir: string;
+  readonly keyBase: number;
+  /** The namespace, or undefined on loopback. */
+  readonly host: NetnsHost | undefined;
+  /** Address the daemons use on this node's network. */
+  readonly address: string;
+}
+
+export interface Harness {
+  readonly options: Required<Omit<HarnessOptions, 'prefix' | 'args'>> & { args: string[] };
+  readonly net: BridgeNetwork | undefined;
+  readonly family: 4 | 6;
+  readonly port: number;
+  readonly places: ReadonlyMap<NodeId, NodePlace>;
+  /** The current process of each node that has been started (killed ones stay until restarted). */
+  readonly daemons: ReadonlyMap<NodeId, DaemonProcess>;
+  /** Every process ever started, in order, for logs. */
+  readonly history: readonly DaemonProcess[];
+  /** Starts the master and waits for `running`. */
+  startMaster(extra?: string[]): Promise<DaemonProcess>;
+  /** Starts remote n (master port override for a relay) and waits for `joined master` unless wait is 'running'. */
+  startRemote(n: number, opts?: { port?: number; extra?: string[]; wait?: 'joined' | 'running' }): Promise<DaemonProcess>;
+  /** SIGKILL (default) a node's current daemon by pid and wait until it is gone. */
+  kill(node: NodeId, signal?: NodeJS.Signals): Promise<string>;
+  loss(node: NodeId, spec: LossSpec): Promise<void>;
+  partition(node: NodeId): Promise<void>;
+  heal(node: NodeId): Promise<void>;
+  /** Packets the node's nft fault rules have dropped so far (0 when it has none). */
+  dropped(node: NodeId): Promise<number>;
+  /** Packets received on the node's eth0 so far (the kernel's count, below nft). */
+  rxPackets(node: NodeId): Promise<number>;
+  /** Views of every node's segments (attached once; valid across daemon restarts). */
+  attach(): { master: MasterNode; remotes: Map<number, RemoteNode> };
+  /** The last lines of every daemon's log, for a failure report. */
+  logTail(lines?: number): string;
+  destroy(): Promise<void>;
+}
+
+const GRACE_MS = 2000;
+/** `p`'s value, or 'timeout' after ms; the timer is cleared either way, so it never holds the process. */
+function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Everything made by harnesses not yet destroyed, for the synchronous exit path. */
+interface Leftovers {
+  pids: Set<number>;
+  keyBases: number[];
+  remotes: number;
+  dirs: string[];
+  detach: (() => void)[];
+}
+const leftovers = new Set<Leftovers>();
+
+function removeSync(l: Leftovers): void {
+  for (const pid of l.pids) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  l.pids.clear();
+  for (const d of l.detach) d();
+  for (const base of l.keyBases) {
+    const keys = [masterKeys(base), ...Array.from({ length: l.remotes }, (_, n) => remoteKeys(n, base))];
+    for (const k of keys) for (const key of Object.values(k)) Segment.remove(key);
+  }
+  for (const dir of l.dirs) rmSync(dir, { recursive: true, force: true });
+  leftovers.delete(l);
+}
+
+let hooked = false;
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    for (const l of [...leftovers]) removeSync(l);
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      for (const l of [...leftovers]) removeSync(l);
+      process.off(sig, onSignal);
+      // Let the default action (or another handler, such as netns.ts's) see it now.
+      process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
+}
+
+function watch(node: NodeId, child: ChildProcess): DaemonProcess {
+  let err = '';
+  const waiters: { pattern: RegExp; done: () => void }[] = [];
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    err += chunk;
+    for (const w of [...waiters]) if (w.pattern.test(err)) w.done();
+  });
+  child.stdout?.resume();
+  const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(String(signal ?? code))));
+  const d: DaemonProcess = {
+    node,
+    pid: child.pid ?? -1,
+    child,
+    stderr: () => err,
+    exited,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    waitFor(pattern, timeoutMs = 15_000) {
+      if (pattern.test(err)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const w = {
+          pattern,
+          done: () => {
+            clearTimeout(timer);
+            waiters.splice(waiters.indexOf(w), 1);
+            resolve();
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(new Error(`${label(node)} (pid ${d.pid}): timed out after ${timeoutMs} ms waiting for ${pattern}; stderr:\n${err}`));
+        }, timeoutMs);
+        waiters.push(w);
+        void exited.then((how) => {
+          if (pattern.test(err)) return;
+          clearTimeout(timer);
+          reject(new Error(`${label(node)} (pid ${d.pid}) exited (${how}) before ${pattern}; stderr:\n${err}`));
+        });
+      });
+    },
+  };
+  return d;
+}
+
+export function label(node: NodeId): string {
+  return node === 'master' ? 'master' : `remote ${node}`;
+}
+
+/** Builds the network (or not, on loopback) and the places; starts nothing. */
+export async function createHarness(o: HarnessOptions): Promise<Harness> {
+  const options = {
+    remotes: o.remotes,
+    network: o.network ?? 'netns',
+    family: o.family ?? 4,
+    intervalMs: o.intervalMs ?? 50,
+    size: o.size ?? '16K',
+    args: o.args ?? [],
+  } as const;
+  if (!Number.isInteger(options.remotes) || options.remotes < 1 || options.remotes > 14) throw new RangeError(`remotes must be 1..14, got ${options.remotes}`);
+  hookExit();
+  const net = options.network === 'netns' ? await createBridgeNetwork({ hosts: options.remotes + 1, ...(o.prefix ? { prefix: o.prefix } : {}) }) : undefined;
+  const window = 0x60000000 + (randomInt(0, 0x1ffe) << 16);
+  const own: Leftovers = { pids: new Set(), keyBases: [], remotes: options.remotes, dirs: [], detach: [] };
+  leftovers.add(own);
+  const places = new Map<NodeId, NodePlace>();
+  const loop = options.family === 6 ? '::1' : '127.0.0.1';
+  const nodes: NodeId[] = ['master', ...Array.from({ length: options.remotes }, (_, n) => n)];
+  nodes.forEach((node, i) => {
+    const dir = mkdtempSync(join(tmpdir(), `pdsm-cluster-${i}-`));
+    const keyBase = window + i * 0x1000;
+    own.dirs.push(dir);
+    own.keyBases.push(keyBase);
+    const host = net?.hosts[i];
+    const address = host ? (options.family === 6 ? host.ipv6 : host.ipv4) : loop;
+    places.set(node, { node, dir, keyBase, host, address });
+  });
+  const port = net ? 31415 : await freeUdpPort(options.family);
+  const daemons = new Map<NodeId, DaemonProcess>();
+  const history: DaemonProcess[] = [];
+  let views: { master: MasterNode; remotes: Map<number, RemoteNode> } | undefined;
+  let destroying: Promise<void> | undefined;
+
+  const place = (node: NodeId): NodePlace => {
+    const p = places.get(node);
+    if (!p) throw new RangeError(`no such node: ${String(node)}`);
+    return p;
+  };
+  const hostOf = (node: NodeId): NetnsHost => {
+    const h = place(node).host;
+    if (!h || !net) throw new Error('faults by nft need the netns network; use the relay on loopback');
+    return h;
+  };
+  const common = (p: NodePlace): string[] => [
+    '-d', p.dir, '-k', `0x${p.keyBase.toString(16)}`, '-s', options.size, '-i', String(options.intervalMs),
+    ...(options.family === 6 ? ['-y', '6'] : []), ...options.args,
+  ];
+  const launch = (node: NodeId, bin: string, args: string[]): DaemonProcess => {
+    if (destroying) throw new Error('harness is being destroyed');
+    const current = daemons.get(node);
+    if (current?.alive()) throw new Error(`${label(node)} is still running (pid ${current.pid})`);
+    const p = place(node);
+    const child = p.host
+      ? p.host.spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const d = watch(node, child);
+    if (d.pid > 0) {
+      own.pids.add(d.pid);
+      void d.exited.then(() => own.pids.delete(d.pid));
+    }
+    daemons.set(node, d);
+    history.push(d);
+    return d;
+  };
+
+  const h: Harness = {
+    options,
+    net,
+    family: options.family,
+    port,
+    places,
+    daemons,
+    history,
+    async startMaster(extra = []) {
+      const p = place('master');
+      const d = launch('master', BIN.master, [...common(p), '-p', String(options.remotes), '-P', String(port), '-L', p.address, ...extra]);
+      await d.waitFor(/running/);
+      return d;
+    },
+    async startRemote(n, so = {}) {
+      const p = place(n);
+      const master = place('master');
+      const d = launch(n, BIN.remote, [...common(p), '-n', String(n), '-P', String(so.port ?? port), '-H', master.address, '-L', p.address, ...(so.extra ?? [])]);
+      // The remote joins before it writes its registry and says `running`: wait for both.
+      await d.waitFor(/running/);
+      if (so.wait !== 'running') await d.waitFor(/joined master/);
+      return d;
+    },
+    async kill(node, signal = 'SIGKILL') {
+      const d = daemons.get(node);
+      if (!d) throw new Error(`${label(node)} was never started`);
+      if (!d.alive()) return d.exited;
+      process.kill(d.pid, signal);
+      const how = await within(d.exited, GRACE_MS * 5);
+      if (how === 'timeout') throw new Error(`${label(node)} (pid ${d.pid}) did not exit after ${signal}`);
+      return how;
+    },
+    loss: (node, spec) => net!.loss(hostOf(node), spec),
+    partition: (node) => net!.partition(hostOf(node)),
+    heal: (node) => net!.heal(hostOf(node)),
+    async rxPackets(node) {
+      const r = await hostOf(node).exec('ip', ['-j', '-s', 'link', 'show', 'dev', 'eth0']);
+      const parsed = JSON.parse(r.stdout) as { stats64?: { rx?: { packets?: number } } }[];
+      const packets = parsed[0]?.stats64?.rx?.packets;
+      if (packets === undefined) throw new Error(`no rx count for ${label(node)}: ${r.stdout}${r.stderr}`);
+      return packets;
+    },
+    async dropped(node) {
+      const r = await hostOf(node).exec('nft', ['list', 'table', 'inet', 'pdsm_fault']);
+      if (r.code !== 0) return 0;
+      let sum = 0;
+      for (const m of r.stdout.matchAll(/counter packets (\d+) bytes \d+ drop/g)) sum += Number(m[1]);
+      return sum;
+    },
+    attach() {
+      if (views) return views;
+      const master = attachMaster({ registryDir: place('master').dir });
+      own.detach.push(() => master.detach());
+      const remotes = new Map<number, RemoteNode>();
+      for (let n = 0; n < options.remotes; n++) {
+        const r = attachRemote({ registryDir: place(n).dir, clientId: n });
+        own.detach.push(() => r.detach());
+        remotes.set(n, r);
+      }
+      views = { master, remotes };
+      return views;
+    },
+    logTail(lines = 25) {
+      return history
+        .map((d) => {
+          const tail = d.stderr().trimEnd().split('\n').slice(-lines).join('\n');
+          return `--- ${label(d.node)} pid ${d.pid} (${d.alive() ? 'running' : 'exited'}) ---\n${tail}`;
+        })
+        .join('\n');
+    },
+    destroy() {
+      destroying ??= (async () => {
+        const running = [...daemons.values()].filter((d) => d.alive());
+        for (const d of running) {
+          try {
+            process.kill(d.pid, 'SIGTERM');
+          } catch {
+            // gone
+          }
+        }
+        await Promise.all(running.map((d) => within(d.exited, GRACE_MS)));
+        removeSync(own); // SIGKILLs what is left, detaches, removes segments and folders
+        await net?.destroy();
+      })();
+      return destroying;
+    },
+  };
+  return h;
+}
+
+/** Minimal slice of tap's Test that the harness needs, so soak.ts can run without tap. */
+export interface TeardownHost {
+  teardown(fn: () => unknown): void;
+  passing(): boolean;
+  comment(...args: unknown[]): void;
+}
+
+/** A harness torn down with the test; on failure the test output gets every daemon's log tail. */
+export async function harnessFor(t: TeardownHost, o: HarnessOptions): Promise<Harness> {
+  const h = await createHarness(o);
+  t.teardown(async () => {
+    if (!t.passing()) t.comment(`daemon logs:\n${h.logTail()}`);
+    await h.destroy();
+  });
+  return h;
+}
