@@ -11,7 +11,9 @@ import { randomInt } from 'node:crypto';
 import { masterStRecords, sliceOffset } from '../segments/layout.js';
 import { PeerState } from '../segments/status.js';
 import { realClock, type Clock } from '../reliability/clock.js';
-import type { HeartbeatMessage, HelloMessage, Message, RejectReason } from '../udp/codec.js';
+import { decode, type HeartbeatMessage, type HelloMessage, type Message, type RejectReason } from '../udp/codec.js';
+import { PskKeys } from '../udp/seal.js';
+import { readKeyFile } from './key-file.js';
 import { NODE_ALL, NODE_MASTER, VERSION } from '../udp/constants.js';
 import { UdpEndpoint, addressBytes, formatPeer, multicastInterface, peerKey, resolveAll, type Peer } from '../udp/socket.js';
 import type { Logger } from '../log.js';
@@ -105,9 +107,25 @@ export class MasterService implements Service {
   }
 
   static async start(config: MasterConfig, node: NodeSegments, log: Logger): Promise<MasterService> {
+    const keys = config.pskFile !== undefined ? new PskKeys(readKeyFile(config.pskFile)) : undefined;
     const endpoint = await UdpEndpoint.bind({ family: config.family, port: config.port, ...(config.listen ? { address: config.listen } : {}) });
     const epoch = node.status.nextEpoch();
-    const service = new MasterService(config, node, log, new Transport(endpoint, log, epoch));
+    let service: MasterService | undefined;
+    const transport = new Transport(endpoint, log, epoch, {
+      self: NODE_MASTER,
+      acceptSrc: (src) => src < config.remotes,
+      ...(keys ? { keys } : {}),
+      // spec §9.5: tell a remote without the key why it cannot join.
+      onUnsealed: (bytes, from) => service?.onUnsealed(bytes, from),
+    });
+    service = new MasterService(config, node, log, transport);
+    if (keys) log.info('datagrams are authenticated and encrypted', { psk_file: config.pskFile });
+    else {
+      log.warn('the network side is unauthenticated: anyone who can reach this UDP port can write into these segments; use --psk-file', {
+        port: endpoint.localPort,
+        clientname_check: config.clientNames ? 'on' : 'off (no -g)',
+      });
+    }
     try {
       service.#startBroadcast();
     } catch (err) {
@@ -142,7 +160,7 @@ export class MasterService implements Service {
     }
     bc.start({
       src: NODE_MASTER, dst: NODE_ALL, epoch: this.epoch, firstSeq: randomInt(0, 2 ** 32 - 1) >>> 0,
-      geometry: this.#geometry, sealed: false, clock: this.#clock,
+      geometry: this.#geometry, sealed: this.transport.sealed, clock: this.#clock,
       emit: (msg) => this.#fanOut(msg),
     });
     this.#log.info('broadcast segment', { size: c.broadcastSize, mode: this.#group ? `multicast ${formatPeer(this.#group)} ttl=${c.multicast!.ttl}` : 'unicast fan-out' });
@@ -229,12 +247,12 @@ export class MasterService implements Service {
     for (const slot of this.#slots) {
       const s = slot.session;
       if (!s) continue;
-      for (const chunk of slot.moOut.digest(this.config.wordSize, hashesPerDigest(s.mtu, false))) {
+      for (const chunk of slot.moOut.digest(this.config.wordSize, hashesPerDigest(s.mtu, this.transport.sealed))) {
         this.transport.send({ type: 'digest', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, flow: 'mo', ...chunk }, s.peer);
       }
     }
     if (this.#bc && this.#slots.some((slot) => slot.session)) {
-      for (const chunk of this.#bc.digest(this.config.wordSize, hashesPerDigest(this.config.mtu, false))) {
+      for (const chunk of this.#bc.digest(this.config.wordSize, hashesPerDigest(this.config.mtu, this.transport.sealed))) {
         this.#fanOut({ type: 'digest', src: NODE_MASTER, dst: NODE_ALL, epoch: this.epoch, flow: 'bc', ...chunk });
       }
     }
@@ -279,15 +297,24 @@ export class MasterService implements Service {
     this.#log.warn('remote down', { client: slot.id, address: slot.address, reason: why });
   }
 
-  #reject(to: Peer, dst: number, remoteEpoch: number, reason: RejectReason, expected: number, offered: number, text: string): void {
+  #reject(to: Peer, dst: number, remoteEpoch: number, reason: RejectReason, expected: number, offered: number, text: string, plain = false): void {
     // At most one REJECT per second per source, so junk cannot make us a reflector.
     const key = `${peerKey(to)}|${reason}`;
     const now = this.#clock.now();
     if (now - (this.#rejectedAt.get(key) ?? -Infinity) < 1000) return;
     if (this.#rejectedAt.size > 4096) this.#rejectedAt.clear();
     this.#rejectedAt.set(key, now);
-    this.transport.send({ type: 'reject', src: NODE_MASTER, dst, epoch: this.epoch, remoteEpoch, expected, offered, reason, text, options: [] }, to);
+    const msg: Outgoing = { type: 'reject', src: NODE_MASTER, dst, epoch: this.epoch, remoteEpoch, expected, offered, reason, text, options: [] };
+    if (plain) this.transport.sendPlain(msg, to);
+    else this.transport.send(msg, to);
     if (reason !== 'not-joined') this.#log.warn('rejected remote', { client: dst, from: formatPeer(to), reason, expected, offered });
+  }
+
+  /** With a key, an unsealed HELLO gets an unsealed REJECT auth-required (rate-limited). */
+  onUnsealed(bytes: Buffer, from: Peer): void {
+    const r = decode(bytes);
+    if (!r.ok || r.msg.type !== 'hello' || r.msg.src >= this.config.remotes) return;
+    this.#reject(from, r.msg.src, r.msg.epoch, 'auth-required', 0, 0, 'this master authenticates every datagram: give the remote --psk-file with the same key', true);
   }
 
   #handle(msg: Message, from: Peer): void {
@@ -413,7 +440,7 @@ export class MasterService implements Service {
     });
     slot.moOut.start({
       src: NODE_MASTER, dst: slot.id, epoch: this.epoch, firstSeq: session.moNextSeq, geometry: { ...this.#geometry, mtu: session.mtu },
-      sealed: false, clock: this.#clock,
+      sealed: this.transport.sealed, clock: this.#clock,
       emit: (msg) => this.transport.send(msg, session.peer),
     });
     this.#welcome(slot, session);

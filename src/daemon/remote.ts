@@ -23,6 +23,8 @@ import type { Logger } from '../log.js';
 import type { RemoteConfig } from './config.js';
 import { InFlow, OutFlow, hashesPerDigest, type FlowGeometry } from './flows.js';
 import { attachBroadcast, type NodeSegments } from './node-segments.js';
+import { PskKeys } from '../udp/seal.js';
+import { readKeyFile } from './key-file.js';
 import type { Service } from './run.js';
 import { defaultTimers, helloDelay, smoothRtt, stampUs, type ProtocolTimers } from './timers.js';
 import { Transport } from './transport.js';
@@ -96,9 +98,17 @@ export class RemoteService implements Service {
   }
 
   static async start(config: RemoteConfig, node: NodeSegments, log: Logger, fail: (err: Error) => void): Promise<RemoteService> {
+    const keys = config.pskFile !== undefined ? new PskKeys(readKeyFile(config.pskFile)) : undefined;
     const address = await resolveHost(config.masterHost, config.family);
     const endpoint = await UdpEndpoint.bind({ family: config.family, port: 0, ...(config.listen ? { address: config.listen } : {}) });
-    const service = new RemoteService(config, node, log, new Transport(endpoint, log, node.status.nextEpoch()), { address, port: config.port }, fail);
+    const transport = new Transport(endpoint, log, node.status.nextEpoch(), {
+      self: config.clientId,
+      acceptSrc: (src) => src === NODE_MASTER,
+      ...(keys ? { keys } : {}),
+    });
+    const service = new RemoteService(config, node, log, transport, { address, port: config.port }, fail);
+    if (keys) log.info('datagrams are authenticated and encrypted', { psk_file: config.pskFile });
+    else log.warn('the network side is unauthenticated: anyone who can reach this node can write into its MO and BC; use --psk-file');
     service.transport.listen((msg, from) => service.#handle(msg, from));
     service.#setState(PeerState.JOINING);
     service.#startJoining();
@@ -199,8 +209,16 @@ export class RemoteService implements Service {
       }, this.#master);
     clearTimeout(this.#helloTimer);
     this.#helloAttempt = 0;
+    let warnedAt = this.#clock.now();
     const again = (): void => {
       hello();
+      // No answer at all: the master is down, unreachable, or drops us for a key mismatch.
+      if (this.#helloAttempt >= 5 && this.#clock.now() - warnedAt >= 30_000) {
+        warnedAt = this.#clock.now();
+        this.#log.warn('no answer from the master; is it running and reachable, and do both sides use the same --psk-file?', { master: formatPeer(this.#master), hellos: this.#helloAttempt + 1 });
+      } else if (this.#helloAttempt === 4) {
+        this.#log.warn('no answer from the master yet; is it running and reachable, and do both sides use the same --psk-file?', { master: formatPeer(this.#master), hellos: 5 });
+      }
       this.#helloTimer = setTimeout(again, helloDelay(this.#helloAttempt++));
     };
     again();
@@ -210,7 +228,7 @@ export class RemoteService implements Service {
   #digest(): void {
     const j = this.#joined;
     if (!j || this.transport.endpoint.queued > 0) return;
-    for (const chunk of this.#roOut.digest(this.config.wordSize, hashesPerDigest(j.mtu, false))) {
+    for (const chunk of this.#roOut.digest(this.config.wordSize, hashesPerDigest(j.mtu, this.transport.sealed))) {
       this.transport.send({ type: 'digest', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'ro', ...chunk }, this.#master);
     }
   }
@@ -404,7 +422,7 @@ export class RemoteService implements Service {
     });
     this.#roOut.start({
       src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, firstSeq: this.#roNextSeq,
-      geometry: { ...this.#geometry, mtu }, sealed: false, clock: this.#clock,
+      geometry: { ...this.#geometry, mtu }, sealed: this.transport.sealed, clock: this.#clock,
       emit: (msg) => this.transport.send(msg, this.#master),
     });
     this.#setState(PeerState.UP);
@@ -428,6 +446,10 @@ export class RemoteService implements Service {
     }
     if (r.reason === 'duplicate' || r.reason === 'unavailable') {
       this.#log.warn('master refused the join for now; retrying', { reason: r.reason, text: r.text ?? undefined });
+      return;
+    }
+    if (r.reason === 'auth-required') {
+      this.#fail(new PdsmError('PDSM_ERR_REJECTED', 'the master requires authentication: start this remote with --psk-file and the master\'s key'));
       return;
     }
     const what = REJECT_WHAT[r.reason];

@@ -32,7 +32,6 @@ function toolName(config: DaemonConfig): string {
  */
 function refuseMissingFeatures(config: DaemonConfig): void {
   const missing: string[] = [];
-  if (config.pskFile !== undefined) missing.push('--psk-file (authentication): refusing to run unauthenticated when a key was asked for');
   if (config.metrics !== undefined) missing.push('--metrics (Prometheus endpoint)');
   if (missing.length > 0) throw new PdsmError('PDSM_ERR_UNSUPPORTED', `not supported by this build yet: ${missing.join('; ')}`);
 }

@@ -2,9 +2,17 @@
  * A daemon's wire: encode and send typed messages, receive and decode datagrams, count
  * what was dropped and why, and trace every datagram with `PDSM_DEBUG=pdsm:udp`.
  *
- * Packet numbers (spec §3): one counter per daemon process and epoch, incremented for
- * every datagram sent, retransmissions included, so (epoch, packet number) never repeats
- * for this sender whatever the destination.
+ * Packet numbers (spec §3, §9.2): one counter per destination (each (src, dst) pair has its
+ * own key), from 0 in each epoch, incremented for every datagram sent, retransmissions
+ * included, so a nonce never repeats under a key, and a receiver's replay window sees
+ * consecutive numbers even when this node talks to thousands of peers.
+ *
+ * Authentication (spec §9): with a pre-shared key every datagram is sealed on the way out
+ * and opened on the way in: cheap header checks first (length, magic, a source this node
+ * talks to, a destination that is this node), then the AEAD tag, then the replay window per
+ * (src, dst) and epoch, which also refuses an older epoch than the one already seen; only
+ * then is the datagram decoded. Without a key, sealed datagrams are dropped. Nothing is
+ * allocated for a datagram before its header passed those checks, and UDP bounds its size.
  *
  * Drops are counted by reason and logged at most once per second per reason, so junk
  * traffic cannot flood the log.
@@ -13,6 +21,10 @@ import type { Logger } from '../log.js';
 import { tracer } from '../log.js';
 import { decode, encodeUnchecked, type CommitMessage, type DataMessage, type Message } from '../udp/codec.js';
 import { formatPeer, type Peer, type UdpEndpoint } from '../udp/socket.js';
+import { isSealed, open, seal, type PskKeys } from '../udp/seal.js';
+import { ReplayWindow } from '../udp/replay-window.js';
+import { seqGt, seqLt } from '../udp/serial.js';
+import { HDR_DST, HDR_EPOCH, HDR_MAGIC, HDR_PACKET_NUMBER, HDR_SRC, HEADER_SIZE, MAGIC, NODE_ALL, TAG_SIZE } from '../udp/constants.js';
 
 const trace = tracer('udp');
 
@@ -60,10 +72,28 @@ function count(map: Map<string, { datagrams: number; bytes: number }>, type: str
 
 export type Outgoing = Message extends infer M ? (M extends Message ? Omit<M, 'packetNumber'> : never) : never;
 
+export interface TransportOptions {
+  /** This node's id in headers: NODE_MASTER or the client id. */
+  self: number;
+  /** Sources this node accepts datagrams from (by header Src). */
+  acceptSrc(src: number): boolean;
+  /** With a pre-shared key: seal and open every datagram. */
+  keys?: PskKeys;
+  /** With a key, an unsealed datagram arrived (the master answers an unsealed HELLO). */
+  onUnsealed?(bytes: Buffer, from: Peer): void;
+}
+
+interface Window {
+  epoch: number;
+  window: ReplayWindow;
+}
+
 export class Transport {
   readonly endpoint: UdpEndpoint;
   readonly #log: Logger;
-  #packetNumber = 0;
+  readonly #packetNumbers = new Map<number, number>();
+  readonly #windows = new Map<number, Window>();
+  readonly #options: TransportOptions;
   #epoch: number;
   readonly drops = new Map<string, number>();
   readonly #lastLogged = new Map<string, number>();
@@ -71,10 +101,31 @@ export class Transport {
   readonly sent = new Map<string, { datagrams: number; bytes: number }>();
   readonly received = new Map<string, { datagrams: number; bytes: number }>();
 
-  constructor(endpoint: UdpEndpoint, log: Logger, epoch: number) {
+  constructor(endpoint: UdpEndpoint, log: Logger, epoch: number, options: TransportOptions) {
     this.endpoint = endpoint;
     this.#log = log;
     this.#epoch = epoch;
+    this.#options = options;
+  }
+
+  /** True when datagrams are sealed (a key is configured). */
+  get sealed(): boolean {
+    return this.#options.keys !== undefined;
+  }
+
+  #nextPacketNumber(dst: number): number {
+    const pn = this.#packetNumbers.get(dst) ?? 0;
+    this.#packetNumbers.set(dst, pn + 1);
+    return pn;
+  }
+
+  /** Send without sealing, whatever the key (the unsealed REJECT auth-required of spec §9.5). */
+  sendPlain(msg: Outgoing, peer: Peer): void {
+    const full = { ...msg, packetNumber: this.#nextPacketNumber(msg.dst) } as Message;
+    const bytes = encodeUnchecked(full);
+    count(this.sent, full.type, bytes.byteLength);
+    if (trace.enabled) trace(`send ${formatPeer(peer)} ${describe(full, bytes.byteLength)} plain`);
+    this.endpoint.sendNow(bytes, peer);
   }
 
   get epoch(): number {
@@ -83,8 +134,10 @@ export class Transport {
 
   /** Encode `msg` with this daemon's next packet number and queue it for `peer`. */
   send(msg: Outgoing, peer: Peer): void {
-    const full = { ...msg, packetNumber: this.#packetNumber++ } as Message;
-    const bytes = encodeUnchecked(full);
+    const full = { ...msg, packetNumber: this.#nextPacketNumber(msg.dst) } as Message;
+    const plain = encodeUnchecked(full);
+    const keys = this.#options.keys;
+    const bytes = keys ? seal(keys.key(this.#options.self, full.dst), plain) : plain;
     count(this.sent, full.type, bytes.byteLength);
     if (trace.enabled) trace(`send ${formatPeer(peer)} ${describe(full, bytes.byteLength)}`);
     // spec §7.9: page content is paced; control datagrams are not.
@@ -97,7 +150,9 @@ export class Transport {
    * defaults to the sending one (a remote also listens on its multicast socket).
    */
   listen(handler: (msg: Message, from: Peer) => void, endpoint: UdpEndpoint = this.endpoint): void {
-    endpoint.onMessage((bytes, from) => {
+    endpoint.onMessage((raw, from) => {
+      const bytes = this.#open(raw, from);
+      if (bytes === undefined) return;
       const r = decode(bytes);
       if (!r.ok) {
         if (trace.enabled) trace(`drop ${formatPeer(from)} ${r.reason} bytes=${bytes.byteLength} ${bytes.subarray(0, 100).toString('hex')}`);
@@ -108,6 +163,54 @@ export class Transport {
       if (trace.enabled) trace(`recv ${formatPeer(from)} ${describe(r.msg, bytes.byteLength)}`);
       handler(r.msg, from);
     });
+  }
+
+  /** Authenticate and unseal (with a key), or refuse sealed datagrams (without). */
+  #open(raw: Buffer, from: Peer): Buffer | undefined {
+    const keys = this.#options.keys;
+    const sealed = isSealed(raw);
+    if (!keys) {
+      if (!sealed) return raw;
+      this.drop('sealed-without-key', from);
+      return undefined;
+    }
+    if (!sealed) {
+      this.drop('unsealed', from);
+      this.#options.onUnsealed?.(raw, from);
+      return undefined;
+    }
+    if (raw.byteLength < HEADER_SIZE + TAG_SIZE || raw.readUInt32BE(HDR_MAGIC) !== MAGIC) {
+      this.drop('decode-short', from);
+      return undefined;
+    }
+    const src = raw.readUInt16BE(HDR_SRC);
+    const dst = raw.readUInt16BE(HDR_DST);
+    if (!this.#options.acceptSrc(src) || (dst !== this.#options.self && dst !== NODE_ALL)) {
+      this.drop('auth-unknown-route', from);
+      return undefined;
+    }
+    const opened = open(keys.key(src, dst), raw);
+    if (!opened.ok) {
+      this.drop(`auth-${opened.reason}`, from);
+      return undefined;
+    }
+    // spec §9.4: the replay window of this (src, dst), for the newest epoch seen.
+    const epoch = raw.readUInt32BE(HDR_EPOCH);
+    const pn = raw.readUInt16BE(HDR_PACKET_NUMBER + 2) * 0x1_0000_0000 + raw.readUInt32BE(HDR_PACKET_NUMBER + 4);
+    const id = src * 0x10000 + dst;
+    let w = this.#windows.get(id);
+    if (w === undefined || seqGt(epoch, w.epoch)) {
+      w = { epoch, window: new ReplayWindow() };
+      this.#windows.set(id, w);
+    } else if (seqLt(epoch, w.epoch)) {
+      this.drop('auth-old-epoch', from);
+      return undefined;
+    }
+    if (!w.window.accept(pn)) {
+      this.drop('auth-replay', from);
+      return undefined;
+    }
+    return opened.datagram;
   }
 
   /**

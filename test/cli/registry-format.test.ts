@@ -12,7 +12,7 @@ const busy = defaults.some((k) => findSegment(k) !== undefined);
 
 t.test('the registry files match DESIGN §3 byte for byte', { skip: busy ? 'segments with the default keys exist on this host' : false }, async (t) => {
   const place = testPlace();
-  const dirOnly = ['-d', place.dir];
+  const dirOnly = ['-d', place.dir, '-P', String(place.port)];
   t.teardown(() => {
     place.cleanup();
     for (const k of defaults) if (findSegment(k) !== undefined) t.fail(`segment 0x${k.toString(16)} left behind`);

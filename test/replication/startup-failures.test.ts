@@ -23,10 +23,3 @@ t.test('a port in use exits 1 naming the port', async (t) => {
   t.match(r.stderr, new RegExp(`UDP port ${port} on 127\\.0\\.0\\.1 is in use`));
 });
 
-t.test('an option whose feature this build lacks stops the daemon with exit 1 instead of running without it', async (t) => {
-  const place = testPlace();
-  t.teardown(() => place.cleanup());
-  const r = runBin(BIN.master, [...place.args, '--psk-file', '/nonexistent/key']);
-  t.equal(r.status, 1, r.stderr);
-  t.match(r.stderr, /not supported by this build yet: --psk-file \(authentication\): refusing to run unauthenticated/);
-});

@@ -1,0 +1,24 @@
+import t from 'tap';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { native } from '../../src/segments/native.js';
+import { findSegment } from '../../src/segments/segment.js';
+import { masterKeys } from '../../src/segments/layout.js';
+import { BIN, startDaemon, testPlace } from '../fixtures/daemon.js';
+
+for (const mode of [0o666, 0o660, 0o600]) {
+  t.test(`--mode ${mode.toString(8)} sets the permissions of the segments and the registry file`, async (t) => {
+    const place = testPlace();
+    t.teardown(() => place.cleanup());
+    const args = mode === 0o666 ? [] : ['--mode', `0${mode.toString(8)}`];
+    const d = startDaemon(BIN.master, [...place.args, '-L', '127.0.0.1', ...args]);
+    t.teardown(() => d.stop('SIGKILL'));
+    await d.waitFor(/running/);
+    for (const [name, key] of Object.entries(masterKeys(place.keyBase))) {
+      const id = findSegment(key);
+      if (name === 'BC') continue;
+      t.equal(native.stat(id!).mode, mode, `${name} has mode ${mode.toString(8)}`);
+    }
+    t.equal(statSync(join(place.dir, 'pdsm_master_registry')).mode & 0o777, mode, 'the registry file too');
+  });
+}
