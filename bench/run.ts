@@ -2,7 +2,7 @@
  * `npm run bench`: the whole benchmark suite (issue 8), in well under 10 minutes.
  *
  *   npm run bench                     every benchmark
- *   npm run bench -- scan latency     only these (scan, latency, wire, fleet, redis)
+ *   npm run bench -- scan latency     only these (scan, latency, wire, fleet)
  *
  * Prints one table per benchmark, each figure beside a baseline measured in the same run
  * (the machine is shared and noisy, so there are no timed assertions, only ratios and
@@ -15,7 +15,6 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchFleet } from './fleet.js';
 import { benchLatency } from './latency.js';
-import { benchRedis } from './redis.js';
 import { benchScan } from './scan.js';
 import { benchWire } from './wire.js';
 import { checkBuilt, cleanupAll, ROOT } from './lib/cluster.js';
@@ -26,7 +25,6 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   latency: benchLatency,
   wire: benchWire,
   fleet: benchFleet,
-  redis: benchRedis,
 };
 
 function machine(): Record<string, unknown> {

@@ -163,7 +163,9 @@ export interface DaemonOptions {
 }
 
 export async function startMaster(place: Place, o: DaemonOptions): Promise<Proc> {
-  const args = [BIN.master, ...place.args, '-p', String(o.remotes), '-s', o.size, '-i', String(o.intervalMs),
+  // PDSM_BENCH_CPU_PROF=DIR: profile the master (written when it stops), to see what limits a figure.
+  const prof = process.env['PDSM_BENCH_CPU_PROF'];
+  const args = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), BIN.master, ...place.args, '-p', String(o.remotes), '-s', o.size, '-i', String(o.intervalMs),
     '-P', String(place.port), '-L', '127.0.0.1', ...(o.extra ?? [])];
   const p = spawnNode(args, o.env, o.keepStderr ?? true);
   await p.waitFor(/running/);
