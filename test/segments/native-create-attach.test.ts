@@ -1,19 +1,7 @@
 // Creating a segment, attaching it twice, and what IPC_STAT reports about it.
-import { randomInt } from 'node:crypto';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { native } from '../../src/segments/native.js';
-
-/** A SysV key no parallel test uses: 0x50000000..0x5fffffff, mixed from the pid and chance. */
-function uniqueKey(): number {
-  return 0x5000_0000 + ((process.pid * 0x1_0000 + randomInt(0x1_0000)) % 0x1000_0000);
-}
-
-/** Creates a fresh segment (IPC_EXCL, so a key clash fails loudly) removed at teardown. */
-function createSegment(t: Test, size: number, mode = 0o600): number {
-  const id = native.get(uniqueKey(), size, mode, true, true);
-  t.teardown(() => native.remove(id));
-  return id;
-}
+import { createSegment, uniqueKey } from '../fixtures/shm.js';
 
 t.test('a segment created with get() is found again by its key with create and exclusive off', async (t) => {
   const key = uniqueKey();
@@ -53,7 +41,7 @@ t.test('bytes written through one attachment are read through a second attachmen
 });
 
 t.test('stat reports the requested size, the attach count, the creator pid and the mode', async (t) => {
-  const id = createSegment(t, 5000, 0o640); // not a page multiple: SysV keeps the size asked for
+  const id = createSegment(t, 5000, { mode: 0o640 }); // not a page multiple: SysV keeps the size asked for
   let st = native.stat(id);
   t.same(st, {
     size: 5000,

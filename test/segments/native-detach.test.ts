@@ -1,21 +1,9 @@
 // detach(): every view on the attachment's buffer becomes empty before shmdt, so stale
 // views read as empty instead of touching unmapped memory; a second detach does nothing.
 import { spawnSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { native } from '../../src/segments/native.js';
-
-/** A SysV key no parallel test uses: 0x50000000..0x5fffffff, mixed from the pid and chance. */
-function uniqueKey(): number {
-  return 0x5000_0000 + ((process.pid * 0x1_0000 + randomInt(0x1_0000)) % 0x1000_0000);
-}
-
-/** Creates a fresh segment (IPC_EXCL, so a key clash fails loudly) removed at teardown. */
-function createSegment(t: Test, size: number): number {
-  const id = native.get(uniqueKey(), size, 0o600, true, true);
-  t.teardown(() => native.remove(id));
-  return id;
-}
+import { createSegment, uniqueKey } from '../fixtures/shm.js';
 
 t.test('after detach the buffer and every view made before it have length 0', async (t) => {
   const id = createSegment(t, 4096);

@@ -1,22 +1,10 @@
 // Failing system calls surface as Node-style errors: `code` (the errno name), `errno` (the
 // positive errno value of errno.h, unlike libuv's negative ones) and `syscall`.
 import { spawnSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { constants } from 'node:os';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { native } from '../../src/segments/native.js';
-
-/** A SysV key no parallel test uses: 0x50000000..0x5fffffff, mixed from the pid and chance. */
-function uniqueKey(): number {
-  return 0x5000_0000 + ((process.pid * 0x1_0000 + randomInt(0x1_0000)) % 0x1000_0000);
-}
-
-/** Creates a fresh segment (IPC_EXCL, so a key clash fails loudly) removed at teardown. */
-function createSegment(t: Test, key: number, size: number, mode = 0o600): number {
-  const id = native.get(key, size, mode, true, true);
-  t.teardown(() => native.remove(id));
-  return id;
-}
+import { createSegment, uniqueKey } from '../fixtures/shm.js';
 
 /** The id of a segment that existed and is gone (shmids are not reused soon after). */
 function removedId(): number {
@@ -37,7 +25,7 @@ t.test('opening a key that has no segment, without create, fails with ENOENT fro
 
 t.test('creating the same key twice with exclusive fails with EEXIST from shmget', async (t) => {
   const key = uniqueKey();
-  createSegment(t, key, 4096);
+  createSegment(t, 4096, { key });
   const err = t.throws(() => native.get(key, 4096, 0o600, true, true), {
     code: 'EEXIST',
     errno: constants.errno.EEXIST,
@@ -48,7 +36,7 @@ t.test('creating the same key twice with exclusive fails with EEXIST from shmget
 
 t.test('opening an existing segment with a bigger size fails with EINVAL from shmget', async (t) => {
   const key = uniqueKey();
-  createSegment(t, key, 4096);
+  createSegment(t, 4096, { key });
   t.throws(() => native.get(key, 8192, 0o600, false, false), {
     code: 'EINVAL',
     errno: constants.errno.EINVAL,
@@ -74,7 +62,7 @@ t.test('stat and remove of a removed segment fail with EINVAL from shmctl', asyn
 t.test('attaching without permission fails with EACCES from shmat', async (t) => {
   // Mode 0 denies everyone but root; root is not subject to SysV permissions, so as root
   // the attach runs in a child under the uid of nobody.
-  const id = createSegment(t, uniqueKey(), 4096, 0o000);
+  const id = createSegment(t, 4096, { mode: 0o000 });
   const want = { code: 'EACCES', errno: constants.errno.EACCES, syscall: 'shmat' };
   if (process.getuid?.() !== 0) {
     t.throws(() => native.attach(id, false), want);

@@ -1,11 +1,11 @@
 // Attachments that JavaScript drops: the collector unmaps them, but never while their
 // buffer (or a view on it) is still reachable.
-import { randomInt } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { native } from '../../src/segments/native.js';
+import { createSegment, uniqueKey } from '../fixtures/shm.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -21,18 +21,6 @@ async function collect(done: () => boolean = () => false, rounds = 6): Promise<v
     await tick();
     await tick();
   }
-}
-
-/** A SysV key no parallel test uses: 0x50000000..0x5fffffff, mixed from the pid and chance. */
-function uniqueKey(): number {
-  return 0x5000_0000 + ((process.pid * 0x1_0000 + randomInt(0x1_0000)) % 0x1000_0000);
-}
-
-/** Creates a fresh segment (IPC_EXCL, so a key clash fails loudly) removed at teardown. */
-function createSegment(t: Test, size: number): number {
-  const id = native.get(uniqueKey(), size, 0o600, true, true);
-  t.teardown(() => native.remove(id));
-  return id;
 }
 
 /** Attaches and drops the attachment object, keeping only its buffer. */
