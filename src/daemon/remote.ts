@@ -289,7 +289,10 @@ export class RemoteService implements Service {
     this.#moIn.stop();
     this.#bcIn?.stop();
     this.#setState(PeerState.DOWN);
-    this.#log.warn('master down; joining again', { master: formatPeer(this.#master), reason: why });
+    // A new epoch: the master must see a new session (fresh sequence numbers, full resync),
+    // not a retransmitted HELLO of the one it may still hold (spec §4.6, §7.1).
+    this.transport.renew(this.#node.status.nextEpoch());
+    this.#log.warn('master down; joining again', { master: formatPeer(this.#master), reason: why, epoch: this.epoch });
     if (!this.#stopped) this.#startJoining();
   }
 

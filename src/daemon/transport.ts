@@ -108,6 +108,15 @@ export class Transport {
     this.#options = options;
   }
 
+  /**
+   * Start a new epoch (a remote that lost its session joins again as a new session, spec
+   * §7.1): packet numbers start over, which is safe because the nonce includes the epoch.
+   */
+  renew(epoch: number): void {
+    this.#epoch = epoch;
+    this.#packetNumbers.clear();
+  }
+
   /** True when datagrams are sealed (a key is configured). */
   get sealed(): boolean {
     return this.#options.keys !== undefined;
