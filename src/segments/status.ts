@@ -149,23 +149,31 @@ export function isLiveDaemon(pid: number): boolean {
 }
 
 export interface SeqlockOptions {
-  /** Give up after this many attempts (default 100000). */
+  /** Give up after this long, ms (default 200): a daemon descheduled mid-batch on a loaded host. */
+  timeoutMs?: number;
+  /** Give up after this many attempts too (default: no count limit). */
   maxTries?: number;
 }
 
 /**
  * Run `read` until it ran while the record's generation was even and unchanged (DESIGN §3b
- * reader rule), and return its result. Throws PDSM_ERR_BUSY when no stable window came.
+ * reader rule), and return its result. Throws PDSM_ERR_BUSY when no stable window came
+ * within the time limit. It spins: a batch is applied in microseconds, so waiting on a
+ * timer would cost far more than it saves.
  */
 export function consistentRead<T>(st: StatusRecords, record: number, read: () => T, options: SeqlockOptions = {}): T {
-  const maxTries = options.maxTries ?? 100_000;
+  const timeoutMs = options.timeoutMs ?? 200;
+  const maxTries = options.maxTries ?? Infinity;
+  const deadline = performance.now() + timeoutMs;
   for (let i = 0; i < maxTries; i++) {
     const before = st.generation(record);
-    if ((before & 1n) === 1n) continue;
-    const value = read();
-    if (st.generation(record) === before) return value;
+    if ((before & 1n) === 0n) {
+      const value = read();
+      if (st.generation(record) === before) return value;
+    }
+    if ((i & 63) === 63 && performance.now() > deadline) break;
   }
-  throw new PdsmError('PDSM_ERR_BUSY', `status record ${record}: no stable generation after ${maxTries} tries`);
+  throw new PdsmError('PDSM_ERR_BUSY', `status record ${record}: no stable generation within ${timeoutMs} ms or ${maxTries} tries`);
 }
 
 /**
