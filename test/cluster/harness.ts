@@ -21,7 +21,7 @@
  * Timing: daemons are waited for by their log lines (`running`, `joined master`) with a
  * bounded timeout; a stop waits at most `graceMs` after SIGTERM before SIGKILL.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { execFileSync, type ChildProcess, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,8 @@ export interface Harness {
   rxPackets(node: NodeId): Promise<number>;
   /** Views of every node's segments (attached once; valid across daemon restarts). */
   attach(): { master: MasterNode; remotes: Map<number, RemoteNode> };
+  /** Runs `fn` first thing in destroy (and on the exit path): stop timers that use the attachments. */
+  atDestroy(fn: () => void): void;
   /** The last lines of every daemon's log, for a failure report. */
   logTail(lines?: number): string;
   destroy(): Promise<void>;
@@ -118,10 +120,15 @@ interface Leftovers {
   remotes: number;
   dirs: string[];
   detach: (() => void)[];
+  /** Stops of timers that read or write the attachments: run before anything is detached. */
+  stops: (() => void)[];
+  /** Network namespaces, deleted on the synchronous path only (destroy() leaves them to netns.ts). */
+  namespaces: string[];
 }
 const leftovers = new Set<Leftovers>();
 
 function removeSync(l: Leftovers): void {
+  for (const stop of l.stops.splice(0)) stop();
   for (const pid of l.pids) {
     try {
       process.kill(-pid, 'SIGKILL');
@@ -143,22 +150,42 @@ function removeSync(l: Leftovers): void {
   leftovers.delete(l);
 }
 
+/** The exit path: also the namespaces (netns.ts does this on exit and SIGINT/TERM/HUP, but not on SIGALRM). */
+function removeAllSync(): void {
+  for (const l of [...leftovers]) {
+    removeSync(l);
+    for (const ns of l.namespaces) {
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 5000 });
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
 let hooked = false;
 function hookExit(): void {
   if (hooked) return;
   hooked = true;
-  process.on('exit', () => {
-    for (const l of [...leftovers]) removeSync(l);
-  });
+  process.on('exit', removeAllSync);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
-      for (const l of [...leftovers]) removeSync(l);
+      removeAllSync();
       process.off(sig, onSignal);
       // Let the default action (or another handler, such as netns.ts's) see it now.
       process.kill(process.pid, sig);
     };
     process.on(sig, onSignal);
   }
+  // tap's timeout: the runner sends SIGALRM, tap reports the timeout and then kills the
+  // process with SIGALRM again, leaving teardowns no time to finish. Clean up at once and
+  // leave the ending to tap.
+  const onAlarm = (): void => {
+    removeAllSync();
+    process.off('SIGALRM', onAlarm);
+  };
+  process.on('SIGALRM', onAlarm);
 }
 
 function watch(node: NodeId, child: ChildProcess): DaemonProcess {
@@ -223,7 +250,10 @@ export async function createHarness(o: HarnessOptions): Promise<Harness> {
   hookExit();
   const net = options.network === 'netns' ? await createBridgeNetwork({ hosts: options.remotes + 1, ...(o.prefix ? { prefix: o.prefix } : {}) }) : undefined;
   const window = 0x60000000 + (randomInt(0, 0x1ffe) << 16);
-  const own: Leftovers = { pids: new Set(), keyBases: [], remotes: options.remotes, dirs: [], detach: [] };
+  const own: Leftovers = {
+    pids: new Set(), keyBases: [], remotes: options.remotes, dirs: [], detach: [], stops: [],
+    namespaces: net ? [...net.hosts.map((x) => x.name), net.bridge] : [],
+  };
   leftovers.add(own);
   const places = new Map<NodeId, NodePlace>();
   const loop = options.family === 6 ? '::1' : '127.0.0.1';
@@ -337,6 +367,9 @@ export async function createHarness(o: HarnessOptions): Promise<Harness> {
       views = { master, remotes };
       return views;
     },
+    atDestroy(fn) {
+      own.stops.push(fn);
+    },
     logTail(lines = 25) {
       return history
         .map((d) => {
@@ -347,6 +380,7 @@ export async function createHarness(o: HarnessOptions): Promise<Harness> {
     },
     destroy() {
       destroying ??= (async () => {
+        for (const stop of own.stops.splice(0)) stop();
         const running = [...daemons.values()].filter((d) => d.alive());
         for (const d of running) {
           try {

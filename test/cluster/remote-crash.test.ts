@@ -72,7 +72,7 @@ t.test('remote crashes', { skip }, async (t) => {
     await sleep(500);
     const rxAfter = await h.rxPackets(GONE);
     t.comment(`remote gone: marked down after ${ms(downAfter)}; others' lag ${ms(baseline)} before, ${ms(during)} after`);
-    t.ok(during < Math.max(3 * baseline, baseline + 200), `the others' data flows as fast as before (${ms(during)} vs ${ms(baseline)})`);
+    t.ok(during < Math.max(3 * baseline, baseline + 300), `the others' data flows as fast as before (${ms(during)} vs ${ms(baseline)})`);
     t.ok(rxAfter - rxBefore <= 2, `the master sends nothing more to the dead remote's host (${rxAfter - rxBefore} packets in ~1 s)`);
 
     const { ms: settled, last } = await s.settle();

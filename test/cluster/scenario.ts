@@ -132,6 +132,7 @@ export async function startScenario(h: Harness, o: ScenarioOptions = {}): Promis
       states.stop();
     },
   };
+  h.atDestroy(() => s.stop());
   reader.start();
   states.start();
   writers.start();
