@@ -4,11 +4,11 @@
  *
  * Timing: Node's receive path tops out near 120k datagrams/s per process and the kernel
  * drops silently past it (RcvbufErrors in /proc/net/snmp). A full resync of a large segment
- * would blast far more than that, so DATA, COMMIT and DIGEST go through a token bucket
- * (control datagrams do not, spec §7.9): at most
- * `rate` datagrams per second with bursts of `burst`, drained from a FIFO by one timer
- * that exists only while the queue is non-empty. The queue is bounded; past its bound the
- * oldest queued datagrams are dropped and counted (the reliability layer repairs them).
+ * would blast far more than that, so DATA, COMMIT and DIGEST go through a token bucket per
+ * destination (control datagrams do not, spec §7.9): at most `rate` datagrams per second
+ * to each peer with bursts of `burst`, drained by one timer that exists only while some
+ * queue is non-empty. Queues are bounded; past the bound the oldest queued datagrams are
+ * dropped and counted (the reliability layer repairs them).
  */
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
@@ -91,17 +91,19 @@ export function multicastInterface(address: string, family: 4 | 6): string {
   throw new PdsmError('PDSM_ERR_NETWORK', `--multicast-if: no interface of this host has the address ${address}`);
 }
 
+const EMPTY = new Uint8Array(0);
+
 export interface EndpointOptions {
   family: 4 | 6;
   /** Local address; default any. */
   address?: string;
   /** Local port; 0 for any. */
   port: number;
-  /** Datagrams per second the pacer lets out (spec §12 Pace Rate, default 50000). */
+  /** Datagrams per second the pacer lets out to each destination (spec §12 Pace Rate, default 50000). */
   rate?: number;
-  /** Burst the pacer allows (spec §12 Pace Burst, default 256). */
+  /** Burst the pacer allows each destination (spec §12 Pace Burst, default 256). */
   burst?: number;
-  /** Most datagrams queued before the oldest are dropped (default 65536). */
+  /** Most datagrams queued per destination before the oldest are dropped (default 65536). */
   queueLimit?: number;
   /** Requested kernel receive buffer, bytes (default 8 MiB; the kernel may cap it). */
   recvBufferSize?: number;
@@ -109,9 +111,13 @@ export interface EndpointOptions {
   reuseAddr?: boolean;
 }
 
-interface Queued {
-  buf: Uint8Array;
+/** One destination's token bucket and queue (spec §7.9: pacing is per destination). */
+interface Lane {
   peer: Peer;
+  queue: Uint8Array[];
+  head: number;
+  tokens: number;
+  last: number;
 }
 
 export class UdpEndpoint {
@@ -120,10 +126,9 @@ export class UdpEndpoint {
   #rate: number;
   #burst: number;
   #queueLimit: number;
-  #queue: Queued[] = [];
-  #head = 0;
-  #tokens: number;
-  #last = performance.now();
+  readonly #lanes = new Map<string, Lane>();
+  /** Lanes with datagrams waiting. */
+  readonly #waiting = new Set<Lane>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Sends handed to the socket whose callback has not run yet. */
@@ -137,7 +142,6 @@ export class UdpEndpoint {
     this.#rate = options.rate ?? 50_000;
     this.#burst = options.burst ?? 256;
     this.#queueLimit = options.queueLimit ?? 65_536;
-    this.#tokens = this.#burst;
   }
 
   /** Bind a socket; PDSM_ERR_NETWORK naming the address and port when that fails. */
@@ -189,50 +193,66 @@ export class UdpEndpoint {
     });
   }
 
-  /** Queue a datagram; the pacer sends it. */
+  /** Queue a datagram for `peer`; that destination's pacer sends it. */
   send(buf: Uint8Array, peer: Peer): void {
     if (this.#closed) return;
-    if (this.#queue.length - this.#head >= this.#queueLimit) {
-      this.#head++;
+    const key = peerKey(peer);
+    let lane = this.#lanes.get(key);
+    if (lane === undefined) {
+      if (this.#lanes.size >= 8192) this.#forgetIdleLanes();
+      lane = { peer, queue: [], head: 0, tokens: this.#burst, last: performance.now() };
+      this.#lanes.set(key, lane);
+    }
+    if (lane.queue.length - lane.head >= this.#queueLimit) {
+      lane.head++;
       this.counters.queueDropped++;
     }
-    this.#queue.push({ buf, peer });
+    lane.queue.push(buf);
+    this.#waiting.add(lane);
     this.#drain();
   }
 
-  /** Datagrams waiting in the pacer. */
+  /** Datagrams waiting in the pacers. */
   get queued(): number {
-    return this.#queue.length - this.#head;
+    let n = 0;
+    for (const lane of this.#waiting) n += lane.queue.length - lane.head;
+    return n;
+  }
+
+  #forgetIdleLanes(): void {
+    for (const [key, lane] of this.#lanes) if (!this.#waiting.has(lane)) this.#lanes.delete(key);
   }
 
   #drain(): void {
     const now = performance.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) * this.#rate) / 1000);
-    this.#last = now;
-    while (this.#head < this.#queue.length && this.#tokens >= 1) {
-      const item = this.#queue[this.#head]!;
-      this.#queue[this.#head++] = undefined as unknown as Queued;
-      this.#tokens -= 1;
-      this.counters.sent++;
-      this.#inFlight++;
-      this.socket.send(item.buf, item.peer.port, item.peer.address, (err) => {
-        this.#inFlight--;
-        if (err) this.counters.sendErrors++;
-      });
+    for (const lane of this.#waiting) {
+      lane.tokens = Math.min(this.#burst, lane.tokens + ((now - lane.last) * this.#rate) / 1000);
+      lane.last = now;
+      while (lane.head < lane.queue.length && lane.tokens >= 1) {
+        const buf = lane.queue[lane.head]!;
+        lane.queue[lane.head++] = EMPTY;
+        lane.tokens -= 1;
+        this.counters.sent++;
+        this.#inFlight++;
+        this.socket.send(buf, lane.peer.port, lane.peer.address, (err) => {
+          this.#inFlight--;
+          if (err) this.counters.sendErrors++;
+        });
+      }
+      if (lane.head === lane.queue.length) {
+        lane.queue = [];
+        lane.head = 0;
+        this.#waiting.delete(lane);
+      } else if (lane.head > 4096) {
+        lane.queue = lane.queue.slice(lane.head);
+        lane.head = 0;
+      }
     }
-    if (this.#head === this.#queue.length) {
-      this.#queue = [];
-      this.#head = 0;
-    } else if (this.#head > 4096) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-    if (this.#timer === undefined && this.#head < this.#queue.length) {
-      const wait = Math.max(1, Math.ceil(((1 - this.#tokens) * 1000) / this.#rate));
+    if (this.#timer === undefined && this.#waiting.size > 0) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         this.#drain();
-      }, wait);
+      }, Math.max(1, Math.ceil(1000 / this.#rate)));
     }
   }
 
