@@ -258,6 +258,9 @@ export async function benchFleet(): Promise<BenchResult> {
 
     // Full resync: every remote asks for every page at once.
     await sleep(1500);
+    // RcvbufErrors counts the whole network namespace (other programs too): read it around
+    // the resync alone. The per-socket drops of /proc/net/udp are the precise figure.
+    const rcvbufResync0 = rcvbufErrors();
     const resyncStart = performance.now();
     for (const s of sims) {
       s.fullCompletedAt = undefined;
@@ -271,6 +274,7 @@ export async function benchFleet(): Promise<BenchResult> {
     const resyncRate = resyncDatagrams / resyncSeconds;
     const drops = socketDrops(ports) - drops0;
     const rcvbuf = rcvbufErrors() - rcvbuf0;
+    const rcvbufResync = rcvbufErrors() - rcvbufResync0;
 
     for (const t of timers) clearInterval(t);
     const raw = await rawRate();
@@ -295,8 +299,8 @@ export async function benchFleet(): Promise<BenchResult> {
     const idleTarget = { target: `idle master < 5% of a core at -i ${INTERVAL_MS} with ${REMOTES} remotes`, measured: `${num(pct(idle), 2)}%`, met: Number(pct(idle).toFixed(2)) < 5 };
     const resyncTarget = {
       target: 'full resync >= 0.5x the raw datagram rate, nothing lost to receive-buffer overflow',
-      measured: `${ratio(resyncRate, raw.receivedPerSecond)} (${num(resyncRate / 1000, 1)}k/s vs ${num(raw.receivedPerSecond / 1000, 1)}k/s), ${resynced.length}/${REMOTES} complete, socket drops ${drops}, RcvbufErrors +${rcvbuf}`,
-      met: resyncRate >= 0.5 * raw.receivedPerSecond && resynced.length === REMOTES && drops === 0 && rcvbuf === 0,
+      measured: `${ratio(resyncRate, raw.receivedPerSecond)} (${num(resyncRate / 1000, 1)}k/s vs ${num(raw.receivedPerSecond / 1000, 1)}k/s), ${resynced.length}/${REMOTES} complete, socket drops ${drops}, RcvbufErrors during the resync +${rcvbufResync}`,
+      met: resyncRate >= 0.5 * raw.receivedPerSecond && resynced.length === REMOTES && drops === 0,
     };
     targets.push(idleTarget, resyncTarget);
     cpuTable.notes.push(targetLine(idleTarget));
@@ -306,14 +310,14 @@ export async function benchFleet(): Promise<BenchResult> {
       rows: rateRows,
       notes: [
         'rate = datagrams received per second by this process (raw: first to last received; resync: RESYNC sent to the last batch complete)',
-        `RcvbufErrors (/proc/net/snmp, whole namespace, other programs included) during the fleet phases: +${rcvbuf}`,
+        `RcvbufErrors (/proc/net/snmp, whole namespace, other programs included): +${rcvbuf} over all fleet phases, +${rcvbufResync} during the resync`,
         `raw baseline lost ${raw.sent - raw.received} of ${raw.sent} (socket drops ${raw.drops}): it is the rate a Node receiver reaches, not a lossless one`,
         targetLine(resyncTarget),
       ],
     };
     Object.assign(data, {
       joinSeconds, joined, joinFull: joinFull.length, idle, busy, dataIdle, dataBusy, changePages,
-      resyncSeconds, resyncDatagrams, resyncRate, resynced: resynced.length, drops, rcvbuf, raw,
+      resyncSeconds, resyncDatagrams, resyncRate, resynced: resynced.length, drops, rcvbuf, rcvbufResync, raw,
       rejects: sims.reduce((a, s) => a + s.rejects, 0),
     });
     return { name: 'fleet', tables: [cpuTable, rateTable], targets, data, seconds: (performance.now() - t0) / 1000 };
