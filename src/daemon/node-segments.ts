@@ -89,6 +89,13 @@ function planFor(config: DaemonConfig, bcSize: number): Plan {
   };
 }
 
+/** ST records of the flows this daemon applies (DESIGN §3b): their generation is its own. */
+function incomingRecords(config: DaemonConfig): number[] {
+  if (config.role === 'remote') return [REMOTE_ST.MO_IN, REMOTE_ST.BC_IN];
+  const records = masterStRecords(config.remotes);
+  return Array.from({ length: config.remotes }, (_, n) => records.roIn(n));
+}
+
 /**
  * Open (creating when missing) this daemon's segments and claim them. Refuses when another
  * daemon of the same role and id owns them, or when the registry path is a symlink or not
@@ -108,6 +115,12 @@ export function openNodeSegments(config: DaemonConfig, bcSize: number = config.r
     const st = open('ST', plan.keys.ST, stSegmentSize(plan.stRecords));
     const status = new StatusRecords(st.buffer, plan.stRecords);
     status.claimOwner(plan.what);
+    // The generations of incoming flows belong to the daemon. One killed between the two
+    // bumps of an apply left its generation odd; the segments outlived it, so make it even
+    // again, or consistent readers would find no stable window (and take a batch for one).
+    for (const record of incomingRecords(config)) {
+      if ((status.generation(record) & 1n) === 1n) status.bump(record);
+    }
     const mo = open('MO', plan.keys.MO, plan.moSize);
     const ro = open('RO', plan.keys.RO, plan.roSize);
     const bc = plan.bcSize > 0 ? open('BC', plan.keys.BC, plan.bcSize) : undefined;

@@ -10,10 +10,9 @@ import { harnessFor } from './harness.js';
 // (PDSM_ERR_BUSY) and take the window during a batch for a stable one (torn reads).
 // The remote's MO is 8 MiB so that applying its join's full batch takes long enough for
 // the test to see the generation odd and SIGKILL the daemon right then.
-// tap does not run a todo test at all: PDSM_RUN_TODO=1 runs it (and shows it fail).
-const TODO = 'product bug: a restarted daemon keeps an odd incoming ST generation left by a kill mid-apply (see report of issue 9)';
+// Fixed: a starting daemon makes the generations of its incoming flows even.
 
-t.test('a remote killed half way through applying a batch serves consistent reads again after its restart', { todo: process.env.PDSM_RUN_TODO ? false : TODO }, async (t) => {
+t.test('a remote killed half way through applying a batch serves consistent reads again after its restart', async (t) => {
   const h = await harnessFor(t, { remotes: 1, network: 'loopback', size: '8M' });
   await h.startMaster();
   await h.startRemote(0);
