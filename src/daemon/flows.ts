@@ -67,6 +67,14 @@ export class OutFlow {
   readonly #totals: FlowTotals;
   /** A full batch is owed to the peer (join, epoch change, full RESYNC). */
   #fullOwed = false;
+  /** Scans in a row that found the writers' generation odd or moving. */
+  busyStreak = 0;
+  #onStuck: ((intervals: number) => void) | undefined;
+
+  /** Called when writers held the generation for many intervals in a row. */
+  onStuck(fn: (intervals: number) => void): void {
+    this.#onStuck = fn;
+  }
 
   constructor(flow: FlowName, region: Buffer, pageSize: number, status: StatusRecords, record: number) {
     this.flow = flow;
@@ -138,7 +146,14 @@ export class OutFlow {
     const sender = this.sender;
     if (!sender) return 0;
     const result = this.scanner.scan(() => this.#status.generation(this.record));
-    if (result === 'busy') return 'busy';
+    if (result === 'busy') {
+      this.busyStreak++;
+      // A writer that died with the generation odd stops this flow until someone fixes it:
+      // say so after 10 intervals, then every 600.
+      if (this.busyStreak === 10 || this.busyStreak % 600 === 0) this.#onStuck?.(this.busyStreak);
+      return 'busy';
+    }
+    this.busyStreak = 0;
     if (this.#fullOwed) {
       this.#fullOwed = false;
       sender.sendFull();

@@ -104,6 +104,14 @@ export class MasterService implements Service {
       });
     }
     if (node.bc) this.#bc = new OutFlow('bc', node.bc.buffer, config.pageSize, node.status, records.bcOut);
+    for (const slot of this.#slots) slot.moOut.onStuck((n) => this.#stuck('mo', records.moOut(slot.id), n, slot.id));
+    this.#bc?.onStuck((n) => this.#stuck('bc', records.bcOut, n));
+  }
+
+  #stuck(flow: string, record: number, intervals: number, client?: number): void {
+    this.#log.warn('writers keep the flow\'s ST generation odd or moving; nothing is sent until it is even (did a writer die mid-update?)', {
+      flow, client, st_record: record, intervals,
+    });
   }
 
   static async start(config: MasterConfig, node: NodeSegments, log: Logger): Promise<MasterService> {

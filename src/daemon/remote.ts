@@ -95,6 +95,11 @@ export class RemoteService implements Service {
     this.#geometry = { pageSize: config.pageSize, wordSize: config.wordSize, mtu: config.mtu };
     this.#roOut = new OutFlow('ro', node.ro.buffer, config.pageSize, node.status, REMOTE_ST.RO_OUT);
     this.#moIn = new InFlow('mo', node.mo.buffer, this.#geometry, node.status, REMOTE_ST.MO_IN);
+    this.#roOut.onStuck((intervals) =>
+      log.warn('writers keep the flow\'s ST generation odd or moving; nothing is sent until it is even (did a writer die mid-update?)', {
+        flow: 'ro', st_record: REMOTE_ST.RO_OUT, intervals,
+      }),
+    );
   }
 
   static async start(config: RemoteConfig, node: NodeSegments, log: Logger, fail: (err: Error) => void): Promise<RemoteService> {
