@@ -4,7 +4,9 @@
  *
  * Timing (spec §12): a gap is NACKed `nackDelayMs` (10 ms) after it is first seen, so
  * plain reordering heals without a NACK; then again after `nackRetryMs` (50 ms), doubling
- * each time up to `nackMaxMs` (2 s) while it stays open; progress resets the back-off. The gap may be seen from a later datagram or
+ * each time up to `nackMaxMs` (2 s) while it stays open. An applied batch resets the
+ * back-off to the NACK delay, a repair that fills part of a gap to the retry interval: the
+ * back-off is for a sender that does not answer, not for one that answers under loss. The gap may be seen from a later datagram or
  * from a heartbeat's highest sequence (a lost tail). One Deadline timer per receiver,
  * armed only while a gap is open, so an idle flow costs no wake-ups.
  *
@@ -136,6 +138,12 @@ export class FlowReceiver {
     this.counters.datagrams++;
     this.#held.set(msg.seq, msg);
     if (seqGt(msg.seq, this.#highest)) this.#highest = msg.seq;
+    else if (this.#nackBackoff > (this.options.nackRetryMs ?? 50)) {
+      // A repair (or a late datagram) filled part of a gap: the sender is answering, so ask
+      // for the rest at the short retry again instead of after a backed-off wait.
+      this.#nackBackoff = this.options.nackRetryMs ?? 50;
+      this.#nackTimer.cancel();
+    }
     // A REPLACES batch may complete out of order (its COMMIT before some of its DATA):
     // remember the latest one and try it on every arrival until it is applied.
     if (msg.type === 'commit' && msg.replaces && (this.#replace === undefined || seqGt(msg.seq, this.#replace.seq))) {
