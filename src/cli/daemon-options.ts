@@ -35,6 +35,23 @@ export const DEFAULTS = {
   ttl: 1,
 } as const;
 
+/** The end of both daemons' help screens: the options and environment they share. */
+export const COMMON_HELP_TAIL = `  -w, --word-size bytes      word size of the network-neutral form: 1, 2, 4 or 8 (default 8)
+      --page-size bytes      replication page: a power of two, 512..65536 (default 1024)
+      --mtu bytes            largest datagram payload, 576..65507 (default 1200)
+      --digest-interval ms   period of the page-hash digest that finds divergence (default 30000)
+      --psk-file path        pre-shared key file: authenticate and encrypt every datagram
+      --metrics [host:]port  serve Prometheus metrics over HTTP (default host 127.0.0.1)
+      --mode mode            permissions of segments and registry files (default 0666)
+      --log-level level      error, warn, info or debug (default info)
+
+Environment:
+  PDSM_REGISTRY_DIR          registry folder when -d is not given
+  PDSM_DEBUG                 wire tracing, e.g. PDSM_DEBUG='pdsm:*'
+
+Exit status: 0 ok, 1 runtime failure, 2 usage error.
+`;
+
 export const COMMON_SPEC = {
   '--help': Boolean,
   '-h': '--help',

@@ -5,7 +5,7 @@
 import { usageError } from '../errors.js';
 import { MAX_REMOTES } from '../segments/layout.js';
 import type { MasterConfig } from '../daemon/config.js';
-import { COMMON_SPEC, DEFAULTS, MAX_SEGMENT_SIZE, commonConfig, parseArgs, rejectPositionals, runTool, type Parsed } from './daemon-options.js';
+import { COMMON_HELP_TAIL, COMMON_SPEC, DEFAULTS, MAX_SEGMENT_SIZE, commonConfig, parseArgs, rejectPositionals, runTool, type Parsed } from './daemon-options.js';
 import { parseClientConfig, parseInteger, parseMulticastGroup, parseSize } from './values.js';
 
 export const MASTER_HELP = `Usage: pdsm_master [-h] [-r] [-p number] [-s size] [-g config_file] [-y 6] [options]
@@ -30,21 +30,7 @@ Extensions:
   -m, --multicast group      send BC to this multicast group (IPv4, or IPv6 with -y 6)
       --multicast-if address local interface address for multicast
       --ttl hops             multicast TTL / hop limit (default 1)
-  -w, --word-size bytes      word size of the network-neutral form: 1, 2, 4 or 8 (default 8)
-      --page-size bytes      replication page: a power of two, 512..65536 (default 1024)
-      --mtu bytes            largest datagram payload, 576..65507 (default 1200)
-      --digest-interval ms   period of the page-hash digest that finds divergence (default 30000)
-      --psk-file path        pre-shared key file: authenticate and encrypt every datagram
-      --metrics [host:]port  serve Prometheus metrics over HTTP (default host 127.0.0.1)
-      --mode mode            permissions of segments and registry files (default 0666)
-      --log-level level      error, warn, info or debug (default info)
-
-Environment:
-  PDSM_REGISTRY_DIR          registry folder when -d is not given
-  PDSM_DEBUG                 wire tracing, e.g. PDSM_DEBUG='pdsm:*'
-
-Exit status: 0 ok, 1 runtime failure, 2 usage error.
-`;
+${COMMON_HELP_TAIL}`;
 
 export const MASTER_SPEC = {
   ...COMMON_SPEC,

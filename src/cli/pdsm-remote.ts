@@ -6,7 +6,7 @@ import { usageError } from '../errors.js';
 import { MAX_REMOTES } from '../segments/layout.js';
 import { readMasterRegistry } from '../segments/registry.js';
 import type { RemoteConfig } from '../daemon/config.js';
-import { COMMON_SPEC, commonConfig, parseArgs, rejectPositionals, runTool, type Parsed } from './daemon-options.js';
+import { COMMON_HELP_TAIL, COMMON_SPEC, commonConfig, parseArgs, rejectPositionals, runTool, type Parsed } from './daemon-options.js';
 import { parseInteger } from './values.js';
 
 export const REMOTE_HELP = `Usage: pdsm_remote [-h] [-H master_hostname] [-n client_id] [-s size] [-r] [-y 6] [options]
@@ -28,21 +28,7 @@ Extensions:
   -k, --key base             SysV key base K: this remote uses K+0x28+4n .. +3 (default 0x314158)
   -d, --registry-dir dir     folder of the registry files (default $PDSM_REGISTRY_DIR or /tmp)
       --multicast-if address local interface address to receive the master's multicast on
-  -w, --word-size bytes      word size of the network-neutral form: 1, 2, 4 or 8 (default 8)
-      --page-size bytes      replication page: a power of two, 512..65536 (default 1024)
-      --mtu bytes            largest datagram payload, 576..65507 (default 1200)
-      --digest-interval ms   period of the page-hash digest that finds divergence (default 30000)
-      --psk-file path        pre-shared key file: authenticate and encrypt every datagram
-      --metrics [host:]port  serve Prometheus metrics over HTTP (default host 127.0.0.1)
-      --mode mode            permissions of segments and registry files (default 0666)
-      --log-level level      error, warn, info or debug (default info)
-
-Environment:
-  PDSM_REGISTRY_DIR          registry folder when -d is not given
-  PDSM_DEBUG                 wire tracing, e.g. PDSM_DEBUG='pdsm:*'
-
-Exit status: 0 ok, 1 runtime failure, 2 usage error.
-`;
+${COMMON_HELP_TAIL}`;
 
 export const REMOTE_SPEC = {
   ...COMMON_SPEC,

@@ -13,6 +13,7 @@ import { FlowSender } from '../reliability/sender.js';
 import type { Clock } from '../reliability/clock.js';
 import type { CommitMessage, DataMessage, FlowName, SeqRange } from '../udp/codec.js';
 import { FlowTotals, type FlowReport } from './status-report.js';
+import type { Outgoing } from './transport.js';
 
 export interface FlowGeometry {
   pageSize: number;
@@ -235,4 +236,27 @@ export class InFlow {
       pageHash(this.region.subarray(page * pageSize, (page + 1) * pageSize), wordSize, this.#scratch),
     );
   }
+}
+
+/** What a receiver sends back to its flow's sender (spec §6.1 NACK, §6.4 RESYNC). */
+export interface Feedback {
+  sendNack(ranges: SeqRange[]): void;
+  requestResync(firstPage: number, pageCount: number, full: boolean): void;
+}
+
+/**
+ * The NACK and RESYNC of `flow`, from `src` to `dst` in this node's current epoch (read at
+ * each send: a remote renews its epoch when it joins again), handed to `send`.
+ */
+export function feedback(
+  send: (msg: Outgoing) => void,
+  flow: FlowName,
+  src: number,
+  dst: number,
+  epoch: () => number,
+): Feedback {
+  return {
+    sendNack: (ranges) => send({ type: 'nack', src, dst, epoch: epoch(), flow, ranges }),
+    requestResync: (firstPage, pageCount, full) => send({ type: 'resync', src, dst, epoch: epoch(), flow, full, firstPage, pageCount }),
+  };
 }

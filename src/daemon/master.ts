@@ -18,10 +18,10 @@ import { NODE_ALL, NODE_MASTER, VERSION } from '../udp/constants.js';
 import { UdpEndpoint, addressBytes, formatPeer, multicastInterface, peerKey, resolveAll, type Peer } from '../udp/socket.js';
 import type { Logger } from '../log.js';
 import type { MasterConfig } from './config.js';
-import { InFlow, OutFlow, hashesPerDigest, type FlowGeometry } from './flows.js';
+import { InFlow, OutFlow, feedback, hashesPerDigest, type FlowGeometry } from './flows.js';
 import type { NodeSegments } from './node-segments.js';
 import type { Service } from './run.js';
-import { defaultTimers, smoothRtt, stampUs, type ProtocolTimers } from './timers.js';
+import { defaultTimers, echoFor, heardHeartbeat, stampUs, type ProtocolTimers } from './timers.js';
 import { Transport, type Outgoing } from './transport.js';
 import { Observers, type DaemonReport } from './status-report.js';
 
@@ -284,7 +284,7 @@ export class MasterService implements Service {
     const msg: Omit<HeartbeatMessage, 'packetNumber'> = {
       type: 'heartbeat', src: NODE_MASTER, dst: id, epoch: this.epoch,
       timestamp: stampUs(now),
-      echo: s.peerStamp ? { timestamp: s.peerStamp.timestamp, delay: Math.min(0xffffffff, Math.round((now - s.peerStamp.at) * 1000)) } : null,
+      echo: echoFor(s, now),
       wantBcUnicast: false,
       flows: this.#bc?.sender ? [{ flow: 'mo', highestSeq: moHighest }, { flow: 'bc', highestSeq: this.#bc.sender.highestSeq }] : [{ flow: 'mo', highestSeq: moHighest }],
     };
@@ -373,10 +373,9 @@ export class MasterService implements Service {
         else this.transport.drop('wrong-flow', from);
         break;
       case 'heartbeat':
-        s.peerStamp = { timestamp: msg.timestamp, at: now };
-        if (msg.echo) {
-          s.rttMs = smoothRtt(s.rttMs, now, msg.echo);
-          this.observers.emitRtt(slot.id, s.rttMs);
+        {
+          const rtt = heardHeartbeat(s, msg, now);
+          if (rtt !== undefined) this.observers.emitRtt(slot.id, rtt);
         }
         for (const f of msg.flows) if (f.flow === 'ro') slot.roIn.receiver?.onHighestSeq(f.highestSeq);
         if (msg.wantBcUnicast && this.#group && !slot.bcUnicast) {
@@ -442,9 +441,7 @@ export class MasterService implements Service {
     slot.roIn.start({
       firstSeq: m.roNextSeq,
       clock: this.#clock,
-      sendNack: (ranges) => this.transport.send({ type: 'nack', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, flow: 'ro', ranges }, session.peer),
-      requestResync: (firstPage, pageCount, full) =>
-        this.transport.send({ type: 'resync', src: NODE_MASTER, dst: slot.id, epoch: this.epoch, flow: 'ro', full, firstPage, pageCount }, session.peer),
+      ...feedback((msg) => this.transport.send(msg, session.peer), 'ro', NODE_MASTER, slot.id, () => this.epoch),
     });
     slot.moOut.start({
       src: NODE_MASTER, dst: slot.id, epoch: this.epoch, firstSeq: session.moNextSeq, geometry: { ...this.#geometry, mtu: session.mtu },

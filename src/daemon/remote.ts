@@ -21,12 +21,12 @@ import { NODE_ALL, NODE_MASTER, VERSION } from '../udp/constants.js';
 import { UdpEndpoint, addressText, formatPeer, multicastInterface, peerKey, resolveHost, type Peer } from '../udp/socket.js';
 import type { Logger } from '../log.js';
 import type { RemoteConfig } from './config.js';
-import { InFlow, OutFlow, hashesPerDigest, type FlowGeometry } from './flows.js';
+import { InFlow, OutFlow, feedback, hashesPerDigest, type Feedback, type FlowGeometry } from './flows.js';
 import { attachBroadcast, type NodeSegments } from './node-segments.js';
 import { PskKeys } from '../udp/seal.js';
 import { readKeyFile } from './key-file.js';
 import type { Service } from './run.js';
-import { defaultTimers, helloDelay, smoothRtt, stampUs, type ProtocolTimers } from './timers.js';
+import { defaultTimers, helloDelay, echoFor, heardHeartbeat, stampUs, type ProtocolTimers } from './timers.js';
 import { Transport } from './transport.js';
 import { Observers, type DaemonReport } from './status-report.js';
 
@@ -260,7 +260,7 @@ export class RemoteService implements Service {
     const sender = this.#roOut.sender;
     this.transport.send({
       type: 'heartbeat', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, timestamp: stampUs(now),
-      echo: j.peerStamp ? { timestamp: j.peerStamp.timestamp, delay: Math.min(0xffffffff, Math.round((now - j.peerStamp.at) * 1000)) } : null,
+      echo: echoFor(j, now),
       wantBcUnicast: j.wantBcUnicast,
       flows: [{ flow: 'ro', highestSeq: sender ? sender.highestSeq : (this.#roNextSeq - 1) >>> 0 }],
     }, this.#master);
@@ -351,10 +351,9 @@ export class RemoteService implements Service {
         else this.transport.drop('wrong-flow', from);
         break;
       case 'heartbeat':
-        j.peerStamp = { timestamp: msg.timestamp, at: now };
-        if (msg.echo) {
-          j.rttMs = smoothRtt(j.rttMs, now, msg.echo);
-          this.observers.emitRtt(-1, j.rttMs);
+        {
+          const rtt = heardHeartbeat(j, msg, now);
+          if (rtt !== undefined) this.observers.emitRtt(-1, rtt);
         }
         for (const f of msg.flows) {
           if (f.flow === 'mo') this.#moIn.receiver?.onHighestSeq(f.highestSeq);
@@ -414,9 +413,7 @@ export class RemoteService implements Service {
       this.#bcIn.start({
         firstSeq: w.bcNextSeq,
         clock: this.#clock,
-        sendNack: (ranges) => this.transport.send({ type: 'nack', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'bc', ranges }, this.#master),
-        requestResync: (firstPage, pageCount, full) =>
-          this.transport.send({ type: 'resync', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'bc', full, firstPage, pageCount }, this.#master),
+        ...this.#feedback('bc'),
         // spec §8.2: many remotes miss the same multicast datagram; back off at random.
         ...(w.bcMode === 'multicast' ? { nackBackoff: () => multicastNackDelay(50, w.clientCount) } : {}),
       });
@@ -424,9 +421,7 @@ export class RemoteService implements Service {
     this.#moIn.start({
       firstSeq: w.moNextSeq,
       clock: this.#clock,
-      sendNack: (ranges) => this.transport.send({ type: 'nack', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'mo', ranges }, this.#master),
-      requestResync: (firstPage, pageCount, full) =>
-        this.transport.send({ type: 'resync', src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, flow: 'mo', full, firstPage, pageCount }, this.#master),
+      ...this.#feedback('mo'),
     });
     this.#roOut.start({
       src: this.config.clientId, dst: NODE_MASTER, epoch: this.epoch, firstSeq: this.#roNextSeq,
@@ -441,6 +436,11 @@ export class RemoteService implements Service {
     this.#digestTimer = setInterval(() => this.#digest(), timers.digestMs);
     this.#log.info('joined master', { master: formatPeer(this.#master), master_epoch: w.epoch, remotes: w.clientCount });
     this.#roOut.tick(); // the full RO batch right away
+  }
+
+  /** NACK and RESYNC of an incoming flow go to the master by unicast (spec §8.1 for BC too). */
+  #feedback(flow: 'mo' | 'bc'): Feedback {
+    return feedback((m) => this.transport.send(m, this.#master), flow, this.config.clientId, NODE_MASTER, () => this.epoch);
   }
 
   #onReject(r: RejectMessage): void {

@@ -45,3 +45,29 @@ export function smoothRtt(previousMs: number | undefined, nowMs: number, echo: {
   const sample = sampleMs < 0 || sampleMs > 60_000 ? (previousMs ?? 100) : sampleMs;
   return previousMs === undefined ? sample : previousMs + (sample - previousMs) / 8;
 }
+
+/** A peer's heartbeat timestamps as this node tracks them for the RTT echo (spec §6.2). */
+export interface EchoState {
+  /** The peer's last heartbeat timestamp and when it arrived (monotonic ms). */
+  peerStamp: { timestamp: number; at: number } | undefined;
+  /** Smoothed round-trip time, ms. */
+  rttMs: number | undefined;
+}
+
+/** The echo to put in our next heartbeat to this peer: its timestamp and how long we held it. */
+export function echoFor(state: EchoState, nowMs: number): { timestamp: number; delay: number } | null {
+  const p = state.peerStamp;
+  return p ? { timestamp: p.timestamp, delay: Math.min(0xffffffff, Math.round((nowMs - p.at) * 1000)) } : null;
+}
+
+/** A heartbeat arrived: remember its timestamp; with an echo, update and return the RTT. */
+export function heardHeartbeat(
+  state: EchoState,
+  msg: { timestamp: number; echo: { timestamp: number; delay: number } | null },
+  nowMs: number,
+): number | undefined {
+  state.peerStamp = { timestamp: msg.timestamp, at: nowMs };
+  if (!msg.echo) return undefined;
+  state.rttMs = smoothRtt(state.rttMs, nowMs, msg.echo);
+  return state.rttMs;
+}
