@@ -1,16 +1,11 @@
 import t from 'tap';
 import { compareSides, ContinuousReader, differingRanges } from './checker.js';
-import { FlowModel, PAIR_A, Writers, type Flow } from './workload.js';
+import { FlowModel, makeFlow, makeSource, PAIR_A, Writers, type Flow } from './workload.js';
 
 /** A flow between two plain buffers: what the cluster tests build from real segments. */
 function fakeFlow(client = 0, size = 4096): Flow {
   const model = new FlowModel({ dir: 'ro', client }, size, 8);
-  return {
-    model, label: `ro[${client}]`, source: Buffer.alloc(size), sink: Buffer.alloc(size),
-    written: 0n, enabled: true, tracked: true,
-    writeConsistent: (fn) => fn(),
-    readConsistent: (fn) => fn(),
-  };
+  return makeFlow(model, makeSource(model, Buffer.alloc(size), (fn) => fn()), Buffer.alloc(size), (fn) => fn());
 }
 
 t.test('the writer model predicts the region after any number of steps', async (t) => {
@@ -63,4 +58,28 @@ t.test('the continuous reader flags torn, backwards, foreign and mixed batches',
   r.tick();
   t.equal(r.counts.foreign, 1, "a word with another flow's tag is flagged");
   t.match(r.summary(), /torn 1, backwards \d+, foreign 1, ahead 1/);
+});
+
+t.test('BC flows share one writer: a step writes the master\'s BC once, and each remote\'s copy is checked on its own', async (t) => {
+  const size = 8192;
+  const src = makeSource(new FlowModel({ dir: 'bc', client: -1 }, size, 8), Buffer.alloc(size), (fn) => fn());
+  const flows = [0, 1].map((n) => makeFlow(new FlowModel({ dir: 'bc', client: n }, size, 8), src, Buffer.alloc(size), (fn) => fn()));
+  const mo = fakeFlow(0, size);
+  const w = new Writers([mo, ...flows], { stepsPerTick: 5 });
+  w.step();
+  t.same(w.sources.length, 2, 'two writers: ro[0] and the one BC writer');
+  t.equal(w.totalOf('bc'), 5n, 'BC advanced by one tick, not one tick per remote');
+  t.equal(w.total, 10n);
+  t.same(flows.map((f) => [f.label, f.written]), [['bc[0]', 5n], ['bc[1]', 5n]], 'both BC flows see the shared counter');
+  t.equal(flows[0]!.model.value(3n), flows[1]!.model.value(3n), 'every remote expects the same BC bytes');
+  src.buffer.copy(flows[0]!.sink);
+  const c = compareSides(flows);
+  t.match(c.text, /bc\[0\] 0x0000\.\.0x2000 agree\nbc\[1\] DISAGREE: sides differ/, 'a remote whose BC lags is named');
+
+  const r = new ContinuousReader(flows);
+  r.tick();
+  t.equal(r.total, 0, 'a BC at seq 0 or at the writer\'s state is fine');
+  flows[1]!.sink.writeBigUInt64LE(mo.model.value(2n), flows[1]!.model.slotOffset(0));
+  r.tick();
+  t.equal(r.counts.foreign, 1, 'an RO word inside a remote\'s BC is foreign');
 });

@@ -91,10 +91,12 @@ export interface Violation {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Reads every receiver continuously with readConsistent and flags:
+ * Reads every receiver continuously with readConsistent (a remote's BC through its BC
+ * record, readConsistent('bc')) and flags:
  * - torn: the two pair words differ (half a batch was visible);
  * - backwards: a pair or slot value went down (an update undone or applied out of order);
- * - foreign: a word carries another flow's tag (a page landed in the wrong slice);
+ * - foreign: a word carries another flow's tag (a page landed in the wrong slice, or BC
+ *   and MO crossed);
  * - ahead: a slot is newer than the pair (pages of a later batch without the pair's).
  */
 export class ContinuousReader {

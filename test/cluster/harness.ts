@@ -13,6 +13,11 @@
  * The same harness runs on loopback without namespaces (`network: 'loopback'`) so that
  * the seeded relay, which only relays on loopback, can sit between remotes and master.
  *
+ * BC (`bc` option): the master gets `-b size`; remotes learn BC at join. In 'multicast'
+ * mode (namespaces only) the master also gets `-m group --multicast-if <its address>` and
+ * every remote `--multicast-if <its address>`; the group is random per harness, on the
+ * master's port + 1 (IPv4 239.77.x.y, IPv6 ff15::77:x, scope 5 as site-local).
+ *
  * Teardown is always complete: destroy() (register it with t.teardown) stops daemons by
  * pid, detaches, removes every segment of every key base and the folders, and deletes the
  * namespaces; a synchronous version runs on process exit and on SIGINT/SIGTERM/SIGHUP, so
@@ -46,6 +51,15 @@ export interface HarnessOptions {
   args?: string[];
   /** Namespace name prefix (1..4 letters). */
   prefix?: string;
+  /** A broadcast segment: its size (-b) and how the master sends it. */
+  bc?: BcOptions;
+}
+
+export interface BcOptions {
+  /** -b on the master, e.g. '8K'. */
+  size: string;
+  /** 'unicast': fan-out to each remote (no -m); 'multicast': -m to a random group (netns only). */
+  mode: 'unicast' | 'multicast';
 }
 
 /** One node: the master (id 'master') or remote n. */
@@ -74,7 +88,9 @@ export interface NodePlace {
 }
 
 export interface Harness {
-  readonly options: Required<Omit<HarnessOptions, 'prefix' | 'args'>> & { args: string[] };
+  readonly options: Required<Omit<HarnessOptions, 'prefix' | 'args' | 'bc'>> & { args: string[]; bc: BcOptions | undefined };
+  /** The BC multicast group in 'multicast' mode, else undefined. */
+  readonly group: string | undefined;
   readonly net: BridgeNetwork | undefined;
   readonly family: 4 | 6;
   readonly port: number;
@@ -245,8 +261,12 @@ export async function createHarness(o: HarnessOptions): Promise<Harness> {
     intervalMs: o.intervalMs ?? 50,
     size: o.size ?? '16K',
     args: o.args ?? [],
+    bc: o.bc,
   } as const;
   if (!Number.isInteger(options.remotes) || options.remotes < 1 || options.remotes > 14) throw new RangeError(`remotes must be 1..14, got ${options.remotes}`);
+  if (options.bc?.mode === 'multicast' && options.network !== 'netns') throw new RangeError('BC multicast needs the netns network (every daemon on loopback would share one interface)');
+  const group = options.bc?.mode !== 'multicast' ? undefined
+    : options.family === 6 ? `ff15::77:${randomInt(1, 0xffff).toString(16)}` : `239.77.${randomInt(1, 255)}.${randomInt(1, 255)}`;
   hookExit();
   const net = options.network === 'netns' ? await createBridgeNetwork({ hosts: options.remotes + 1, ...(o.prefix ? { prefix: o.prefix } : {}) }) : undefined;
   const window = 0x60000000 + (randomInt(0, 0x1ffe) << 16);
@@ -307,6 +327,7 @@ export async function createHarness(o: HarnessOptions): Promise<Harness> {
 
   const h: Harness = {
     options,
+    group,
     net,
     family: options.family,
     port,
@@ -315,14 +336,16 @@ export async function createHarness(o: HarnessOptions): Promise<Harness> {
     history,
     async startMaster(extra = []) {
       const p = place('master');
-      const d = launch('master', BIN.master, [...common(p), '-p', String(options.remotes), '-P', String(port), '-L', p.address, ...extra]);
+      const bc = options.bc ? ['-b', options.bc.size, ...(group ? ['-m', group, '--multicast-if', p.address] : [])] : [];
+      const d = launch('master', BIN.master, [...common(p), '-p', String(options.remotes), '-P', String(port), '-L', p.address, ...bc, ...extra]);
       await d.waitFor(/running/);
       return d;
     },
     async startRemote(n, so = {}) {
       const p = place(n);
       const master = place('master');
-      const d = launch(n, BIN.remote, [...common(p), '-n', String(n), '-P', String(so.port ?? port), '-H', master.address, '-L', p.address, ...(so.extra ?? [])]);
+      const mcast = group ? ['--multicast-if', p.address] : [];
+      const d = launch(n, BIN.remote, [...common(p), '-n', String(n), '-P', String(so.port ?? port), '-H', master.address, '-L', p.address, ...mcast, ...(so.extra ?? [])]);
       // The remote joins before it writes its registry and says `running`: wait for both.
       await d.waitFor(/running/);
       if (so.wait !== 'running') await d.waitFor(/joined master/);

@@ -13,7 +13,7 @@ import { clusterFlows, Writers, type Flow, type WritersOptions } from './workloa
 
 export const STATE_NAMES: Record<number, string> = { 0: 'UNKNOWN', 1: 'JOINING', 2: 'UP', 3: 'DOWN' };
 
-/** Peer states seen in ST over time, per remote, on the master (its ro and mo records) and on the remote (mo in). */
+/** Peer states seen in ST over time, per remote, on the master (its ro and mo records) and on the remote (mo in, and bc in when it has BC). */
 export class PeerStateWatch {
   readonly onMaster = new Map<number, Set<number>>();
   readonly onRemote = new Map<number, Set<number>>();
@@ -37,7 +37,8 @@ export class PeerStateWatch {
   sample(): void {
     for (const [n, r] of this.#remotes) {
       this.onMaster.get(n)!.add(this.#master.status('ro', n).peerState).add(this.#master.status('mo', n).peerState);
-      this.onRemote.get(n)!.add(r.status('mo').peerState);
+      const seen = this.onRemote.get(n)!.add(r.status('mo').peerState);
+      if (r.bc) seen.add(r.status('bc').peerState);
     }
   }
 
@@ -79,8 +80,12 @@ export interface Scenario {
   reader: ContinuousReader;
   states: PeerStateWatch;
   records: ConvergenceRecord[];
-  /** Flows of remote n (mo[n] and ro[n]). */
+  /** Flows of remote n (mo[n], ro[n] and bc[n]). */
   flowsOf(n: number): Flow[];
+  /** The bc[n] flows (empty without BC). */
+  bcFlows: Flow[];
+  /** One line on BC: mode, updates written, remotes the master moved to unicast. */
+  describeBc(): string;
   /**
    * After a fault ended: marks the writers' position now and waits (bounded) until every
    * tracked flow's receiver reached it, records and returns the time.
@@ -99,23 +104,44 @@ export interface ScenarioOptions {
   remotePort?: (n: number) => number | undefined;
 }
 
+/** Remotes the master's log says it moved to unicast BC (spec §8.4 fallback), in order, repeats kept. */
+export function unicastFallbacks(h: Harness): number[] {
+  const out: number[] = [];
+  for (const d of h.history) {
+    if (d.node !== 'master') continue;
+    for (const m of d.stderr().matchAll(/remote gets no multicast; sending it BC by unicast client=(\d+)/g)) out.push(Number(m[1]));
+  }
+  return out;
+}
+
 /** Starts the master and remotes, attaches, and starts writers, reader and peer-state watch. */
 export async function startScenario(h: Harness, o: ScenarioOptions = {}): Promise<Scenario> {
   await h.startMaster();
   const ids = o.start ?? Array.from({ length: h.options.remotes }, (_, n) => n);
-  await Promise.all(ids.map((n) => {
+  await Promise.all(ids.map(async (n) => {
     const port = o.remotePort?.(n);
-    return h.startRemote(n, port === undefined ? {} : { port });
+    const d = await h.startRemote(n, port === undefined ? {} : { port });
+    // Multicast mode for real: each remote joined the group before the writers start.
+    if (h.group) await d.waitFor(/joined multicast group/, 5000);
   }));
   const { master, remotes } = h.attach();
+  if (h.options.bc && !master.bc) throw new Error('the master was started with -b but its registry lists no BC');
   const flows = clusterFlows(master, remotes);
+  const bcFlows = flows.filter((f) => f.model.name.dir === 'bc');
   const writers = new Writers(flows, o.writers);
   const reader = new ContinuousReader(flows);
   const states = new PeerStateWatch(master, remotes);
   const records: ConvergenceRecord[] = [];
   const s: Scenario = {
-    h, master, remotes, flows, writers, reader, states, records,
+    h, master, remotes, flows, writers, reader, states, records, bcFlows,
     flowsOf: (n) => flows.filter((f) => f.model.name.client === n),
+    describeBc() {
+      if (!h.options.bc) return 'no BC';
+      const fallbacks = unicastFallbacks(h);
+      const mode = h.group ? `multicast to ${h.group}` : 'unicast fan-out';
+      const fb = h.group ? `; master moved to unicast: ${fallbacks.length ? fallbacks.map((n) => `remote ${n}`).join(', ') : 'none'}` : '';
+      return `BC ${h.options.bc.size} by ${mode} to ${bcFlows.length} remotes: ${writers.totalOf('bc')} updates written${fb}`;
+    },
     async catchUp(fault, timeoutMs = 15_000, only) {
       const marks = new Map([...writers.marks()].filter(([f]) => !only || only.includes(f)));
       const ms = await waitCaughtUp(marks, timeoutMs);
@@ -137,6 +163,16 @@ export async function startScenario(h: Harness, o: ScenarioOptions = {}): Promis
   states.start();
   writers.start();
   return s;
+}
+
+/**
+ * True when the comparison covers a bc[n] flow for every tracked remote with BC, BC was
+ * written at all, and each of those remotes' BC equals the master's and the writer's state.
+ */
+export function bcAgrees(s: Scenario, last: Comparison): boolean {
+  const tracked = s.bcFlows.filter((f) => f.tracked).map((f) => f.label);
+  const reports = last.flows.filter((r) => tracked.includes(r.label));
+  return tracked.length > 0 && reports.length === tracked.length && reports.every((r) => r.agree) && s.writers.totalOf('bc') > 0n;
 }
 
 export const ms = (v: number | undefined): string => (v === undefined ? 'did not converge' : `${Math.round(v)} ms`);
