@@ -1,7 +1,7 @@
 import t from 'tap';
 import { canUseNetns } from '../fixtures/netns.js';
 import { harnessFor } from './harness.js';
-import { ms, startScenario } from './scenario.js';
+import { bcAgrees, ms, startScenario } from './scenario.js';
 
 const netns = canUseNetns();
 const skip = netns.ok ? false : `cluster tests need network namespaces: ${netns.why}`;
@@ -10,8 +10,8 @@ const sleep = (n: number): Promise<void> => new Promise((r) => setTimeout(r, n))
 const REMOTES = 4;
 const WRITE_MS = 2000;
 
-t.test('with 1%, 10% and 30% random loss both ways, 4 remotes and writers on every side end byte-identical', { skip }, async (t) => {
-  const h = await harnessFor(t, { remotes: REMOTES });
+t.test('with 1%, 10% and 30% random loss both ways, 4 remotes and writers on every side and on multicast BC end byte-identical', { skip }, async (t) => {
+  const h = await harnessFor(t, { remotes: REMOTES, bc: { size: '8K', mode: 'multicast' } });
   const s = await startScenario(h);
   t.teardown(() => s.stop());
   const remoteIds = [...s.remotes.keys()];
@@ -29,8 +29,9 @@ t.test('with 1%, 10% and 30% random loss both ways, 4 remotes and writers on eve
       s.records.push({ fault: `${pct}% loss`, catchUpMs: took });
       const dropped = (await Promise.all(remoteIds.map((n) => h.dropped(n)))).reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0);
       await Promise.all(remoteIds.map((n) => h.heal(n)));
-      t.comment(`${pct}% loss: ${written} updates written so far, nft dropped ${dropped} packets; converged in ${ms(took)} after the writers stopped`);
+      t.comment(`${pct}% loss: ${written} updates written so far, nft dropped ${dropped} packets; converged in ${ms(took)} after the writers stopped; ${s.describeBc()}`);
       t.ok(took !== undefined, `every slice is byte-identical on master and remote and as written:\n${last.text}`);
+      t.ok(bcAgrees(s, last), 'every remote\'s BC equals the master\'s and the writer\'s last update');
       t.ok(dropped > 0, 'the network really lost packets');
       t.equal(s.reader.total, 0, `no reader saw a torn, old, foreign or mixed batch: ${s.reader.summary()}`);
     });

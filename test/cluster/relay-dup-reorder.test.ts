@@ -2,7 +2,7 @@ import t from 'tap';
 import { startRelay } from '../fixtures/lossy-relay.js';
 import { testSeed } from '../fixtures/prng.js';
 import { harnessFor } from './harness.js';
-import { ms, startScenario } from './scenario.js';
+import { bcAgrees, ms, startScenario } from './scenario.js';
 
 // The relay only relays on loopback: this scenario runs the daemons in this namespace,
 // every remote's traffic through one seeded relay. Replay with PDSM_TEST_SEED.
@@ -13,8 +13,9 @@ const sleep = (n: number): Promise<void> => new Promise((r) => setTimeout(r, n))
 const DUPLICATE = 0.15;
 const REORDER = 0.25;
 
-t.test('through duplicated and reordered datagrams plus loss (seeded relay), 3 remotes with writers on every side end byte-identical', async (t) => {
-  const h = await harnessFor(t, { remotes: 3, network: 'loopback' });
+// BC by unicast fan-out: each remote's copy goes through the relay like its MO.
+t.test('through duplicated and reordered datagrams plus loss (seeded relay), 3 remotes with writers on every side and on BC end byte-identical', async (t) => {
+  const h = await harnessFor(t, { remotes: 3, network: 'loopback', bc: { size: '8K', mode: 'unicast' } });
   // Duplicates and reordering from the first datagram on (the join goes through them too);
   // loss is switched on per phase.
   const relay = await startRelay({
@@ -36,8 +37,9 @@ t.test('through duplicated and reordered datagrams plus loss (seeded relay), 3 r
       s.records.push({ fault: `relay dup+reorder+${loss * 100}% loss`, catchUpMs: took });
       const now = relay.stats;
       const delta = (k: 'dropped' | 'duplicated' | 'reordered'): number => now.up[k] + now.down[k] - before.up[k] - before.down[k];
-      t.comment(`relay ${loss * 100}% loss: dropped ${delta('dropped')}, duplicated ${delta('duplicated')}, reordered ${delta('reordered')}; converged ${ms(took)} after the writers stopped`);
+      t.comment(`relay ${loss * 100}% loss: dropped ${delta('dropped')}, duplicated ${delta('duplicated')}, reordered ${delta('reordered')}; converged ${ms(took)} after the writers stopped; ${s.describeBc()}`);
       t.ok(took !== undefined, `every slice is byte-identical and as written:\n${last.text}`);
+      t.ok(bcAgrees(s, last), `every remote's BC equals the master's and the writer's last update (${s.describeBc()})`);
       t.ok(delta('dropped') > 0 && delta('duplicated') > 0 && delta('reordered') > 0, 'datagrams were really lost, duplicated and reordered');
       t.equal(s.reader.total, 0, `no reader saw a torn, old, foreign or mixed batch: ${s.reader.summary()}`);
     });

@@ -3,7 +3,7 @@ import { PeerState } from '../../src/index.js';
 import { eventually } from '../fixtures/cluster.js';
 import { canUseNetns } from '../fixtures/netns.js';
 import { harnessFor } from './harness.js';
-import { ms, restart, startScenario, type Scenario } from './scenario.js';
+import { bcAgrees, ms, restart, startScenario, type Scenario } from './scenario.js';
 import type { Flow } from './workload.js';
 
 const netns = canUseNetns();
@@ -21,8 +21,9 @@ async function lag(s: Scenario, flows: Flow[], what: string): Promise<number> {
   return samples[2]!;
 }
 
-t.test('remote crashes', { skip }, async (t) => {
-  const h = await harnessFor(t, { remotes: 3 });
+// BC goes by unicast fan-out here: the master must stop sending a dead remote its BC too.
+t.test('remote crashes, with BC by unicast fan-out', { skip }, async (t) => {
+  const h = await harnessFor(t, { remotes: 3, bc: { size: '8K', mode: 'unicast' } });
   const s = await startScenario(h);
   t.teardown(() => s.stop());
   await sleep(500);
@@ -39,8 +40,9 @@ t.test('remote crashes', { skip }, async (t) => {
     t.ok(caught !== undefined, 'every receiver caught up with the writers');
     t.match(h.daemons.get('master')!.stderr(), new RegExp(`remote joined client=${N}[\\s\\S]*remote joined client=${N}`), 'the master saw it join twice');
     const { ms: settled, last } = await s.settle();
-    t.comment(`remote crash: byte-identical ${ms(settled)} after the writers stopped`);
+    t.comment(`remote crash: byte-identical ${ms(settled)} after the writers stopped; ${s.describeBc()}`);
     t.ok(settled !== undefined, `every slice is byte-identical and as written:\n${last.text}`);
+    t.ok(bcAgrees(s, last), `every remote's BC, the restarted one's included, equals the master's and the writer's last update`);
     t.equal(s.reader.total, 0, `no reader saw a torn, old, foreign or mixed batch: ${s.reader.summary()}`);
     s.writers.start();
   });
@@ -55,7 +57,7 @@ t.test('remote crashes', { skip }, async (t) => {
 
     const killedAt = performance.now();
     await h.kill(GONE);
-    // Its node is gone, applications and all; the master's writer to its slice goes on.
+    // Its node is gone, applications and all; the master's writers to its slice and to BC go on.
     for (const f of s.flowsOf(GONE)) {
       f.tracked = false;
       if (f.model.name.dir === 'ro') f.enabled = false;
@@ -73,10 +75,11 @@ t.test('remote crashes', { skip }, async (t) => {
     const rxAfter = await h.rxPackets(GONE);
     t.comment(`remote gone: marked down after ${ms(downAfter)}; others' lag ${ms(baseline)} before, ${ms(during)} after`);
     t.ok(during < Math.max(3 * baseline, baseline + 300), `the others' data flows as fast as before (${ms(during)} vs ${ms(baseline)})`);
-    t.ok(rxAfter - rxBefore <= 2, `the master sends nothing more to the dead remote's host (${rxAfter - rxBefore} packets in ~1 s)`);
+    t.ok(rxAfter - rxBefore <= 2, `the master sends nothing more to the dead remote's host, BC included (${rxAfter - rxBefore} packets in ~1 s)`);
 
     const { ms: settled, last } = await s.settle();
     t.ok(settled !== undefined, `the others' slices are byte-identical and as written:\n${last.text}`);
+    t.ok(bcAgrees(s, last), `the others' BC equals the master's and the writer's last update (${s.describeBc()})`);
     s.states.stop();
     for (const n of others) t.ok(s.states.alwaysUp(n), `remote ${n} stayed UP the whole time on both ends (${s.states.describe(n)})`);
     t.equal(s.master.status('ro', GONE).peerState, PeerState.DOWN, 'the dead remote is still reported DOWN');
