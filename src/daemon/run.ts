@@ -11,6 +11,8 @@ import { onShutdown } from './shutdown.js';
 import type { DaemonReport, Observers } from './status-report.js';
 import { MasterService } from './master.js';
 import { RemoteService } from './remote.js';
+import { ControlServer, controlSocketPath } from './control.js';
+import type { MetricsServer } from './metrics.js';
 
 /** The network side of a daemon, started once the segments are ready. */
 export interface Service {
@@ -32,7 +34,6 @@ function toolName(config: DaemonConfig): string {
  */
 function refuseMissingFeatures(config: DaemonConfig): void {
   const missing: string[] = [];
-  if (config.metrics !== undefined) missing.push('--metrics (Prometheus endpoint)');
   if (missing.length > 0) throw new PdsmError('PDSM_ERR_UNSUPPORTED', `not supported by this build yet: ${missing.join('; ')}`);
 }
 
@@ -43,6 +44,13 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
   const shutdown = onShutdown({ log });
   const node = openNodeSegments(config);
   let service: Service | undefined;
+  // --- admin (issue 7): control socket for pdsm status/top, and --metrics ---
+  let control: ControlServer | undefined;
+  let metrics: MetricsServer | undefined;
+  const stopAdmin = async (): Promise<void> => {
+    await Promise.all([control?.close(), metrics?.close()]);
+  };
+  // --- end admin ---
   let failure: Error | undefined;
   const fail = (err: Error): void => {
     failure = err;
@@ -55,6 +63,13 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
     // The network side first: a port in use or an unresolvable master fails before the
     // registry tells applications that this node is served.
     service = config.role === 'master' ? await MasterService.start(config, node, log) : await RemoteService.start(config, node, log, fail);
+    // --- admin (issue 7): both before the registry, so a bind failure exits 1 up front ---
+    const running = service;
+    const clientId = config.role === 'remote' ? config.clientId : undefined;
+    control = await ControlServer.start(controlSocketPath(config.registryDir, clientId), config.mode, () => running.report(), log);
+    // prom-client is loaded only when asked for: it costs every other start ~60 ms.
+    if (config.metrics) metrics = await (await import('./metrics.js')).MetricsServer.start(config.metrics, running, log, config.role, clientId);
+    // --- end admin ---
     await writeRegistry(config, node, registryExtras(config));
     log.info('registry written', { path: node.registryPath });
     log.info('running', { pid: process.pid });
@@ -62,10 +77,12 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
     const keepAlive = setInterval(() => undefined, 1 << 30);
     const why = await shutdown.requested.finally(() => clearInterval(keepAlive));
     log.info('stopping', { reason: why });
+    await stopAdmin();
     await service.stop();
     if (failure) throw failure;
     return process.exitCode === 1 ? 1 : 0;
   } catch (err) {
+    await stopAdmin().catch(() => undefined);
     if (service && !failure) await service.stop().catch(() => undefined);
     throw err;
   } finally {

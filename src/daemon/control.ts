@@ -1,0 +1,240 @@
+/**
+ * The control socket: a UNIX stream socket beside the registry file through which
+ * `pdsm status` and `pdsm top` ask a running daemon for its DaemonReport.
+ *
+ * Protocol (both ends live in this file): the client writes one JSON object per line,
+ * `{"cmd":"status"}\n`; the daemon answers each line with one JSON line, the report, or
+ * `{"error":"..."}` for a request it does not understand. Requests are bounded (4 KiB per
+ * line, 16 connections, 10 s idle), and nothing a client sends can crash the daemon.
+ *
+ * The socket file: `<registry dir>/pdsm_master.sock` or `pdsm_remote_<n>.sock`, with the
+ * segments' --mode minus the world-write bit (connecting to a UNIX socket needs write
+ * permission, so others can never talk to the daemon). A stale socket (nobody listening,
+ * e.g. after SIGKILL) is replaced at start; a symlink or anything but a socket is refused
+ * and left alone; a clean stop removes the socket it made.
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { lstatSync, unlinkSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { PdsmError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { DaemonReport } from './status-report.js';
+
+/** Longest request line; a status request is 16 bytes. */
+export const MAX_REQUEST_BYTES = 4096;
+/** Connections served at once; more are refused by the kernel backlog / closed. */
+export const MAX_CONNECTIONS = 16;
+/** Answers a client may leave unread before it is cut off. */
+export const MAX_UNREAD_BYTES = 4 << 20;
+/** A connection that sends nothing for this long is closed. */
+export const IDLE_MS = 10_000;
+
+/** Where the control socket of the master (no client id) or of remote n lives. */
+export function controlSocketPath(registryDir: string, clientId?: number): string {
+  return join(registryDir, clientId === undefined ? 'pdsm_master.sock' : `pdsm_remote_${clientId}.sock`);
+}
+
+/** The socket's permission bits: the segments' mode, never world-writable. */
+export function controlSocketMode(mode: number): number {
+  return mode & 0o775;
+}
+
+export interface ControlRequest {
+  cmd: string;
+}
+
+/** Answer one request line (pure: parsing and dispatch, no I/O). */
+export function answer(line: string, report: () => DaemonReport): string {
+  let request: unknown;
+  try {
+    request = JSON.parse(line);
+  } catch {
+    return JSON.stringify({ error: 'request is not JSON' });
+  }
+  const cmd = typeof request === 'object' && request !== null ? (request as Partial<ControlRequest>).cmd : undefined;
+  if (cmd !== 'status') return JSON.stringify({ error: `unknown command ${JSON.stringify(cmd ?? null)} (status)` });
+  try {
+    return JSON.stringify(report());
+  } catch (err) {
+    return JSON.stringify({ error: `report failed: ${(err as Error).message}` });
+  }
+}
+
+/** Is anyone listening on the socket at `path`? */
+function listening(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Make room for the socket: nothing there is fine, a stale socket is removed, a live one
+ * means another daemon answers here, and anything else is not ours to touch.
+ */
+async function clearPath(path: string): Promise<void> {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new PdsmError('PDSM_ERR_REGISTRY', `control socket ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (st.isSymbolicLink()) throw new PdsmError('PDSM_ERR_REGISTRY', `control socket ${path} is a symlink; refusing to follow or replace it`);
+  if (!st.isSocket()) throw new PdsmError('PDSM_ERR_REGISTRY', `control socket ${path} exists and is not a socket; refusing to replace it`);
+  if (await listening(path)) throw new PdsmError('PDSM_ERR_ALREADY_RUNNING', `control socket ${path} is answered by another process`);
+  unlinkSync(path);
+}
+
+export class ControlServer {
+  readonly path: string;
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  /** Inode of the socket we made: close() removes that one and nothing else. */
+  #ino: number | undefined;
+  #closed = false;
+
+  private constructor(path: string, server: Server) {
+    this.path = path;
+    this.#server = server;
+  }
+
+  static async start(path: string, mode: number, report: () => DaemonReport, log: Logger): Promise<ControlServer> {
+    await clearPath(path);
+    const server = createServer({ allowHalfOpen: false });
+    const control = new ControlServer(path, server);
+    server.maxConnections = MAX_CONNECTIONS;
+    server.on('connection', (socket) => control.#serve(socket, report, log));
+    // The socket is created with the umask's bits; a tight umask during bind means no
+    // moment where it is wider than asked, then chmod gives exactly the mode.
+    const bound = new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.once('listening', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // bind(2) happens inside listen(), synchronously, so the umask is back at once.
+    const old = process.umask(0o177);
+    try {
+      server.listen(path);
+    } finally {
+      process.umask(old);
+    }
+    try {
+      await bound;
+    } catch (err) {
+      throw new PdsmError('PDSM_ERR_NETWORK', `cannot listen on control socket ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    server.on('error', (err) => log.warn('control socket error', { path, error: err.message }));
+    try {
+      chmodSync(path, controlSocketMode(mode));
+      control.#ino = lstatSync(path).ino;
+    } catch (err) {
+      await control.close();
+      throw new PdsmError('PDSM_ERR_NETWORK', `cannot set permissions of control socket ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    log.info('control socket', { path, mode: `0${controlSocketMode(mode).toString(8)}` });
+    return control;
+  }
+
+  #serve(socket: Socket, report: () => DaemonReport, log: Logger): void {
+    this.#sockets.add(socket);
+    socket.setEncoding('utf8');
+    socket.setTimeout(IDLE_MS, () => socket.destroy());
+    socket.on('error', () => undefined); // a client that goes away mid-answer is its business
+    socket.on('close', () => this.#sockets.delete(socket));
+    let buffered = '';
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (socket.destroyed) return;
+        // A client that asks faster than it reads is cut off rather than buffered without end.
+        if (socket.writableLength > MAX_UNREAD_BYTES) {
+          socket.destroy();
+          return;
+        }
+        if (line !== '') socket.write(answer(line, report) + '\n');
+      }
+      if (buffered.length > MAX_REQUEST_BYTES) {
+        log.debug('control request too long; closing', { bytes: buffered.length });
+        buffered = '';
+        socket.removeAllListeners('data');
+        socket.end(JSON.stringify({ error: `request longer than ${MAX_REQUEST_BYTES} bytes` }) + '\n', () => socket.destroy());
+      }
+    });
+  }
+
+  /** Stop answering and remove the socket file (only if it is still the one we made). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#sockets) s.destroy();
+    // Node unlinks a pipe server's path on close; make sure, without touching a file
+    // that someone put there after us.
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    try {
+      const st = lstatSync(this.path);
+      if (st.isSocket() && st.ino === this.#ino) unlinkSync(this.path);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
+ * Ask the daemon at `path` for one answer (client side of the protocol). A daemon that
+ * is not running is a PDSM_ERR_NETWORK error naming the socket.
+ */
+export function queryControl(path: string, request: ControlRequest, timeoutMs = 3000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    let text = '';
+    let done = false;
+    const finish = (err: Error | undefined, value?: unknown): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => finish(new PdsmError('PDSM_ERR_NETWORK', `no answer from the daemon on ${path} within ${timeoutMs} ms`)), timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(JSON.stringify(request) + '\n'));
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      try {
+        const value = JSON.parse(text.slice(0, nl)) as unknown;
+        if (typeof value === 'object' && value !== null && typeof (value as { error?: unknown }).error === 'string') {
+          finish(new PdsmError('PDSM_ERR_NETWORK', `the daemon on ${path} refused the request: ${(value as { error: string }).error}`));
+        } else finish(undefined, value);
+      } catch {
+        finish(new PdsmError('PDSM_ERR_NETWORK', `the daemon on ${path} sent an answer that is not JSON`));
+      }
+    });
+    socket.on('end', () => finish(new PdsmError('PDSM_ERR_NETWORK', `the daemon on ${path} closed the connection without an answer`)));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === 'ENOENT' ? 'no such socket'
+        : err.code === 'ECONNREFUSED' ? 'nobody listens (a stale socket)'
+        : err.code === 'EACCES' ? 'permission denied (the socket is not writable by you)'
+        : err.message;
+      finish(new PdsmError('PDSM_ERR_NETWORK', `no daemon answers on ${path}: ${why} (not running, or another -d or --client?)`, { cause: err }));
+    });
+  });
+}
+
+/** `{"cmd":"status"}` against the daemon at `path`. */
+export async function queryStatus(path: string, timeoutMs?: number): Promise<DaemonReport> {
+  return (await queryControl(path, { cmd: 'status' }, timeoutMs)) as DaemonReport;
+}
