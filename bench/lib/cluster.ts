@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,6 +50,15 @@ export async function cleanupAll(): Promise<void> {
 export function checkBuilt(): void {
   const master = join(ROOT, 'dist/src/cli/pdsm-master.js');
   if (!existsSync(master)) throw new Error(`${master} is missing: run \`npm run build\` first`);
+}
+
+/** A TCP port free on 127.0.0.1 right now (bound to port 0, read, closed). */
+export async function freeTcpPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
 }
 
 export async function freeUdpPort(): Promise<number> {
@@ -101,9 +111,21 @@ export interface Proc {
  * keep its stderr. `keepStderr` false keeps only the last 64 KiB (long traced runs).
  */
 export function spawnNode(args: string[], env: NodeJS.ProcessEnv = {}, keepStderr = true): Proc {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnProcess(process.execPath, args, env, keepStderr);
+}
+
+/**
+ * Spawn any program (redis-server, or node through `spawnNode`), stopped by pid with
+ * SIGTERM (then SIGKILL) at cleanup. Its stderr is kept as for `spawnNode`; its stdout is
+ * read and dropped.
+ */
+export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}, keepStderr = true): Proc {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A program that cannot start reports it as an 'error' event (no pid): keep it from
+  // becoming an uncaught exception; the throw below says what failed.
+  child.on('error', () => undefined);
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`cannot spawn ${args.join(' ')}`);
+  if (pid === undefined) throw new Error(`cannot spawn ${command} ${args.join(' ')}`);
   let err = '';
   let dropped = 0;
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
