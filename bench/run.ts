@@ -2,7 +2,7 @@
  * `npm run bench`: the whole benchmark suite (issue 8), in well under 10 minutes.
  *
  *   npm run bench                     every benchmark
- *   npm run bench -- scan latency     only these (scan, latency, wire, fleet)
+ *   npm run bench -- scan latency     only these (scan, latency, wire, fleet, redis, fanout)
  *
  * Prints one table per benchmark, each figure beside a baseline measured in the same run
  * (the machine is shared and noisy, so there are no timed assertions, only ratios and
@@ -14,7 +14,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchFleet } from './fleet.js';
+import { benchFanout } from './fanout.js';
 import { benchLatency } from './latency.js';
+import { benchRedis } from './redis.js';
 import { benchScan } from './scan.js';
 import { benchWire } from './wire.js';
 import { checkBuilt, cleanupAll, ROOT } from './lib/cluster.js';
@@ -25,6 +27,8 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   latency: benchLatency,
   wire: benchWire,
   fleet: benchFleet,
+  redis: benchRedis,
+  fanout: benchFanout,
 };
 
 function machine(): Record<string, unknown> {
