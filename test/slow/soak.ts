@@ -2,13 +2,16 @@
  * Soak: a cluster in network namespaces under random faults for a long time, with writers
  * on every side and a reader on every receiver the whole time.
  *
- *   npm run soak -- --minutes 10 [--remotes 4] [--family 4|6] [--seed N]
+ *   npm run soak -- --minutes 10 [--remotes 4] [--family 4|6] [--bc multicast|unicast] [--seed N]
  *
+ * The master has a broadcast segment (8K) written by its own writer the whole time, sent by
+ * multicast (default) or unicast fan-out; every remote's BC is read and checked like MO.
  * Faults (drawn from a seeded generator; the seed is printed for a replay of the same
  * sequence of decisions, though not of the kernel's random loss or of timing): random loss
  * by direction on some hosts, a partition of one remote or of the master (sometimes past
  * the liveness timeout), SIGKILL of the master or a remote and a restart, SIGTERM of a
- * remote and a restart. After each fault ends, the time until every receiver caught up
+ * remote and a restart, and (multicast) a block of the group's port on one remote, which
+ * must move it to unicast BC. After each fault ends, the time until every receiver caught up
  * with the writers is measured; every few faults and at the end the writers pause and
  * every slice must become byte-identical and equal to what was written. Those updates
  * count as verified. Any violation the reader sees, a flow that does not catch up, or a
@@ -19,21 +22,23 @@ import { parseArgs } from 'node:util';
 import { canUseNetns } from '../fixtures/netns.js';
 import { Prng, testSeed } from '../fixtures/prng.js';
 import { createHarness, label, type Harness, type NodeId } from '../cluster/harness.js';
-import { ms, startScenario, type Scenario } from '../cluster/scenario.js';
+import { bcAgrees, ms, startScenario, unicastFallbacks, type Scenario } from '../cluster/scenario.js';
 
 const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10' },
     remotes: { type: 'string', default: '4' },
     family: { type: 'string', default: '4' },
+    bc: { type: 'string', default: 'multicast' },
     seed: { type: 'string' },
   },
 });
 const minutes = Number(values.minutes);
 const remoteCount = Number(values.remotes);
 const family = values.family === '6' ? 6 : 4;
-if (!(minutes > 0 && minutes <= 24 * 60) || !Number.isInteger(remoteCount) || remoteCount < 1 || remoteCount > 8 || !['4', '6'].includes(values.family)) {
-  process.stderr.write('usage: soak [--minutes N (default 10)] [--remotes 1..8 (default 4)] [--family 4|6] [--seed N]\n');
+const bcMode = values.bc === 'unicast' ? 'unicast' : 'multicast';
+if (!(minutes > 0 && minutes <= 24 * 60) || !Number.isInteger(remoteCount) || remoteCount < 1 || remoteCount > 8 || !['4', '6'].includes(values.family) || !['multicast', 'unicast'].includes(values.bc)) {
+  process.stderr.write('usage: soak [--minutes N (default 10)] [--remotes 1..8 (default 4)] [--family 4|6] [--bc multicast|unicast (default multicast)] [--seed N]\n');
   process.exit(2);
 }
 const seed = values.seed === undefined ? testSeed() : Number(values.seed) >>> 0;
@@ -53,13 +58,17 @@ interface Tally {
   catchUps: number[];
   longest: { ms: number; fault: string };
   verified: bigint;
+  /** Of those, BC updates (each counted once, though every remote got it). */
+  bcVerified: bigint;
   verifications: number;
   longestSettle: number;
 }
 
 /** One random fault, injected, held and ended; the catch-up is measured by the caller. */
 async function injectFault(h: Harness, rng: Prng, s: Scenario): Promise<{ kind: string; text: string }> {
-  const kind = ['loss', 'loss', 'partition-remote', 'partition-master', 'kill-master', 'kill-remote', 'term-remote'][rng.int(7)]!;
+  const kinds = ['loss', 'loss', 'partition-remote', 'partition-master', 'kill-master', 'kill-remote', 'term-remote'];
+  if (h.group) kinds.push('block-multicast');
+  const kind = kinds[rng.int(kinds.length)]!;
   return { kind, text: await runFault(kind, h, rng, s) };
 }
 
@@ -101,6 +110,21 @@ async function runFault(kind: string, h: Harness, rng: Prng, s: Scenario): Promi
       else await h.startRemote(node, { wait: 'running' });
       return `${signal} of ${label(node)}, restarted after ${ms} ms`;
     }
+    case 'block-multicast': {
+      // The group's datagrams stop reaching one remote (its unicast still works): spec §8.4
+      // says it asks for BC by unicast after 3 silent heartbeats while BC advances.
+      const n = anyRemote();
+      const host = h.places.get(n)!.host!;
+      const ms = hold(3000, 5000);
+      const rule = `table inet pdsm_soak_mcast {\n  chain mcast_in {\n    type filter hook input priority -10;\n    udp dport ${h.port + 1} drop\n  }\n}\n`;
+      const asks = (): number => (h.daemons.get(n)?.stderr().match(/asking the master for BC by unicast/g) ?? []).length;
+      const asked = asks();
+      const r = await host.exec('nft', ['-f', '-'], { input: rule });
+      if (r.code !== 0) throw new Error(`nft could not block multicast on ${label(n)}: ${r.stderr}`);
+      await sleep(ms);
+      await host.exec('nft', ['delete', 'table', 'inet', 'pdsm_soak_mcast']);
+      return `multicast blocked on ${label(n)} for ${ms} ms (${asks() > asked ? 'it asked for unicast BC' : 'it did not ask for unicast BC'})`;
+    }
     default:
       throw new Error(`unknown fault ${kind}`);
   }
@@ -114,10 +138,12 @@ function checkHealth(h: Harness, s: Scenario): void {
 async function verify(s: Scenario, tally: Tally, why: string): Promise<void> {
   const { ms: took, last } = await s.settle(CATCH_UP_TIMEOUT_MS);
   if (took === undefined) throw new SoakFailure(`slices did not become byte-identical within ${CATCH_UP_TIMEOUT_MS} ms (${why}):\n${last.text}`);
+  if (!bcAgrees(s, last)) throw new SoakFailure(`BC was not verified on every remote (${why}):\n${last.text}`);
   tally.verified = s.writers.total;
+  tally.bcVerified = s.writers.totalOf('bc');
   tally.verifications++;
   tally.longestSettle = Math.max(tally.longestSettle, took);
-  say(`verify (${why}): every slice byte-identical and as written ${ms(took)} after the writers paused; ${tally.verified} updates verified`);
+  say(`verify (${why}): every slice byte-identical and as written ${ms(took)} after the writers paused; ${tally.verified} updates verified (${tally.bcVerified} of them BC)`);
   s.writers.start();
 }
 
@@ -128,9 +154,9 @@ async function soak(): Promise<number> {
     return 2;
   }
   const rng = new Prng(seed);
-  say(`soak: ${minutes} min, ${remoteCount} remotes, IPv${family}, seed ${seed} (replay the fault sequence with --seed ${seed})`);
-  const h = await createHarness({ remotes: remoteCount, family, prefix: 'soak' });
-  const tally: Tally = { faults: new Map(), catchUps: [], longest: { ms: 0, fault: '' }, verified: 0n, verifications: 0, longestSettle: 0 };
+  say(`soak: ${minutes} min, ${remoteCount} remotes, IPv${family}, BC by ${bcMode}, seed ${seed} (replay the fault sequence with --seed ${seed})`);
+  const h = await createHarness({ remotes: remoteCount, family, prefix: 'soak', bc: { size: '8K', mode: bcMode } });
+  const tally: Tally = { faults: new Map(), catchUps: [], longest: { ms: 0, fault: '' }, verified: 0n, bcVerified: 0n, verifications: 0, longestSettle: 0 };
   let s: Scenario | undefined;
   let failed: string | undefined;
   const deadline = started + minutes * 60_000;
@@ -162,10 +188,12 @@ async function soak(): Promise<number> {
   const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 0;
   const lines = [
     '',
-    `soak summary (seed ${seed}, ${((performance.now() - started) / 60_000).toFixed(1)} min, ${remoteCount} remotes, IPv${family})`,
+    `soak summary (seed ${seed}, ${((performance.now() - started) / 60_000).toFixed(1)} min, ${remoteCount} remotes, IPv${family}, BC by ${bcMode})`,
     `  faults injected:       ${tally.catchUps.length + (failed ? 1 : 0)} (${[...tally.faults].map(([k, v]) => `${k} ${v}`).join(', ')})`,
     `  updates written:       ${s?.writers.total ?? 0n}`,
     `  updates verified:      ${tally.verified} (${tally.verifications} verifications, byte-identical and as written on every side)`,
+    `  BC updates:            ${s?.writers.totalOf('bc') ?? 0n} written, ${tally.bcVerified} verified on all ${remoteCount} remotes` +
+      (h.group ? `; remotes moved to unicast BC ${unicastFallbacks(h).length} times` : ''),
     `  longest convergence:   ${ms(tally.longest.ms)} after: ${tally.longest.fault || '-'}`,
     `  median convergence:    ${ms(median)}; longest settle after a pause: ${ms(tally.longestSettle)}`,
     `  reader:                ${s?.reader.summary() ?? '-'}`,
