@@ -90,6 +90,21 @@ async function clearPath(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+/**
+ * `-r`: remove the control socket a killed daemon left behind. A socket someone still
+ * listens on, a symlink or anything but a socket is left alone. True if removed.
+ */
+export async function removeStaleControlSocket(path: string): Promise<boolean> {
+  try {
+    const st = lstatSync(path);
+    if (!st.isSocket() || (await listening(path))) return false;
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class ControlServer {
   readonly path: string;
   readonly #server: Server;

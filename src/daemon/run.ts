@@ -11,7 +11,7 @@ import { onShutdown } from './shutdown.js';
 import type { DaemonReport, Observers } from './status-report.js';
 import { MasterService } from './master.js';
 import { RemoteService } from './remote.js';
-import { ControlServer, controlSocketPath } from './control.js';
+import { ControlServer, controlSocketPath, removeStaleControlSocket } from './control.js';
 import type { MetricsServer } from './metrics.js';
 
 /** The network side of a daemon, started once the segments are ready. */
@@ -95,6 +95,10 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
 export async function removeDaemon(config: DaemonConfig): Promise<number> {
   const log = new Logger(toolName(config), config.logLevel);
   const report = await removeNodeSegments(config);
+  // --- admin (issue 7): a control socket left by a killed daemon goes too ---
+  const socket = controlSocketPath(config.registryDir, config.role === 'remote' ? config.clientId : undefined);
+  if (await removeStaleControlSocket(socket)) report.removed.push(socket);
+  // --- end admin ---
   for (const what of report.removed) log.info('removed', { what });
   if (report.removed.length === 0) log.info('nothing to remove', { keys: report.absent.filter((a) => a.includes('0x')).join(',') });
   return 0;
