@@ -280,7 +280,12 @@ export async function benchRedis(): Promise<BenchResult> {
   let version = '';
   if ('path' in found) {
     version = await redisVersion(found.path);
-    redis = await runRedis(found.path);
+    try {
+      redis = await runRedis(found.path);
+    } catch (err) {
+      // The PDSM rows still mean something without the baseline: say why it is missing.
+      notes.push(`Redis row FAILED: ${(err as Error).message.split('\n')[0]}`);
+    }
   } else {
     notes.push(`Redis row SKIPPED: ${found.skip}`);
   }
