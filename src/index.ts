@@ -17,6 +17,17 @@ import { Segment } from './segments/segment.js';
 import { StatusRecords, consistentRead, consistentWrite, type SeqlockOptions } from './segments/status.js';
 
 export { PdsmError, ERROR_CODES, type PdsmErrorCode } from './errors.js';
+
+/**
+ * A native-order u64 view of a segment or slice: stores and loads through it cost a few ns,
+ * against ~90 ns for Buffer's writeBigUInt64LE. Like the Buffer, it reads as empty (length
+ * 0) after detach(). Word i is bytes 8i..8i+7; the region must start 8-aligned (segments and
+ * slices do).
+ */
+export function u64View(region: Buffer): BigUint64Array {
+  if (region.byteOffset % 8 !== 0) throw new PdsmError('PDSM_ERR_RANGE', `a u64 view needs an 8-aligned region (offset ${region.byteOffset})`);
+  return new BigUint64Array(region.buffer, region.byteOffset, Math.floor(region.length / 8));
+}
 export { PeerState } from './segments/status.js';
 
 export interface AttachOptions {
