@@ -36,7 +36,10 @@ interface Joined {
   /** BC of this session: how it arrives, and the fallback bookkeeping of spec §8.4. */
   bcMode: WelcomeMessage['bcMode'];
   bcHighest: number | undefined;
+  /** BC highest seq at the previous check, to see it advance (spec §8.4). */
+  bcHighestAtCheck: number | undefined;
   heartbeatsWithoutMulticast: number;
+  advancingWithoutMulticast: number;
   wantBcUnicast: boolean;
   lastHeard: number;
   peerStamp: { timestamp: number; at: number } | undefined;
@@ -267,22 +270,34 @@ export class RemoteService implements Service {
   }
 
   /**
-   * spec §8.4: multicast mode, and for 3 heartbeat periods the master's BC highest seq moved
-   * past what we have while not one multicast datagram arrived: ask for unicast (sticky
-   * until the next join).
+   * spec §8.4, checked once per heartbeat period in multicast mode. The master's BC highest
+   * seq advanced past what we have in each of 3 periods in a row while not one multicast
+   * datagram arrived: multicast does not reach us. Safety net for a quiet BC (one change,
+   * then nothing, would never make 3 advancing periods): behind for 20 periods in a row
+   * with no multicast at all, though our NACKs asked for repairs all along. Plain loss
+   * lets some datagrams through and resets both counts. Sticky until the next join.
    */
   #checkMulticast(j: Joined): void {
     if (j.bcMode !== 'multicast' || j.wantBcUnicast) return;
     const receiver = this.#bcIn?.receiver;
-    const behind = receiver !== undefined && j.bcHighest !== undefined && ((j.bcHighest - receiver.expected + 1) | 0) > 0;
-    if (this.#multicastReceived > 0 || !behind) {
+    const highest = j.bcHighest;
+    const behind = receiver !== undefined && highest !== undefined && ((highest - receiver.expected + 1) | 0) > 0;
+    const advanced = highest !== undefined && j.bcHighestAtCheck !== undefined && ((highest - j.bcHighestAtCheck) | 0) > 0;
+    j.bcHighestAtCheck = highest;
+    const heard = this.#multicastReceived > 0;
+    this.#multicastReceived = 0;
+    if (heard || !behind) {
       j.heartbeatsWithoutMulticast = 0;
-      this.#multicastReceived = 0;
+      j.advancingWithoutMulticast = 0;
       return;
     }
-    if (++j.heartbeatsWithoutMulticast >= 3) {
+    j.heartbeatsWithoutMulticast++;
+    j.advancingWithoutMulticast = advanced ? j.advancingWithoutMulticast + 1 : 0;
+    if (j.advancingWithoutMulticast >= 3 || j.heartbeatsWithoutMulticast >= 20) {
       j.wantBcUnicast = true;
-      this.#log.warn('no multicast arrives; asking the master for BC by unicast', { group: this.#multicast?.group });
+      this.#log.warn('no multicast arrives; asking the master for BC by unicast', {
+        group: this.#multicast?.group, periods: j.heartbeatsWithoutMulticast, advancing: j.advancingWithoutMulticast,
+      });
     }
   }
 
@@ -407,7 +422,7 @@ export class RemoteService implements Service {
     const mtu = Math.min(this.config.mtu, w.mtu);
     this.#joined = {
       masterEpoch: w.epoch, mtu, lastHeard: now, peerStamp: undefined, rttMs: undefined, timers,
-      bcMode: w.bcMode, bcHighest: undefined, heartbeatsWithoutMulticast: 0, wantBcUnicast: false,
+      bcMode: w.bcMode, bcHighest: undefined, bcHighestAtCheck: undefined, heartbeatsWithoutMulticast: 0, advancingWithoutMulticast: 0, wantBcUnicast: false,
     };
     if (this.#bcIn && w.bcMode !== 'none') {
       this.#bcIn.start({

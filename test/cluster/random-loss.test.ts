@@ -8,9 +8,6 @@ const skip = netns.ok ? false : `cluster tests need network namespaces: ${netns.
 const sleep = (n: number): Promise<void> => new Promise((r) => setTimeout(r, n));
 
 const REMOTES = 4;
-// tap does not run a todo test at all: PDSM_RUN_TODO=1 runs it (and shows it fail).
-const FALLBACK_TODO = 'product bug: under 30% loss a remote that only waits for a BC repair after the writers stopped asks for unicast, '
-  + 'though BC Highest Seq did not advance (spec §8.4); sticky until it re-joins (see report of issue 9)';
 const WRITE_MS = 2000;
 
 t.test('with 1%, 10% and 30% random loss both ways, 4 remotes and writers on every side and on multicast BC end byte-identical', { skip }, async (t) => {
@@ -42,7 +39,7 @@ t.test('with 1%, 10% and 30% random loss both ways, 4 remotes and writers on eve
   t.ok(s.reader.reads > 1000, `the readers kept reading (${s.reader.reads} reads)`);
   // spec §8.4: a remote asks for unicast BC only when for 3 heartbeats BC Highest Seq advanced
   // past what it has and not one multicast datagram arrived. Losing 30% of them is not that.
-  await t.test('loss alone moves no remote off multicast BC', { todo: process.env.PDSM_RUN_TODO ? false : FALLBACK_TODO }, async (t) => {
+  await t.test('loss alone moves no remote off multicast BC', async (t) => {
     t.same(unicastFallbacks(h), [], 'the master never logged a remote moved to unicast BC');
   });
 });
