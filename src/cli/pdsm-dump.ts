@@ -10,7 +10,8 @@ import { parseChoice, parseInteger } from './values.js';
 import { registryDir } from '../segments/registry.js';
 import { PDSM_HELP } from './pdsm-help.js';
 
-export const DUMP_SPEC = {
+/** The options that pick a view of a segment: dump, poke and watch all take them. */
+export const VIEW_SPEC = {
   '--help': Boolean,
   '-h': '--help',
   '--registry-dir': String,
@@ -20,6 +21,10 @@ export const DUMP_SPEC = {
   '--offset': String,
   '--length': String,
   '--as': String,
+} as const;
+
+export const DUMP_SPEC = {
+  ...VIEW_SPEC,
   '--u32': String,
   '--u64': String,
   '--f64': String,

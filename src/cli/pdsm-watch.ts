@@ -10,21 +10,13 @@
  */
 import { usageError } from '../errors.js';
 import { parseArgs } from './daemon-options.js';
-import { DUMP_SPEC, FORMATS, openTarget, parseView, viewRange } from './pdsm-dump.js';
+import { VIEW_SPEC, FORMATS, openTarget, parseView, viewRange } from './pdsm-dump.js';
 import { PDSM_HELP } from './pdsm-help.js';
 import { REVERSE, runLive, runPlain } from './pdsm-term.js';
 import { parseInteger } from './values.js';
 
 export const WATCH_SPEC = {
-  '--help': DUMP_SPEC['--help'],
-  '-h': '--help',
-  '--registry-dir': String,
-  '-d': '--registry-dir',
-  '--client': String,
-  '--slice': String,
-  '--offset': String,
-  '--length': String,
-  '--as': String,
+  ...VIEW_SPEC,
   '--interval': String,
   '--count': String,
 } as const;
