@@ -29,8 +29,6 @@ export const ERROR_CODES = {
   PDSM_ERR_KEY_FILE: 'PDSM_ERR_KEY_FILE',
   /** A consistent read or write could not get a stable generation in time. */
   PDSM_ERR_BUSY: 'PDSM_ERR_BUSY',
-  /** An option names a feature this build does not have yet (exit 1). */
-  PDSM_ERR_UNSUPPORTED: 'PDSM_ERR_UNSUPPORTED',
 } as const;
 
 export type PdsmErrorCode = keyof typeof ERROR_CODES;

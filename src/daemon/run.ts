@@ -2,7 +2,6 @@
  * A daemon's life: open and claim the segments, publish the registry file, serve until
  * SIGINT/SIGTERM, then stop the network side, detach and release (segments stay, DESIGN §1).
  */
-import { PdsmError } from '../errors.js';
 import { Logger, enableTracing } from '../log.js';
 import { formatKey } from '../segments/segment.js';
 import type { DaemonConfig } from './config.js';
@@ -28,29 +27,18 @@ function toolName(config: DaemonConfig): string {
   return config.role === 'master' ? 'pdsm_master' : 'pdsm_remote';
 }
 
-/**
- * Options that are parsed but whose feature this build does not have yet. Running without
- * what the operator asked for (authentication above all) would be worse than not running.
- */
-function refuseMissingFeatures(config: DaemonConfig): void {
-  const missing: string[] = [];
-  if (missing.length > 0) throw new PdsmError('PDSM_ERR_UNSUPPORTED', `not supported by this build yet: ${missing.join('; ')}`);
-}
-
 export async function runDaemon(config: DaemonConfig): Promise<number> {
-  refuseMissingFeatures(config);
   enableTracing();
   const log = new Logger(toolName(config), config.logLevel);
   const shutdown = onShutdown({ log });
   const node = openNodeSegments(config);
   let service: Service | undefined;
-  // --- admin (issue 7): control socket for pdsm status/top, and --metrics ---
+  // The control socket (pdsm status/top) and --metrics.
   let control: ControlServer | undefined;
   let metrics: MetricsServer | undefined;
   const stopAdmin = async (): Promise<void> => {
     await Promise.all([control?.close(), metrics?.close()]);
   };
-  // --- end admin ---
   let failure: Error | undefined;
   const fail = (err: Error): void => {
     failure = err;
@@ -63,13 +51,12 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
     // The network side first: a port in use or an unresolvable master fails before the
     // registry tells applications that this node is served.
     service = config.role === 'master' ? await MasterService.start(config, node, log) : await RemoteService.start(config, node, log, fail);
-    // --- admin (issue 7): both before the registry, so a bind failure exits 1 up front ---
+    // The admin side too, so a bind failure exits 1 before the registry is written.
     const running = service;
     const clientId = config.role === 'remote' ? config.clientId : undefined;
     control = await ControlServer.start(controlSocketPath(config.registryDir, clientId), config.mode, () => running.report(), log);
     // prom-client is loaded only when asked for: it costs every other start ~60 ms.
     if (config.metrics) metrics = await (await import('./metrics.js')).MetricsServer.start(config.metrics, running, log, config.role, clientId);
-    // --- end admin ---
     await writeRegistry(config, node, registryExtras(config));
     log.info('registry written', { path: node.registryPath });
     log.info('running', { pid: process.pid });
@@ -95,10 +82,9 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
 export async function removeDaemon(config: DaemonConfig): Promise<number> {
   const log = new Logger(toolName(config), config.logLevel);
   const report = await removeNodeSegments(config);
-  // --- admin (issue 7): a control socket left by a killed daemon goes too ---
+  // A control socket left by a killed daemon goes too.
   const socket = controlSocketPath(config.registryDir, config.role === 'remote' ? config.clientId : undefined);
   if (await removeStaleControlSocket(socket)) report.removed.push(socket);
-  // --- end admin ---
   for (const what of report.removed) log.info('removed', { what });
   if (report.removed.length === 0) log.info('nothing to remove', { keys: report.absent.filter((a) => a.includes('0x')).join(',') });
   return 0;

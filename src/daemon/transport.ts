@@ -130,25 +130,25 @@ export class Transport {
 
   /** Send without sealing, whatever the key (the unsealed REJECT auth-required of spec §9.5). */
   sendPlain(msg: Outgoing, peer: Peer): void {
-    const full = { ...msg, packetNumber: this.#nextPacketNumber(msg.dst) } as Message;
-    const bytes = encodeUnchecked(full);
-    count(this.sent, full.type, bytes.byteLength);
-    if (trace.enabled) trace(`send ${formatPeer(peer)} ${describe(full, bytes.byteLength)} plain`);
-    this.endpoint.sendNow(bytes, peer);
+    this.#emit(msg, peer, false);
   }
 
   get epoch(): number {
     return this.#epoch;
   }
 
-  /** Encode `msg` with this daemon's next packet number and queue it for `peer`. */
+  /** Encode `msg` with this daemon's next packet number, seal it (with a key) and send it to `peer`. */
   send(msg: Outgoing, peer: Peer): void {
+    this.#emit(msg, peer, true);
+  }
+
+  #emit(msg: Outgoing, peer: Peer, sealIt: boolean): void {
     const full = { ...msg, packetNumber: this.#nextPacketNumber(msg.dst) } as Message;
     const plain = encodeUnchecked(full);
-    const keys = this.#options.keys;
+    const keys = sealIt ? this.#options.keys : undefined;
     const bytes = keys ? seal(keys.key(this.#options.self, full.dst), plain) : plain;
     count(this.sent, full.type, bytes.byteLength);
-    if (trace.enabled) trace(`send ${formatPeer(peer)} ${describe(full, bytes.byteLength)}`);
+    if (trace.enabled) trace(`send ${formatPeer(peer)} ${describe(full, bytes.byteLength)}${sealIt ? '' : ' plain'}`);
     // spec §7.9: page content is paced; control datagrams are not.
     if (full.type === 'data' || full.type === 'commit' || full.type === 'digest') this.endpoint.send(bytes, peer);
     else this.endpoint.sendNow(bytes, peer);

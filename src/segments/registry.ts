@@ -209,20 +209,19 @@ function parseLines(text: string, path: string, master: boolean): ParsedLines {
   return out;
 }
 
+/** The BC and ST entries, only where the file lists them. */
+function optionalEntries(p: ParsedLines): { BC?: SegmentEntry; ST?: SegmentEntry } {
+  return { ...(p.entries.BC ? { BC: p.entries.BC } : {}), ...(p.entries.ST ? { ST: p.entries.ST } : {}) };
+}
+
 export function readMasterRegistry(dir: string): MasterRegistry {
   const path = join(dir, MASTER_REGISTRY_NAME);
   const p = parseLines(readRegistryText(path), path, true);
-  const r: MasterRegistry = { MO: p.entries.MO!, RO: p.entries.RO!, segs: p.segs!, segSize: p.segSize!, extra: p.extra };
-  if (p.entries.BC) r.BC = p.entries.BC;
-  if (p.entries.ST) r.ST = p.entries.ST;
-  return r;
+  return { ...optionalEntries(p), MO: p.entries.MO!, RO: p.entries.RO!, segs: p.segs!, segSize: p.segSize!, extra: p.extra };
 }
 
 export function readRemoteRegistry(dir: string, clientId: number): RemoteRegistry {
   const path = join(dir, remoteRegistryName(clientId));
   const p = parseLines(readRegistryText(path), path, false);
-  const r: RemoteRegistry = { MO: p.entries.MO!, RO: p.entries.RO!, extra: p.extra };
-  if (p.entries.BC) r.BC = p.entries.BC;
-  if (p.entries.ST) r.ST = p.entries.ST;
-  return r;
+  return { ...optionalEntries(p), MO: p.entries.MO!, RO: p.entries.RO!, extra: p.extra };
 }
