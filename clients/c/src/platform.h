@@ -1,0 +1,35 @@
+/*
+ * The platform seam of libpdsm: everything that differs between POSIX (SysV shared memory)
+ * and Windows (named file mappings) is behind these four calls, so pdsm.c holds no system
+ * call. platform_posix.c implements them with shmget/shmctl/shmat/shmdt and open(O_NOFOLLOW);
+ * a Windows build adds platform_win32.c (OpenFileMapping + MapViewOfFile, the names that
+ * the Windows backend of the daemons gives each key) and compiles it instead, with the same
+ * contract. Nothing else needs to change.
+ */
+#ifndef PDSM_PLATFORM_H
+#define PDSM_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PDSM_WHY_SIZE 256
+
+/* Read a registry file of at most max bytes into buf (NUL-terminated). Refuses a symlink
+ * and anything but a regular file. Returns a pdsm_error code; on failure why says what. */
+int pdsm_platform_read_file(const char *path, char *buf, size_t max, char *why);
+
+/* Attach the existing segment `key` (never create). expected is the size the registry
+ * claims: the segment's real size must equal it, or PDSM_ERR_SEGMENT_SIZE. On success *base
+ * is the mapping and *handle whatever pdsm_platform_detach needs. */
+int pdsm_platform_attach(uint32_t key, size_t expected, int read_only, void **base, void **handle, char *why);
+
+/* Detach a mapping made by pdsm_platform_attach. */
+void pdsm_platform_detach(void *base, void *handle);
+
+/* Unix time in nanoseconds. */
+uint64_t pdsm_platform_now_ns(void);
+
+/* Monotonic milliseconds, for timeouts. */
+uint64_t pdsm_platform_monotonic_ms(void);
+
+#endif
