@@ -20,6 +20,7 @@
 
 #define WORDS 8
 #define STRIDE 520 /* bytes between words: 8 words over 4 KiB, several per 1024-byte page, unaligned to pages */
+#define SPAN ((WORDS - 1) * STRIDE + 8) /* bytes from the first word to the end of the last */
 
 static uint64_t now_ms(void) {
   struct timespec ts;
@@ -45,7 +46,7 @@ int main(int argc, char **argv) {
   if (rc != PDSM_OK) return die(rc);
   size_t size;
   unsigned char *ro = pdsm_slice(node, PDSM_RO, client, &size);
-  if (ro == NULL || size < WORDS * STRIDE) return die(PDSM_ERR_RANGE);
+  if (ro == NULL || size < SPAN) return die(PDSM_ERR_RANGE);
 
   if (writer) {
     uint64_t i = 0;
@@ -60,7 +61,7 @@ int main(int argc, char **argv) {
     printf("%" PRIu64 "\n", i);
   } else {
     uint64_t reads = 0, torn = 0, busy = 0, distinct = 0, last = UINT64_MAX;
-    uint64_t buf[WORDS * STRIDE / 8];
+    uint64_t buf[SPAN / 8];
     while (now_ms() < end) {
       rc = pdsm_read_consistent(node, PDSM_RO, client, 0, buf, sizeof buf, 1000);
       if (rc == PDSM_ERR_BUSY) {
