@@ -5,7 +5,8 @@ import { attachRemote } from '../../src/index.js';
 import { BIN, ROOT, startDaemon, testPlace } from '../fixtures/daemon.js';
 
 // The C example attaches the way the seed's clients do (fscanf + shmget without IPC_CREAT);
-// values cross between it and the library API in both directions.
+// values cross between it and the library API in both directions. (The Python example has
+// its own file, python-example.test.ts.)
 const cc = spawnSync('cc', ['--version']);
 
 t.test('the C example and the library API see each other\'s stores', { skip: cc.status === 0 ? false : 'no C compiler (cc)' }, async (t) => {
@@ -35,20 +36,4 @@ t.test('the C example and the library API see each other\'s stores', { skip: cc.
   const bad = spawnSync(exe, ['-d', place.dir, '-n', '3', 'load', 'MO', '4096'], { encoding: 'utf8' });
   t.equal(bad.status, 1, 'an offset past the end is refused');
   t.match(bad.stderr, /offset 4096 is not an 8-aligned offset inside MO \(size 4096\)/);
-});
-
-t.test('the Python example (ctypes only) sees the library\'s stores and the library sees its', async (t) => {
-  const place = testPlace();
-  t.teardown(() => place.cleanup());
-  const remote = startDaemon(BIN.remote, [...place.args, '-n', '1', '-H', '127.0.0.1']);
-  t.teardown(() => remote.stop('SIGKILL'));
-  await remote.waitFor(/running/);
-  const py = (...args: string[]): string =>
-    execFileSync('python3', [join(ROOT, 'examples/python/pdsm_example.py'), '-d', place.dir, '-n', '1', ...args], { encoding: 'utf8' });
-  py('store', 'RO', '24', '4242');
-  const app = attachRemote({ registryDir: place.dir, clientId: 1 });
-  t.teardown(() => app.detach());
-  t.equal(app.ro.readBigUInt64LE(24), 4242n);
-  app.mo.writeBigUInt64LE(31415n, 0);
-  t.equal(py('load', 'MO', '0').trim(), '31415');
 });
