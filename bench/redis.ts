@@ -1,17 +1,17 @@
 /**
  * Benchmark 4 of the issue, against Redis (what people use today for shared counters):
  * 64 writers updating 1,000 counters each, through a private redis-server on loopback
- * (pipelined INCRBY, and a SET per round for the latency marker), against the same updates
+ * (pipelined INCRBY through ioredis, and a SET per round for the latency marker), against the same updates
  * as plain stores into a real pdsm_remote's RO segment, replicated to a real pdsm_master.
  *
  * Workload (the same for both): one helper process (bench/lib/writers.ts) runs the 64
  * writers as async loops; writer w updates its 1,000 counters once every PERIOD_MS,
  * staggered by w/64 of the period, for ROUNDS rounds (128,000 updates/s in all). Redis gets
- * one connection per writer and one pipelined write per round; PDSM gets Buffer
+ * one ioredis connection per writer and one pipeline per round; PDSM gets Buffer
  * read+writeBigUInt64LE into RO (64 x 8,000 bytes, then 64 marker words).
  *
  * Figures:
- * - writer-side cost: the synchronous loop of a round (encode + socket.write for Redis, the
+ * - writer-side cost: the synchronous loop of a round (pipeline + exec for Redis, the
  *   1,000 stores for PDSM) summed, per update; and the writer process's utime+stime per
  *   update (Redis: reply parsing included);
  * - store-to-visible: at the end of each round the writer publishes the monotonic time; the
@@ -30,9 +30,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachMaster, type MasterNode } from '../src/index.js';
 import { cpuSeconds, newPlace, onCleanup, sleep, spawnHelper, startMaster, startRemote, type Proc } from './lib/cluster.js';
-import { ensureRedisServer, redisVersion, startRedis } from './lib/redis-server.js';
+import { connectRedis, ensureRedisServer, redisVersion, startRedis } from './lib/redis-server.js';
 import { num, ratio, summarize, targetLine, type BenchResult, type Summary, type Table } from './lib/report.js';
-import { RespClient, RespEncoder } from './lib/resp.js';
 
 const WRITERS = 64;
 const COUNTERS = 1000;
@@ -128,20 +127,14 @@ async function startWriters(args: string[]): Promise<{ writers: Proc; go: () => 
 
 async function runRedis(path: string): Promise<Run> {
   const { proc: server, port } = await startRedis(path);
-  const reader = await RespClient.connect(port);
-  const close = onCleanup(() => reader.close());
+  const reader = await connectRedis(port);
+  const close = onCleanup(() => reader.disconnect());
   try {
     const { writers, go } = await startWriters(['redis', String(port)]);
     const markerKeys = Array.from({ length: WRITERS }, (_, w) => `m:${w}`);
     // The markers exist before the start, so the reader's first MGET sees every one.
-    const init = new RespEncoder();
-    for (const k of markerKeys) init.add('SET', k, '0');
-    const enc = init.take();
-    await reader.send(enc.bytes, enc.count);
-    const read = async (): Promise<bigint[]> => {
-      const r = await reader.command('MGET', ...markerKeys);
-      return (r as (string | null)[]).map((v) => BigInt(v ?? 0));
-    };
+    await reader.mset(Object.fromEntries(markerKeys.map((k) => [k, '0'])));
+    const read = async (): Promise<bigint[]> => (await reader.mget(...markerKeys)).map((v) => BigInt(v ?? 0));
     const cpu0 = { writer: cpuSeconds(writers.pid), server: cpuSeconds(server.pid) };
     const t0 = performance.now();
     go();
@@ -151,7 +144,7 @@ async function runRedis(path: string): Promise<Run> {
     // Check: every counter of writer 0 and of writer 63 holds the sum of its deltas.
     let bad = 0;
     for (const w of [0, WRITERS - 1]) {
-      const vals = (await reader.command('MGET', ...Array.from({ length: COUNTERS }, (_, i) => `c:${w}:${i}`))) as (string | null)[];
+      const vals = await reader.mget(...Array.from({ length: COUNTERS }, (_, i) => `c:${w}:${i}`));
       vals.forEach((v, i) => { if (BigInt(v ?? -1) !== expected(i)) bad++; });
     }
     await writers.stop();
@@ -173,7 +166,7 @@ async function runRedis(path: string): Promise<Run> {
       verified: bad === 0 ? `writers 0 and ${WRITERS - 1}: all ${2 * COUNTERS} counters hold the sum of their deltas` : `${bad} of ${2 * COUNTERS} counters WRONG`,
     };
   } finally {
-    reader.close();
+    reader.disconnect();
     close();
     await server.stop();
   }
@@ -254,12 +247,9 @@ async function runPdsm(intervalMs: number, mode: 'pdsm' | 'pdsm-view'): Promise<
 function hotLoops(): { what: string; ns: number }[] {
   const buf = Buffer.alloc(COUNTERS * 8);
   const view = new BigUint64Array(buf.buffer, buf.byteOffset, COUNTERS);
-  const keys = Array.from({ length: COUNTERS }, (_, i) => `c:0:${i}`);
-  const enc = new RespEncoder(COUNTERS * 48);
   const loops: { what: string; run: (r: number) => void }[] = [
     { what: 'Buffer readBigUInt64LE + writeBigUInt64LE', run: (r) => { for (let i = 0; i < COUNTERS; i++) buf.writeBigUInt64LE(buf.readBigUInt64LE(i * 8) + BigInt(delta(i, r)), i * 8); } },
     { what: 'BigUint64Array element += BigInt(delta)', run: (r) => { for (let i = 0; i < COUNTERS; i++) view[i] = view[i]! + BigInt(delta(i, r)); } },
-    { what: 'RESP encode of INCRBY (no socket)', run: (r) => { for (let i = 0; i < COUNTERS; i++) enc.add('INCRBY', keys[i]!, delta(i, r)); enc.take(); } },
   ];
   return loops.map(({ what, run }) => {
     const passes: number[] = [];
@@ -308,7 +298,7 @@ export async function benchRedis(): Promise<BenchResult> {
     notes: [
       ...notes,
       `baseline: the Redis row${version ? ` (redis-server ${version}, --save '' --appendonly no)` : ''}, same run; writers: one helper process, ${WRITERS} async loops (Redis: a connection each)`,
-      'writer loop = the synchronous part of a round, per update (Redis: RESP encode + socket.write of 1000 INCRBY + 1 SET; PDSM: 1000 read-add-store of a u64 in RO + 1 marker store)',
+      'writer loop = the synchronous part of a round, per update (Redis: an ioredis pipeline of 1000 INCRBY + 1 SET and its exec(); PDSM: 1000 read-add-store of a u64 in RO + 1 marker store)',
       'writer CPU = utime+stime of the writer process over the run, per update (Redis: reply parsing included; both: timers and idle)',
       `visible = now - stamp of each round-end marker, polled every ~${POLL_MS} ms at the master (PDSM: master RO slice 0; Redis: MGET on a separate connection): up to ~1.2 ms of polling delay included`,
       `the loops alone, hot, in the bench process, ns/update (median of 7 x 100 rounds): ${hot.map((h) => `${h.what} ${num(h.ns, 1)}`).join('; ')}`,

@@ -9,7 +9,7 @@ import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freeTcpPort, sleep, spawnProcess, type Proc } from './cluster.js';
-import { RespClient } from './resp.js';
+import { Redis } from 'ioredis';
 
 const run = promisify(execFile);
 
@@ -54,15 +54,31 @@ export async function startRedis(path: string): Promise<{ proc: Proc; port: numb
   for (let i = 0; i < 100; i++) {
     if (proc.child.exitCode !== null) throw new Error(`redis-server exited with ${proc.child.exitCode}: ${proc.stderr().slice(-500)}`);
     try {
-      const c = await RespClient.connect(port);
+      const c = await connectRedis(port);
       try {
-        if ((await c.command('PING')) === 'PONG') return { proc, port };
+        if ((await c.ping()) === 'PONG') return { proc, port };
       } finally {
-        c.close();
+        c.disconnect();
       }
     } catch { /* not listening yet */ }
     await sleep(50);
   }
   await proc.stop();
   throw new Error(`redis-server on port ${port} did not answer PING within 5 s`);
+}
+
+/**
+ * An ioredis client connected to 127.0.0.1:port: no reconnects and no offline queue, so a
+ * server that is not there fails at once instead of being retried behind the bench's back.
+ */
+export async function connectRedis(port: number): Promise<Redis> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => { /* surfaced by the command that failed */ });
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
+  return client;
 }

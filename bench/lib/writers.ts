@@ -10,13 +10,13 @@
  * period). A round adds a delta to each of the writer's C counters and then publishes a
  * marker holding the monotonic time (process.hrtime, CLOCK_MONOTONIC: the same clock in
  * every process of this host) of the end of the round, which the bench's reader polls for:
- * - redis: C x `INCRBY c:<w>:<i> <delta>` and `SET m:<w> <ns>`, encoded into one buffer and
- *   written with one socket.write on the writer's own connection (64 connections); the
+ * - redis: C x `INCRBY c:<w>:<i> <delta>` and `SET m:<w> <ns>` as one ioredis pipeline on
+ *   the writer's own connection (64 connections; ioredis is what Node users run); the
  *   replies are parsed as they come; a round waits for the previous round's replies.
  * - pdsm: counter i of writer w is the u64 at (w*C + i) * 8 of remote 0's RO, updated with
  *   Buffer readBigUInt64LE + writeBigUInt64LE (pdsm-view: BigUint64Array element += delta);
  *   marker w is the u64 at W*C*8 + w*8.
- * "Loop time" is the synchronous part of a round (encode + write, or the stores), measured
+ * "Loop time" is the synchronous part of a round (pipeline + exec, or the stores), measured
  * with process.hrtime around it.
  *
  * Protocol with the bench: prints `ready` on stderr once connected or attached, starts 50 ms
@@ -26,7 +26,8 @@
  */
 import { existsSync } from 'node:fs';
 import { attachRemote } from '../../src/index.js';
-import { RespClient, RespEncoder, type Reply } from './resp.js';
+import { Redis } from 'ioredis';
+import { connectRedis } from './redis-server.js';
 
 const [mode, where, w, c, rounds, period, GO_FILE] = process.argv.slice(2);
 const WRITERS = Number(w);
@@ -65,37 +66,41 @@ interface WriterResult {
 }
 
 async function runRedis(port: number): Promise<{ writers: WriterResult[]; bytesWritten: number; bytesRead: number }> {
-  const clients: RespClient[] = [];
-  for (let i = 0; i < WRITERS; i++) clients.push(await RespClient.connect(port));
+  const clients: Redis[] = [];
+  for (let i = 0; i < WRITERS; i++) clients.push(await connectRedis(port));
   const keys = Array.from({ length: WRITERS }, (_, wi) => Array.from({ length: COUNTERS }, (_, i) => `c:${wi}:${i}`));
   process.stderr.write('ready\n');
   const go = await waitForGo();
   const periodNs = BigInt(Math.round(PERIOD_MS * 1e6));
+  type Replies = [Error | null, unknown][] | null;
   const results = await Promise.all(clients.map(async (client, wi) => {
     const res: WriterResult = { updates: 0, loopNs: 0, late: 0, errors: 0 };
-    const encoder = new RespEncoder(COUNTERS * 48 + 256);
     const myKeys = keys[wi]!;
-    let previous: Promise<Reply[]> | undefined;
-    const countErrors = (replies: Reply[]): void => { for (const x of replies) if (x instanceof Error) res.errors++; };
+    let previous: Promise<Replies> | undefined;
+    const countErrors = (replies: Replies): void => {
+      if (replies === null) res.errors++;
+      else for (const [err] of replies) if (err) res.errors++;
+    };
     for (let r = 0; r < ROUNDS; r++) {
       const at = go + (BigInt(wi) * periodNs) / BigInt(WRITERS) + BigInt(r) * periodNs;
       if (previous) countErrors(await previous);
       if (nowNs() > at + periodNs) res.late++;
       await sleepUntil(at);
       const t0 = nowNs();
-      for (let i = 0; i < COUNTERS; i++) encoder.add('INCRBY', myKeys[i]!, delta(i, r));
-      encoder.add('SET', `m:${wi}`, String(nowNs()));
-      const { bytes, count } = encoder.take();
-      previous = client.send(bytes, count);
+      const pipeline = client.pipeline();
+      for (let i = 0; i < COUNTERS; i++) pipeline.incrby(myKeys[i]!, delta(i, r));
+      pipeline.set(`m:${wi}`, String(nowNs()));
+      previous = pipeline.exec();
       res.loopNs += Number(nowNs() - t0);
       res.updates += COUNTERS;
     }
     if (previous) countErrors(await previous);
     return res;
   }));
-  const bytesWritten = clients.reduce((a, x) => a + x.bytesWritten, 0);
-  const bytesRead = clients.reduce((a, x) => a + x.bytesRead, 0);
-  for (const x of clients) x.close();
+  // TCP payload of every writer connection (ioredis keeps its net.Socket as `stream`).
+  const bytesWritten = clients.reduce((a, x) => a + x.stream.bytesWritten, 0);
+  const bytesRead = clients.reduce((a, x) => a + x.stream.bytesRead, 0);
+  for (const x of clients) x.disconnect();
   return { writers: results, bytesWritten, bytesRead };
 }
 
