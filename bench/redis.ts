@@ -82,7 +82,11 @@ interface Run {
  * Poll the 64 markers every ~POLL_MS until the writers are done and every writer's last
  * marker was seen (or `graceMs` after done); one latency sample per new marker value.
  */
-async function pollMarkers(read: () => Promise<bigint[]> | bigint[], writers: Proc, graceMs: number): Promise<{ samples: number[]; seen: number; done: WritersDone }> {
+async function pollMarkers(
+  read: () => Promise<bigint[]> | bigint[],
+  writers: Proc,
+  graceMs: number,
+): Promise<{ samples: number[]; seen: number; done: WritersDone }> {
   const last: bigint[] = (await read()).slice();
   const samples: number[] = [];
   let seen = 0;
@@ -145,7 +149,9 @@ async function runRedis(path: string): Promise<Run> {
     let bad = 0;
     for (const w of [0, WRITERS - 1]) {
       const vals = await reader.mget(...Array.from({ length: COUNTERS }, (_, i) => `c:${w}:${i}`));
-      vals.forEach((v, i) => { if (BigInt(v ?? -1) !== expected(i)) bad++; });
+      vals.forEach((v, i) => {
+        if (BigInt(v ?? -1) !== expected(i)) bad++;
+      });
     }
     await writers.stop();
     const d = polled.done;
@@ -163,7 +169,8 @@ async function runRedis(path: string): Promise<Run> {
         unit: 'TCP payload',
         detail: { 'client->server': { n: 0, bytes: d.bytesWritten ?? 0 }, 'server->client': { n: 0, bytes: d.bytesRead ?? 0 } },
       },
-      verified: bad === 0 ? `writers 0 and ${WRITERS - 1}: all ${2 * COUNTERS} counters hold the sum of their deltas` : `${bad} of ${2 * COUNTERS} counters WRONG`,
+      verified:
+        bad === 0 ? `writers 0 and ${WRITERS - 1}: all ${2 * COUNTERS} counters hold the sum of their deltas` : `${bad} of ${2 * COUNTERS} counters WRONG`,
     };
   } finally {
     reader.disconnect();
@@ -209,7 +216,10 @@ async function runPdsm(intervalMs: number, mode: 'pdsm' | 'pdsm-view'): Promise<
     const sentM = sentByType(master.stderrSince(marks.master));
     const sentR = sentByType(remote.stderrSince(marks.remote));
     const detail: Record<string, { n: number; bytes: number }> = {};
-    for (const [who, sent] of [['remote', sentR], ['master', sentM]] as const) {
+    for (const [who, sent] of [
+      ['remote', sentR],
+      ['master', sentM],
+    ] as const) {
       for (const [type, c] of Object.entries(sent)) detail[`${who} ${type}`] = c;
     }
     const all = Object.values(detail);
@@ -230,7 +240,10 @@ async function runPdsm(intervalMs: number, mode: 'pdsm' | 'pdsm-view'): Promise<
       cpu,
       wallSeconds,
       wire: { bytes: all.reduce((a, c) => a + c.bytes, 0), units: all.reduce((a, c) => a + c.n, 0), unit: 'UDP payload', detail },
-      verified: bad === 0 ? `all ${WRITERS * COUNTERS} counters at the master hold the sum of their deltas` : `${bad} of ${WRITERS * COUNTERS} counters at the master WRONG`,
+      verified:
+        bad === 0
+          ? `all ${WRITERS * COUNTERS} counters at the master hold the sum of their deltas`
+          : `${bad} of ${WRITERS * COUNTERS} counters at the master WRONG`,
     };
   } finally {
     node.detach();
@@ -248,8 +261,18 @@ function hotLoops(): { what: string; ns: number }[] {
   const buf = Buffer.alloc(COUNTERS * 8);
   const view = new BigUint64Array(buf.buffer, buf.byteOffset, COUNTERS);
   const loops: { what: string; run: (r: number) => void }[] = [
-    { what: 'Buffer readBigUInt64LE + writeBigUInt64LE', run: (r) => { for (let i = 0; i < COUNTERS; i++) buf.writeBigUInt64LE(buf.readBigUInt64LE(i * 8) + BigInt(delta(i, r)), i * 8); } },
-    { what: 'BigUint64Array element += BigInt(delta)', run: (r) => { for (let i = 0; i < COUNTERS; i++) view[i] = view[i]! + BigInt(delta(i, r)); } },
+    {
+      what: 'Buffer readBigUInt64LE + writeBigUInt64LE',
+      run: (r) => {
+        for (let i = 0; i < COUNTERS; i++) buf.writeBigUInt64LE(buf.readBigUInt64LE(i * 8) + BigInt(delta(i, r)), i * 8);
+      },
+    },
+    {
+      what: 'BigUint64Array element += BigInt(delta)',
+      run: (r) => {
+        for (let i = 0; i < COUNTERS; i++) view[i] = view[i]! + BigInt(delta(i, r));
+      },
+    },
   ];
   return loops.map(({ what, run }) => {
     const passes: number[] = [];
@@ -292,9 +315,30 @@ export async function benchRedis(): Promise<BenchResult> {
 
   const t1: Table = {
     title: `Against Redis: ${WRITERS} writers x ${COUNTERS} counters, a round each per ${PERIOD_MS} ms, ${ROUNDS} rounds (${WRITERS * COUNTERS * ROUNDS} updates), loopback`,
-    columns: ['system', 'updates', 'writer loop ns/upd', 'x lower than Redis', 'writer CPU ns/upd', 'x lower than Redis', 'visible p50 ms', 'p99 ms', 'max ms', 'markers seen'],
-    rows: all.map((r) => [r.system, String(r.done.updates), num(loopNs(r), 1), lower(redis && loopNs(redis), loopNs(r)), num(writerCpuNs(r), 1), lower(redis && writerCpuNs(redis), writerCpuNs(r)),
-      num(r.summary.p50, 3), num(r.summary.p99, 3), num(r.summary.max, 3), `${r.summary.n}/${WRITERS * ROUNDS}`]),
+    columns: [
+      'system',
+      'updates',
+      'writer loop ns/upd',
+      'x lower than Redis',
+      'writer CPU ns/upd',
+      'x lower than Redis',
+      'visible p50 ms',
+      'p99 ms',
+      'max ms',
+      'markers seen',
+    ],
+    rows: all.map((r) => [
+      r.system,
+      String(r.done.updates),
+      num(loopNs(r), 1),
+      lower(redis && loopNs(redis), loopNs(r)),
+      num(writerCpuNs(r), 1),
+      lower(redis && writerCpuNs(redis), writerCpuNs(r)),
+      num(r.summary.p50, 3),
+      num(r.summary.p99, 3),
+      num(r.summary.max, 3),
+      `${r.summary.n}/${WRITERS * ROUNDS}`,
+    ]),
     notes: [
       ...notes,
       `baseline: the Redis row${version ? ` (redis-server ${version}, --save '' --appendonly no)` : ''}, same run; writers: one helper process, ${WRITERS} async loops (Redis: a connection each)`,
@@ -308,14 +352,45 @@ export async function benchRedis(): Promise<BenchResult> {
 
   const t2: Table = {
     title: 'Against Redis: bytes on the wire and total CPU for the same updates',
-    columns: ['system', 'wire bytes', 'B/update', 'vs Redis', 'CPU writer s', 'CPU server/daemons s', 'CPU total s', '% of a core', 'CPU ns/update', 'vs Redis'],
-    rows: all.map((r) => [r.system, String(r.wire.bytes), num(perUpdate(r, r.wire.bytes), 2), redis ? ratio(perUpdate(r, r.wire.bytes), perUpdate(redis, redis.wire.bytes), 3) : '-',
-      num(r.cpu.writer, 2), r.cpu.master !== undefined ? `${num(r.cpu.server, 2)} (R ${num(r.cpu.remote, 2)} + M ${num(r.cpu.master, 2)})` : num(r.cpu.server, 2),
-      num(totalCpu(r), 2), `${num((100 * totalCpu(r)) / r.wallSeconds, 1)}%`, num(perUpdate(r, totalCpu(r) * 1e9), 0), redis ? ratio(totalCpu(r), totalCpu(redis), 2) : '-']),
+    columns: [
+      'system',
+      'wire bytes',
+      'B/update',
+      'vs Redis',
+      'CPU writer s',
+      'CPU server/daemons s',
+      'CPU total s',
+      '% of a core',
+      'CPU ns/update',
+      'vs Redis',
+    ],
+    rows: all.map((r) => [
+      r.system,
+      String(r.wire.bytes),
+      num(perUpdate(r, r.wire.bytes), 2),
+      redis ? ratio(perUpdate(r, r.wire.bytes), perUpdate(redis, redis.wire.bytes), 3) : '-',
+      num(r.cpu.writer, 2),
+      r.cpu.master !== undefined ? `${num(r.cpu.server, 2)} (R ${num(r.cpu.remote, 2)} + M ${num(r.cpu.master, 2)})` : num(r.cpu.server, 2),
+      num(totalCpu(r), 2),
+      `${num((100 * totalCpu(r)) / r.wallSeconds, 1)}%`,
+      num(perUpdate(r, totalCpu(r) * 1e9), 0),
+      redis ? ratio(totalCpu(r), totalCpu(redis), 2) : '-',
+    ]),
     notes: [
-      'wire bytes: Redis = TCP payload written + read by the 64 writer sockets (the reader\'s MGETs not counted); PDSM = UDP payload of every datagram both daemons sent in the window (pdsm:udp trace bytes=, heartbeats included); IP/TCP/UDP headers not counted',
-      ...all.filter((r) => r.intervalMs !== undefined).map((r) => `${r.system}: ${Object.entries(r.wire.detail).map(([k, c]) => `${k} ${c.n} dgrams ${c.bytes} B`).join(', ')}`),
-      ...(redis ? [`Redis: client->server ${redis.wire.detail['client->server']?.bytes} B (${num(perUpdate(redis, redis.wire.detail['client->server']?.bytes ?? 0), 1)} B/update), server->client ${redis.wire.detail['server->client']?.bytes} B`] : []),
+      "wire bytes: Redis = TCP payload written + read by the 64 writer sockets (the reader's MGETs not counted); PDSM = UDP payload of every datagram both daemons sent in the window (pdsm:udp trace bytes=, heartbeats included); IP/TCP/UDP headers not counted",
+      ...all
+        .filter((r) => r.intervalMs !== undefined)
+        .map(
+          (r) =>
+            `${r.system}: ${Object.entries(r.wire.detail)
+              .map(([k, c]) => `${k} ${c.n} dgrams ${c.bytes} B`)
+              .join(', ')}`,
+        ),
+      ...(redis
+        ? [
+            `Redis: client->server ${redis.wire.detail['client->server']?.bytes} B (${num(perUpdate(redis, redis.wire.detail['client->server']?.bytes ?? 0), 1)} B/update), server->client ${redis.wire.detail['server->client']?.bytes} B`,
+          ]
+        : []),
       'CPU: utime+stime (/proc/<pid>/stat, 10 ms ticks) from the go signal until every last marker was seen; the polling reader (this process) not counted, but redis-server serves its ~1000 MGET/s',
       'PDSM daemons run with PDSM_DEBUG=pdsm:udp (one trace line per datagram) to count bytes: their CPU includes that tracing',
     ],
@@ -325,12 +400,20 @@ export async function benchRedis(): Promise<BenchResult> {
   if (redis) {
     for (const r of runs) {
       const x = loopNs(redis) / loopNs(r);
-      targets.push({ target: `writer-side cost >= 100x lower than Redis (${r.system})`, measured: `${num(x, 1)}x (${num(loopNs(r), 1)} vs ${num(loopNs(redis), 1)} ns/update, writer loop)`, met: x >= 100 });
+      targets.push({
+        target: `writer-side cost >= 100x lower than Redis (${r.system})`,
+        measured: `${num(x, 1)}x (${num(loopNs(r), 1)} vs ${num(loopNs(redis), 1)} ns/update, writer loop)`,
+        met: x >= 100,
+      });
     }
   }
   for (const r of runs) {
     const limit = r.intervalMs! + 2;
-    targets.push({ target: `store->visible at the master within the interval (p99 <= -i + 2 ms, as benchmark 2) (${r.system})`, measured: `p50 ${num(r.summary.p50, 3)} ms, p99 ${num(r.summary.p99, 3)} ms over ${r.summary.n} markers (limit ${limit} ms)`, met: r.summary.n > 0 && r.summary.p99 <= limit && r.markersMissed === 0 });
+    targets.push({
+      target: `store->visible at the master within the interval (p99 <= -i + 2 ms, as benchmark 2) (${r.system})`,
+      measured: `p50 ${num(r.summary.p50, 3)} ms, p99 ${num(r.summary.p99, 3)} ms over ${r.summary.n} markers (limit ${limit} ms)`,
+      met: r.summary.n > 0 && r.summary.p99 <= limit && r.markersMissed === 0,
+    });
   }
   t2.notes.push(...targets.map(targetLine));
 
@@ -339,7 +422,12 @@ export async function benchRedis(): Promise<BenchResult> {
     tables: [t1, t2],
     targets,
     data: {
-      writers: WRITERS, counters: COUNTERS, rounds: ROUNDS, periodMs: PERIOD_MS, redisVersion: version, redisSkipped: 'skip' in found ? found.skip : undefined,
+      writers: WRITERS,
+      counters: COUNTERS,
+      rounds: ROUNDS,
+      periodMs: PERIOD_MS,
+      redisVersion: version,
+      redisSkipped: 'skip' in found ? found.skip : undefined,
       hotLoopsNs: hot,
       runs: all.map((r) => ({ ...r, latencyMs: r.latencyMs.map((x) => Math.round(x * 1000) / 1000) })),
     },

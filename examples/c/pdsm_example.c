@@ -42,7 +42,8 @@ static int die(const char *what) {
 static unsigned char *attach(struct seg *s) {
   int id = shmget((key_t)s->key, (size_t)s->size, 0666);
   if (id < 0) {
-    fprintf(stderr, "pdsm_example: shmget %s key 0x%x size %d: %s\n", s->name, s->key, s->size, strerror(errno));
+    fprintf(stderr, "pdsm_example: shmget %s key 0x%x size %d: %s\n", s->name, s->key, s->size,
+            strerror(errno));
     return NULL;
   }
   void *p = shmat(id, NULL, 0);
@@ -69,7 +70,8 @@ static int offset_ok(struct seg *s, const char *text, long *out) {
   char *end;
   long off = strtol(text, &end, 0);
   if (*end != '\0' || off < 0 || off % 8 != 0 || off + 8 > s->size) {
-    fprintf(stderr, "pdsm_example: offset %s is not an 8-aligned offset inside %s (size %d)\n", text, s->name, s->size);
+    fprintf(stderr, "pdsm_example: offset %s is not an 8-aligned offset inside %s (size %d)\n",
+            text, s->name, s->size);
     return 0;
   }
   *out = off;
@@ -81,11 +83,15 @@ int main(int argc, char **argv) {
   int client = -1, i = 1;
   if (dir == NULL || *dir == '\0') dir = "/tmp";
   for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-    if (strcmp(argv[i], "-d") == 0) dir = argv[i + 1];
-    else if (strcmp(argv[i], "-n") == 0) client = atoi(argv[i + 1]);
-    else return die("usage: pdsm_example [-d dir] -n client_id store|load|cstore|cload ...");
+    if (strcmp(argv[i], "-d") == 0)
+      dir = argv[i + 1];
+    else if (strcmp(argv[i], "-n") == 0)
+      client = atoi(argv[i + 1]);
+    else
+      return die("usage: pdsm_example [-d dir] -n client_id store|load|cstore|cload ...");
   }
-  if (client < 0 || i >= argc) return die("usage: pdsm_example [-d dir] -n client_id store|load|cstore|cload ...");
+  if (client < 0 || i >= argc)
+    return die("usage: pdsm_example [-d dir] -n client_id store|load|cstore|cload ...");
 
   char path[4096];
   snprintf(path, sizeof path, "%s/%s_%d", dir, "pdsm_registry_client", client);
@@ -94,7 +100,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "pdsm_example: cannot open %s: %s\n", path, strerror(errno));
     return 1;
   }
-  struct seg mo = {"MO", 0, 0, NULL}, ro = {"RO", 0, 0, NULL}, bc = {"BC", 0, 0, NULL}, st = {"ST", 0, 0, NULL};
+  struct seg mo = {"MO", 0, 0, NULL}, ro = {"RO", 0, 0, NULL}, bc = {"BC", 0, 0, NULL},
+             st = {"ST", 0, 0, NULL};
   /* The two lines every existing client reads, in exactly this shape (DESIGN §3). */
   if (fscanf(f, "PDSM_MO_key %x PDSM_MO_size %d\n", &mo.key, &mo.size) != 2 ||
       fscanf(f, "PDSM_RO_key %x PDSM_RO_size %d\n", &ro.key, &ro.size) != 2) {
@@ -127,7 +134,8 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  if (st.key == 0 || attach(&st) == NULL) return die("the registry lists no status segment (PDSM_ST_key)");
+  if (st.key == 0 || attach(&st) == NULL)
+    return die("the registry lists no status segment (PDSM_ST_key)");
   if (strcmp(cmd, "cstore") == 0) {
     /* Writer rule: make the RO-out generation odd, write, make it even. */
     volatile uint64_t *gen = generation(&st, ST_RO_OUT);
@@ -139,7 +147,8 @@ int main(int argc, char **argv) {
         __atomic_add_fetch(gen, 1, __ATOMIC_SEQ_CST);
         return 1;
       }
-      __atomic_store_n((uint64_t *)(ro.base + off), strtoull(argv[k + 1], NULL, 0), __ATOMIC_RELAXED);
+      __atomic_store_n((uint64_t *)(ro.base + off), strtoull(argv[k + 1], NULL, 0),
+                       __ATOMIC_RELAXED);
     }
     __atomic_add_fetch(gen, 1, __ATOMIC_SEQ_CST);
     return 0;
@@ -158,7 +167,8 @@ int main(int argc, char **argv) {
     for (long tries = 0; tries < 10000000; tries++) {
       uint64_t before = __atomic_load_n(gen, __ATOMIC_ACQUIRE);
       if (before & 1) continue;
-      for (int k = 0; k < n; k++) vals[k] = __atomic_load_n((uint64_t *)(s->base + offs[k]), __ATOMIC_RELAXED);
+      for (int k = 0; k < n; k++)
+        vals[k] = __atomic_load_n((uint64_t *)(s->base + offs[k]), __ATOMIC_RELAXED);
       __atomic_thread_fence(__ATOMIC_ACQUIRE);
       if (__atomic_load_n(gen, __ATOMIC_ACQUIRE) == before) {
         for (int k = 0; k < n; k++) printf("%" PRIu64 "%c", vals[k], k + 1 < n ? ' ' : '\n');

@@ -19,22 +19,36 @@ const METRIC = /\b(?:pdsm|process|nodejs)_[a-z0-9_]+\b/g;
 /** Labels Prometheus adds or that histograms carry themselves. */
 const INTRINSIC = new Set(['instance', 'job', 'le']);
 
-t.test('every metric and label the Grafana dashboard queries exists in a real daemon\'s /metrics', async (t) => {
+t.test("every metric and label the Grafana dashboard queries exists in a real daemon's /metrics", async (t) => {
   const [masterPort, remotePort] = [await freeTcpPort(), await freeTcpPort()];
-  const c = await startCluster({ remotes: 1, intervalMs: 50, masterArgs: ['--metrics', `127.0.0.1:${masterPort}`], remoteArgs: ['--metrics', `127.0.0.1:${remotePort}`] });
+  const c = await startCluster({
+    remotes: 1,
+    intervalMs: 50,
+    masterArgs: ['--metrics', `127.0.0.1:${masterPort}`],
+    remoteArgs: ['--metrics', `127.0.0.1:${remotePort}`],
+  });
   t.teardown(() => c.destroy());
   // Data in both directions, so the per-flow series have samples.
   c.attachMaster().moSlice(0).writeBigUInt64LE(1n, 0);
   c.attachRemote(0).ro.writeBigUInt64LE(2n, 0);
   let expositions: Exposition[] = [];
-  const ready = await eventually(() => {
-    void Promise.all([scrape(masterPort), scrape(remotePort)]).then((r) => (expositions = r.map((x) => x.body)));
-    return expositions.length === 2 && (expositions[0]!.get('pdsm_rtt_seconds_count') ?? 0) > 0 && expositions.every((e) => e.samples.some((s) => s.name === 'pdsm_page_bytes_total' && s.value > 0));
-  }, 15_000, 100);
+  const ready = await eventually(
+    () => {
+      void Promise.all([scrape(masterPort), scrape(remotePort)]).then((r) => (expositions = r.map((x) => x.body)));
+      return (
+        expositions.length === 2 &&
+        (expositions[0]!.get('pdsm_rtt_seconds_count') ?? 0) > 0 &&
+        expositions.every((e) => e.samples.some((s) => s.name === 'pdsm_page_bytes_total' && s.value > 0))
+      );
+    },
+    15_000,
+    100,
+  );
   t.ok(ready, 'the master exported round trips, and both daemons page bytes');
 
   const typeOf = (family: string): string | undefined => expositions.map((e) => e.types.get(family)).find((x) => x !== undefined);
-  const labelsOf = (name: string): Set<string> => new Set(expositions.flatMap((e) => e.samples.filter((s) => s.name === name).flatMap((s) => Object.keys(s.labels))));
+  const labelsOf = (name: string): Set<string> =>
+    new Set(expositions.flatMap((e) => e.samples.filter((s) => s.name === name).flatMap((s) => Object.keys(s.labels))));
   const hasSamples = (name: string): boolean => expositions.some((e) => e.samples.some((s) => s.name === name));
 
   const queries: { where: string; expr: string }[] = [];

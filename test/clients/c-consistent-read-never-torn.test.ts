@@ -29,10 +29,7 @@ t.test('a C reader on the master never sees a torn record written by a C writer 
   t.teardown(() => c.destroy());
   const build = makeLib(join(c.place.dir, 'build'), ['tests']);
   const exe = join(build, 'torture');
-  const [writer, reader] = await Promise.all([
-    run(exe, ['writer', c.place.dir, '0', '3000'], 30_000),
-    run(exe, ['reader', c.place.dir, '0', '3500'], 30_000),
-  ]);
+  const [writer, reader] = await Promise.all([run(exe, ['writer', c.place.dir, '0', '3000'], 30_000), run(exe, ['reader', c.place.dir, '0', '3500'], 30_000)]);
   t.equal(writer.status, 0, `the writer ran (${writer.stderr.trim()})`);
   t.equal(reader.status, 0, `the reader ran (${reader.stderr.trim()})`);
   const updates = Number(writer.stdout.trim());
@@ -47,6 +44,9 @@ t.test('a C reader on the master never sees a torn record written by a C writer 
   // And the last update arrives whole at the master.
   const master = c.attachMaster();
   const slice = master.roSlice(0);
-  const arrived = await eventually(() => master.readConsistent(0, () => [0, 1, 2, 3, 4, 5, 6, 7].every((w) => slice.readBigUInt64LE(w * 520) === BigInt(updates))), 10_000);
+  const arrived = await eventually(
+    () => master.readConsistent(0, () => [0, 1, 2, 3, 4, 5, 6, 7].every((w) => slice.readBigUInt64LE(w * 520) === BigInt(updates))),
+    10_000,
+  );
   t.ok(arrived, 'every word at the master holds the final count');
 });

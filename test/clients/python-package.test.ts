@@ -37,6 +37,9 @@ t.test('pip installs the package from its folder without a package index', { ski
     env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PYTHONDONTWRITEBYTECODE: '1' },
   });
   t.equal(pip.status, 0, pip.status === 0 ? 'pip install exited 0' : `pip install failed:\n${pip.stdout}${pip.stderr}`);
-  const r = spawnSync('python3', ['-c', 'import pdsm, sys; print(pdsm.__version__, pdsm.__file__)'], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: site } });
+  const r = spawnSync('python3', ['-c', 'import pdsm, sys; print(pdsm.__version__, pdsm.__file__)'], {
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONPATH: site },
+  });
   t.match(r.stdout, new RegExp(`^0\\.1\\.0 ${site.replaceAll('/', '\\/')}/pdsm/__init__\\.py`), 'the installed package imports from the target folder');
 });

@@ -9,7 +9,7 @@ import { BIN, ROOT, startDaemon, testPlace } from '../fixtures/daemon.js';
 // its own file, python-example.test.ts.)
 const cc = spawnSync('cc', ['--version']);
 
-t.test('the C example and the library API see each other\'s stores', { skip: cc.status === 0 ? false : 'no C compiler (cc)' }, async (t) => {
+t.test("the C example and the library API see each other's stores", { skip: cc.status === 0 ? false : 'no C compiler (cc)' }, async (t) => {
   const place = testPlace();
   t.teardown(() => place.cleanup());
   const exe = join(place.dir, 'pdsm_example');

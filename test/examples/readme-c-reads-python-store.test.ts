@@ -49,7 +49,10 @@ async function setup(t: Test): Promise<Setup> {
   const build = (name: string): string => {
     const exe = join(c.place.dir, name);
     // The command README gives, through a shell so $(pkg-config ...) expands as a user's would.
-    execFileSync('sh', ['-c', `cc -Wall -Wextra -Werror -o "${exe}" "${join(EXAMPLES, 'c', `${name}.c`)}" $(pkg-config --cflags --libs pdsm)`], { env, encoding: 'utf8' });
+    execFileSync('sh', ['-c', `cc -Wall -Wextra -Werror -o "${exe}" "${join(EXAMPLES, 'c', `${name}.c`)}" $(pkg-config --cflags --libs pdsm)`], {
+      env,
+      encoding: 'utf8',
+    });
     return exe;
   };
   return { c, env, load: build('load'), store: build('store') };
@@ -68,11 +71,15 @@ t.test('the C program built with pkg-config reads on remote 1 what the Python pr
   const { env, load } = await setup(t);
   execFileSync('python3', [join(EXAMPLES, 'python/store.py'), '1', '31415926535'], { env, encoding: 'utf8' });
   let last = '';
-  const arrived = await eventually(() => {
-    const r = spawnSync(load, ['1'], { env, encoding: 'utf8' });
-    last = r.stdout + r.stderr;
-    return r.status === 0 && r.stdout.trim() === '31415926535 62831853070';
-  }, 15_000, 50);
+  const arrived = await eventually(
+    () => {
+      const r = spawnSync(load, ['1'], { env, encoding: 'utf8' });
+      last = r.stdout + r.stderr;
+      return r.status === 0 && r.stdout.trim() === '31415926535 62831853070';
+    },
+    15_000,
+    50,
+  );
   t.ok(arrived, `remote 1's MO holds the value and its double (last output: ${last.trim()})`);
   const other = spawnSync(load, ['0'], { env, encoding: 'utf8' });
   t.equal(other.stdout.trim(), '0 0', 'remote 0 got nothing: the store was into slice 1 only');
@@ -82,11 +89,15 @@ t.test('the Python program on the master reads what the C program stored on remo
   const { env, store } = await setup(t);
   execFileSync(store, ['0', '271828'], { env });
   let last = '';
-  const arrived = await eventually(() => {
-    const r = spawnSync('python3', [join(EXAMPLES, 'python/load.py'), '0'], { env, encoding: 'utf8' });
-    last = r.stdout + r.stderr;
-    return r.status === 0 && r.stdout.trim() === '271828 543656';
-  }, 15_000, 50);
+  const arrived = await eventually(
+    () => {
+      const r = spawnSync('python3', [join(EXAMPLES, 'python/load.py'), '0'], { env, encoding: 'utf8' });
+      last = r.stdout + r.stderr;
+      return r.status === 0 && r.stdout.trim() === '271828 543656';
+    },
+    15_000,
+    50,
+  );
   t.ok(arrived, `the master's RO slice 0 holds the value and its double (last output: ${last.trim()})`);
   const bad = spawnSync(store, ['0'], { env, encoding: 'utf8' });
   t.equal(bad.status, 2, 'the C store example exits 2 on a usage error');

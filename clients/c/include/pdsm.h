@@ -107,14 +107,16 @@ uint64_t pdsm_now_ns(void);
 /* Consistent read of an incoming flow (remote: MO, BC; master: RO slice n): copy len bytes
  * at offset (within the slice) into dst, retried until the copy ran while the generation
  * was even and unchanged. timeout_ms bounds the wait (0: 200 ms); PDSM_ERR_BUSY after it. */
-int pdsm_read_consistent(const pdsm_node *node, enum pdsm_segment_name seg, int n, size_t offset, void *dst, size_t len, unsigned timeout_ms);
+int pdsm_read_consistent(const pdsm_node *node, enum pdsm_segment_name seg, int n, size_t offset, void *dst, size_t len,
+                         unsigned timeout_ms);
 /* Consistent write of an outgoing flow (remote: RO; master: MO slice n, BC): copy len bytes
  * from src to offset inside one odd generation, so they travel in one batch. */
-int pdsm_write_consistent(const pdsm_node *node, enum pdsm_segment_name seg, int n, size_t offset, const void *src, size_t len);
+int pdsm_write_consistent(const pdsm_node *node, enum pdsm_segment_name seg, int n, size_t offset, const void *src,
+                          size_t len);
 
 /* The seqlock by hand, for programs that read or write in place.
- *   Reader:  uint64_t g; do { g = pdsm_read_begin(node, PDSM_MO, 0); ...loads... } while (pdsm_read_retry(node, PDSM_MO, 0, g));
- *   Writer:  pdsm_write_begin(node, PDSM_RO, 0); ...stores...; pdsm_write_end(node, PDSM_RO, 0);
+ *   Reader:  uint64_t g; do { g = pdsm_read_begin(node, PDSM_MO, 0); ...loads... } while (pdsm_read_retry(node,
+ * PDSM_MO, 0, g)); Writer:  pdsm_write_begin(node, PDSM_RO, 0); ...stores...; pdsm_write_end(node, PDSM_RO, 0);
  * read_begin returns the generation (odd means retry); read_retry returns nonzero when the
  * loads must be repeated. A reader loop of its own must bound its retries. On a bad argument
  * read_begin returns 1 (odd) and read_retry nonzero; write_begin/end return an error code. */

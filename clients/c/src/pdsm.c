@@ -65,7 +65,8 @@ const char *pdsm_strerror(int code) {
   switch (code) {
     case PDSM_OK: return "PDSM_OK: success";
     case PDSM_ERR_USAGE: return "PDSM_ERR_USAGE: invalid argument";
-    case PDSM_ERR_REGISTRY: return "PDSM_ERR_REGISTRY: registry file missing, malformed, a symlink or not a regular file";
+    case PDSM_ERR_REGISTRY:
+      return "PDSM_ERR_REGISTRY: registry file missing, malformed, a symlink or not a regular file";
     case PDSM_ERR_SEGMENT: return "PDSM_ERR_SEGMENT: a shared memory segment is missing or cannot be attached";
     case PDSM_ERR_SEGMENT_SIZE: return "PDSM_ERR_SEGMENT_SIZE: a segment's size differs from the registry's";
     case PDSM_ERR_RANGE: return "PDSM_ERR_RANGE: offset, length, slice or flow out of range";
@@ -94,10 +95,14 @@ static int parse_number(const char *text, size_t len, int hex, uint64_t max, uin
   for (; i < len; i++) {
     char c = text[i];
     unsigned d;
-    if (c >= '0' && c <= '9') d = (unsigned)(c - '0');
-    else if (hex && c >= 'a' && c <= 'f') d = (unsigned)(c - 'a' + 10);
-    else if (hex && c >= 'A' && c <= 'F') d = (unsigned)(c - 'A' + 10);
-    else return 0;
+    if (c >= '0' && c <= '9')
+      d = (unsigned)(c - '0');
+    else if (hex && c >= 'a' && c <= 'f')
+      d = (unsigned)(c - 'a' + 10);
+    else if (hex && c >= 'A' && c <= 'F')
+      d = (unsigned)(c - 'A' + 10);
+    else
+      return 0;
     uint64_t base = hex ? 16 : 10;
     if (v > (max - d) / base) return 0;
     v = v * base + d;
@@ -140,7 +145,8 @@ static const char *const SEG_NAMES[4] = {"MO", "RO", "BC", "ST"};
  * starts like one but is malformed. */
 static int segment_line(const struct tokens *tk, struct seg *s, uint64_t *segs, uint64_t *seg_size, int *bad) {
   *bad = 0;
-  if (tk->n < 1 || tk->len[0] != 11 || memcmp(tk->t[0], "PDSM_", 5) != 0 || memcmp(tk->t[0] + 7, "_key", 4) != 0) return -1;
+  if (tk->n < 1 || tk->len[0] != 11 || memcmp(tk->t[0], "PDSM_", 5) != 0 || memcmp(tk->t[0] + 7, "_key", 4) != 0)
+    return -1;
   int which = -1;
   for (int i = 0; i < 4; i++)
     if (memcmp(tk->t[0] + 5, SEG_NAMES[i], 2) == 0) which = i;
@@ -151,10 +157,12 @@ static int segment_line(const struct tokens *tk, struct seg *s, uint64_t *segs, 
   *bad = 1;
   if (tk->n != 4 && tk->n != 8) return which;
   if (!parse_number(tk->t[1], tk->len[1], 1, MAX_KEY, &key) || key == 0) return which;
-  if (!token_is(tk, 2, size_word) || !parse_number(tk->t[3], tk->len[3], 0, (uint64_t)SIZE_MAX, &size) || size == 0) return which;
+  if (!token_is(tk, 2, size_word) || !parse_number(tk->t[3], tk->len[3], 0, (uint64_t)SIZE_MAX, &size) || size == 0)
+    return which;
   if (tk->n == 8) {
     if (!token_is(tk, 4, "Number_of_segs") || !parse_number(tk->t[5], tk->len[5], 0, MAX_REMOTES, segs)) return which;
-    if (!token_is(tk, 6, "Seg_size") || !parse_number(tk->t[7], tk->len[7], 0, (uint64_t)SIZE_MAX, seg_size)) return which;
+    if (!token_is(tk, 6, "Seg_size") || !parse_number(tk->t[7], tk->len[7], 0, (uint64_t)SIZE_MAX, seg_size))
+      return which;
   } else {
     *segs = 0;
     *seg_size = 0;
@@ -182,21 +190,26 @@ static int parse_registry(const char *path, char *text, pdsm_node *node) {
     if (line_no <= 2) {
       int want = line_no == 1 ? PDSM_MO : PDSM_RO;
       if (which != want || bad)
-        return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: expected the PDSM_%s_key line", path, line_no, SEG_NAMES[want]);
+        return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: expected the PDSM_%s_key line", path, line_no,
+                    SEG_NAMES[want]);
       if (node->master && tk.n != 8)
         return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: expected Number_of_segs and Seg_size", path, line_no);
       if (!node->master && tk.n != 4)
-        return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: a remote's line has no Number_of_segs", path, line_no);
+        return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: a remote's line has no Number_of_segs", path,
+                    line_no);
       if (line_no == 1) {
         segs = ls;
         seg_size = lss;
       } else if (node->master && (ls != segs || lss != seg_size)) {
-        return fail(PDSM_ERR_REGISTRY, "registry file %s: the MO and RO lines disagree on Number_of_segs or Seg_size", path);
+        return fail(PDSM_ERR_REGISTRY, "registry file %s: the MO and RO lines disagree on Number_of_segs or Seg_size",
+                    path);
       }
     } else if (bad || (which >= 0 && tk.n != 4)) {
-      return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: malformed PDSM_%s_key line", path, line_no, SEG_NAMES[which]);
+      return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: malformed PDSM_%s_key line", path, line_no,
+                  SEG_NAMES[which]);
     } else if (which >= 0 && (which == PDSM_MO || which == PDSM_RO || node->s[which].listed)) {
-      return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: PDSM_%s_key listed twice", path, line_no, SEG_NAMES[which]);
+      return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: PDSM_%s_key listed twice", path, line_no,
+                  SEG_NAMES[which]);
     }
     if (which >= 0 && !bad) node->s[which] = s;
     if (!nl) break;
@@ -208,8 +221,8 @@ static int parse_registry(const char *path, char *text, pdsm_node *node) {
       return fail(PDSM_ERR_REGISTRY, "registry file %s: Number_of_segs %llu or Seg_size %llu is out of range", path,
                   (unsigned long long)segs, (unsigned long long)seg_size);
     if (node->s[PDSM_MO].size != segs * seg_size || node->s[PDSM_RO].size != segs * seg_size)
-      return fail(PDSM_ERR_SEGMENT_SIZE, "registry file %s: MO and RO must be Number_of_segs x Seg_size = %llu bytes", path,
-                  (unsigned long long)(segs * seg_size));
+      return fail(PDSM_ERR_SEGMENT_SIZE, "registry file %s: MO and RO must be Number_of_segs x Seg_size = %llu bytes",
+                  path, (unsigned long long)(segs * seg_size));
     node->remotes = (int)segs;
     node->seg_size = (size_t)seg_size;
   } else {
@@ -260,8 +273,10 @@ static int open_node(const char *dir, int master, int client_id, unsigned flags,
   node->read_only = (flags & PDSM_READ_ONLY) != 0;
   char why[PDSM_WHY_SIZE];
   int rc = pdsm_platform_read_file(path, text, MAX_REGISTRY_BYTES, why);
-  if (rc != PDSM_OK) rc = fail(rc, "%s", why);
-  else rc = parse_registry(path, text, node);
+  if (rc != PDSM_OK)
+    rc = fail(rc, "%s", why);
+  else
+    rc = parse_registry(path, text, node);
   free(text);
   for (int i = 0; rc == PDSM_OK && i < 4; i++) {
     struct seg *s = &node->s[i];
@@ -319,7 +334,8 @@ static int slice_of(const pdsm_node *node, enum pdsm_segment_name seg, int n, un
   const struct seg *s = &node->s[seg];
   if (s->base == NULL) return fail(PDSM_ERR_RANGE, "the registry lists no %s segment", SEG_NAMES[seg]);
   if (seg == PDSM_BC || !node->master) {
-    if (n != 0 && n != node->client_id) return fail(PDSM_ERR_RANGE, "slice %d: %s has one slice here", n, SEG_NAMES[seg]);
+    if (n != 0 && n != node->client_id)
+      return fail(PDSM_ERR_RANGE, "slice %d: %s has one slice here", n, SEG_NAMES[seg]);
     *base = s->base;
     *len = s->size;
     return PDSM_OK;
@@ -354,7 +370,8 @@ static int record_of(const pdsm_node *node, enum pdsm_segment_name seg, int n, u
     index = 2u * (size_t)node->remotes;
     *incoming = 0;
   } else {
-    if (n < 0 || n >= node->remotes) return fail(PDSM_ERR_RANGE, "slice %d is out of range 0..%d", n, node->remotes - 1);
+    if (n < 0 || n >= node->remotes)
+      return fail(PDSM_ERR_RANGE, "slice %d is out of range 0..%d", n, node->remotes - 1);
     index = seg == PDSM_RO ? (size_t)n : (size_t)node->remotes + (size_t)n;
     *incoming = seg == PDSM_RO;
   }
@@ -395,7 +412,8 @@ static int writable_record(const pdsm_node *node, enum pdsm_segment_name seg, in
   int incoming;
   int rc = record_of(node, seg, n, rec, &incoming);
   if (rc != PDSM_OK) return rc;
-  if (incoming) return fail(PDSM_ERR_USAGE, "%s is an incoming flow here: the daemon owns its generation", SEG_NAMES[seg]);
+  if (incoming)
+    return fail(PDSM_ERR_USAGE, "%s is an incoming flow here: the daemon owns its generation", SEG_NAMES[seg]);
   if (node->read_only) return fail(PDSM_ERR_USAGE, "the node was opened read-only");
   return PDSM_OK;
 }
@@ -417,7 +435,8 @@ int pdsm_write_end(const pdsm_node *node, enum pdsm_segment_name seg, int n) {
   return PDSM_OK;
 }
 
-static int range_of(const pdsm_node *node, enum pdsm_segment_name seg, int n, size_t offset, size_t len, unsigned char **at) {
+static int range_of(const pdsm_node *node, enum pdsm_segment_name seg, int n, size_t offset, size_t len,
+                    unsigned char **at) {
   unsigned char *base;
   size_t size;
   int rc = slice_of(node, seg, n, &base, &size);
@@ -468,7 +487,8 @@ int pdsm_read_consistent(const pdsm_node *node, enum pdsm_segment_name seg, int 
   return fail(PDSM_ERR_BUSY, "%s flow: no stable generation within %llu ms", SEG_NAMES[seg], (unsigned long long)limit);
 }
 
-int pdsm_write_consistent(const pdsm_node *node, enum pdsm_segment_name seg, int n, size_t offset, const void *src, size_t len) {
+int pdsm_write_consistent(const pdsm_node *node, enum pdsm_segment_name seg, int n, size_t offset, const void *src,
+                          size_t len) {
   unsigned char *at;
   if (src == NULL && len > 0) return fail(PDSM_ERR_USAGE, "src must not be NULL");
   int rc = range_of(node, seg, n, offset, len, &at);

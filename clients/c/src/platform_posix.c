@@ -23,7 +23,7 @@ int pdsm_platform_read_file(const char *path, char *buf, size_t max, char *why) 
   if (fd < 0) {
     int e = errno;
     snprintf(why, PDSM_WHY_SIZE, "registry file %s %s", path,
-             e == ELOOP ? "is a symlink; refusing to follow it"
+             e == ELOOP    ? "is a symlink; refusing to follow it"
              : e == ENOENT ? "does not exist (is the daemon running?)"
                            : strerror(e));
     return PDSM_ERR_REGISTRY;

@@ -20,7 +20,8 @@
 static int passed, failed;
 static void check(int ok, const char *what) {
   printf("%sok %d - %s\n", ok ? "" : "not ", passed + failed + 1, what);
-  if (ok) passed++;
+  if (ok)
+    passed++;
   else {
     failed++;
     printf("#   last message: %s\n", pdsm_last_message());
@@ -57,7 +58,8 @@ static void write_file(const char *name, const char *text) {
 static void remote_registry(const char *extra, unsigned mo_size, unsigned st_key) {
   char text[1024];
   snprintf(text, sizeof text,
-           "PDSM_MO_key 0x%x PDSM_MO_size %u\nPDSM_RO_key 0x%x PDSM_RO_size 4096\n%sPDSM_ST_key 0x%x PDSM_ST_size 4096\nPDSM_port 1\n",
+           "PDSM_MO_key 0x%x PDSM_MO_size %u\nPDSM_RO_key 0x%x PDSM_RO_size 4096\n%sPDSM_ST_key 0x%x PDSM_ST_size "
+           "4096\nPDSM_port 1\n",
            base + 0x28, mo_size, base + 0x29, extra, st_key);
   write_file("pdsm_registry_client_0", text);
 }
@@ -128,17 +130,23 @@ int main(int argc, char **argv) {
   st[0] = 5;
   check(pdsm_read_consistent(node, PDSM_MO, 0, 80, pair, sizeof pair, 20) == PDSM_ERR_BUSY,
         "a generation stuck odd gives PDSM_ERR_BUSY after the timeout");
-  check(pdsm_read_begin(node, PDSM_MO, 0) == 5 && pdsm_read_retry(node, PDSM_MO, 0, 5), "read_retry says retry while odd");
+  check(pdsm_read_begin(node, PDSM_MO, 0) == 5 && pdsm_read_retry(node, PDSM_MO, 0, 5),
+        "read_retry says retry while odd");
   st[0] = 8;
-  check(!pdsm_read_retry(node, PDSM_MO, 0, pdsm_read_begin(node, PDSM_MO, 0)), "read_retry is 0 for a stable even generation");
-  check(pdsm_read_consistent(node, PDSM_MO, 0, 4090, pair, 8, 0) == PDSM_ERR_RANGE, "a read past the end is PDSM_ERR_RANGE");
-  check(pdsm_read_consistent(node, PDSM_MO, 0, SIZE_MAX, pair, 8, 0) == PDSM_ERR_RANGE, "an offset that would overflow is PDSM_ERR_RANGE");
+  check(!pdsm_read_retry(node, PDSM_MO, 0, pdsm_read_begin(node, PDSM_MO, 0)),
+        "read_retry is 0 for a stable even generation");
+  check(pdsm_read_consistent(node, PDSM_MO, 0, 4090, pair, 8, 0) == PDSM_ERR_RANGE,
+        "a read past the end is PDSM_ERR_RANGE");
+  check(pdsm_read_consistent(node, PDSM_MO, 0, SIZE_MAX, pair, 8, 0) == PDSM_ERR_RANGE,
+        "an offset that would overflow is PDSM_ERR_RANGE");
 
   uint64_t vals[3] = {1, 2, 3};
-  check(pdsm_write_consistent(node, PDSM_RO, 0, 8, vals, sizeof vals) == PDSM_OK && ro[1] == 1 && ro[3] == 3 && st[16] == 8,
+  check(pdsm_write_consistent(node, PDSM_RO, 0, 8, vals, sizeof vals) == PDSM_OK && ro[1] == 1 && ro[3] == 3 &&
+            st[16] == 8,
         "a consistent write stores and bumps RO-out's generation by two");
   check(pdsm_write_consistent(node, PDSM_MO, 0, 0, vals, 8) == PDSM_ERR_USAGE, "writing an incoming flow is refused");
-  check(pdsm_write_begin(node, PDSM_RO, 0) == PDSM_OK && st[16] == 9 && pdsm_write_end(node, PDSM_RO, 0) == PDSM_OK && st[16] == 10,
+  check(pdsm_write_begin(node, PDSM_RO, 0) == PDSM_OK && st[16] == 9 && pdsm_write_end(node, PDSM_RO, 0) == PDSM_OK &&
+            st[16] == 10,
         "write_begin makes the generation odd, write_end even");
   check(pdsm_status(node, PDSM_ST, 0, &fs) == PDSM_ERR_USAGE, "ST carries no flow");
   check(pdsm_segment(node, (enum pdsm_segment_name)7, NULL) == NULL, "an unknown segment is refused");
@@ -158,32 +166,42 @@ int main(int argc, char **argv) {
   /* Hostile registry files. */
   remote_registry("", 8192, base + 0x2b);
   check(open_remote_code() == PDSM_ERR_SEGMENT_SIZE, "MO and RO sizes that disagree are PDSM_ERR_SEGMENT_SIZE");
-  snprintf(text, sizeof text, "PDSM_MO_key 0x%x PDSM_MO_size 8192\nPDSM_RO_key 0x%x PDSM_RO_size 8192\n", base + 0x28, base + 0x29);
-  check(open_text_code(text) == PDSM_ERR_SEGMENT_SIZE, "a size larger than the kernel's segment is PDSM_ERR_SEGMENT_SIZE");
-  check(strstr(pdsm_last_message(), "has 4096 bytes but the registry says 8192") != NULL, "and the message names both sizes");
-  snprintf(text, sizeof text, "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\n", base + 0x30, base + 0x31);
+  snprintf(text, sizeof text, "PDSM_MO_key 0x%x PDSM_MO_size 8192\nPDSM_RO_key 0x%x PDSM_RO_size 8192\n", base + 0x28,
+           base + 0x29);
+  check(open_text_code(text) == PDSM_ERR_SEGMENT_SIZE,
+        "a size larger than the kernel's segment is PDSM_ERR_SEGMENT_SIZE");
+  check(strstr(pdsm_last_message(), "has 4096 bytes but the registry says 8192") != NULL,
+        "and the message names both sizes");
+  snprintf(text, sizeof text, "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\n", base + 0x30,
+           base + 0x31);
   check(open_text_code(text) == PDSM_ERR_SEGMENT, "a segment that does not exist is PDSM_ERR_SEGMENT");
   check(open_text_code("PDSM_RO_key 0x1 PDSM_RO_size 4096\nPDSM_MO_key 0x2 PDSM_MO_size 4096\n") == PDSM_ERR_REGISTRY,
         "RO before MO is PDSM_ERR_REGISTRY");
   check(open_text_code("PDSM_MO_key 0x0 PDSM_MO_size 4096\nPDSM_RO_key 0x2 PDSM_RO_size 4096\n") == PDSM_ERR_REGISTRY,
         "key 0 (IPC_PRIVATE) is refused");
-  check(open_text_code("PDSM_MO_key 0x80000000 PDSM_MO_size 4096\nPDSM_RO_key 0x2 PDSM_RO_size 4096\n") == PDSM_ERR_REGISTRY,
+  check(open_text_code("PDSM_MO_key 0x80000000 PDSM_MO_size 4096\nPDSM_RO_key 0x2 PDSM_RO_size 4096\n") ==
+            PDSM_ERR_REGISTRY,
         "a key past 31 bits is refused");
-  check(open_text_code("PDSM_MO_key 0x1 PDSM_MO_size 99999999999999999999999\nPDSM_RO_key 0x2 PDSM_RO_size 4096\n") == PDSM_ERR_REGISTRY,
+  check(open_text_code("PDSM_MO_key 0x1 PDSM_MO_size 99999999999999999999999\nPDSM_RO_key 0x2 PDSM_RO_size 4096\n") ==
+            PDSM_ERR_REGISTRY,
         "a size that overflows is refused");
   check(open_text_code("PDSM_MO_key 0x1 PDSM_MO_size -4096\nPDSM_RO_key 0x2 PDSM_RO_size 4096\n") == PDSM_ERR_REGISTRY,
         "a negative size is refused");
   check(open_text_code("PDSM_MO_key 0x1 PDSM_MO_size 4096\n") == PDSM_ERR_REGISTRY, "a file with one line is refused");
   check(open_text_code("") == PDSM_ERR_REGISTRY, "an empty file is refused");
-  snprintf(text, sizeof text, "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\nPDSM_ST_key 0x%x PDSM_ST_size 64\n",
+  snprintf(text, sizeof text,
+           "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\nPDSM_ST_key 0x%x PDSM_ST_size 64\n",
            base + 0x28, base + 0x29, base + 0x2b);
   check(open_text_code(text) == PDSM_ERR_SEGMENT_SIZE, "an ST too small for its records is refused");
-  snprintf(text, sizeof text, "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\nPDSM_MO_key 0x1 PDSM_MO_size 4096\n",
-           base + 0x28, base + 0x29);
+  snprintf(
+      text, sizeof text,
+      "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\nPDSM_MO_key 0x1 PDSM_MO_size 4096\n",
+      base + 0x28, base + 0x29);
   check(open_text_code(text) == PDSM_ERR_REGISTRY, "a second MO line is refused");
 
   /* A registry without ST: data works, status calls say why not. */
-  snprintf(text, sizeof text, "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\nPDSM_pid 1\n", base + 0x28, base + 0x29);
+  snprintf(text, sizeof text, "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\nPDSM_pid 1\n",
+           base + 0x28, base + 0x29);
   write_file("pdsm_registry_client_0", text);
   check(pdsm_open_remote(dir, 0, 0, &node) == PDSM_OK, "a registry without ST opens");
   check(pdsm_status(node, PDSM_MO, 0, &fs) == PDSM_ERR_NO_STATUS, "and status is PDSM_ERR_NO_STATUS");
@@ -193,11 +211,13 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/pdsm_registry_client_0", dir);
   snprintf(target, sizeof target, "%s/elsewhere", dir);
   rename(path, target);
-  check(symlink(target, path) == 0 && open_remote_code() == PDSM_ERR_REGISTRY, "a registry that is a symlink is refused");
+  check(symlink(target, path) == 0 && open_remote_code() == PDSM_ERR_REGISTRY,
+        "a registry that is a symlink is refused");
   check(strstr(pdsm_last_message(), "symlink") != NULL, "and the message says so");
   unlink(path);
-  check(pdsm_open_remote(dir, -1, 0, &node) == PDSM_ERR_USAGE && pdsm_open_remote(dir, 4096, 0, &node) == PDSM_ERR_USAGE,
-        "client ids outside 0..4095 are PDSM_ERR_USAGE");
+  check(
+      pdsm_open_remote(dir, -1, 0, &node) == PDSM_ERR_USAGE && pdsm_open_remote(dir, 4096, 0, &node) == PDSM_ERR_USAGE,
+      "client ids outside 0..4095 are PDSM_ERR_USAGE");
   check(pdsm_open_remote(dir, 0, 0x80, &node) == PDSM_ERR_USAGE, "unknown flags are PDSM_ERR_USAGE");
 
   /* Master with 2 remotes: slices of 4096, records RO n = n, MO n = 2 + n, BC = 4. */
@@ -210,15 +230,19 @@ int main(int argc, char **argv) {
            "PDSM_ST_key 0x%x PDSM_ST_size 4096\n",
            base, base + 1, base + 3);
   write_file("pdsm_master_registry", text);
-  check(pdsm_open_master(dir, 0, &node) == PDSM_OK && pdsm_is_master(node) && pdsm_remotes(node) == 2, "the master's registry opens with 2 remotes");
+  check(pdsm_open_master(dir, 0, &node) == PDSM_OK && pdsm_is_master(node) && pdsm_remotes(node) == 2,
+        "the master's registry opens with 2 remotes");
   uint64_t *s1 = pdsm_slice(node, PDSM_MO, 1, &size);
-  check(s1 != NULL && size == 4096 && (unsigned char *)s1 - (unsigned char *)pdsm_segment(node, PDSM_MO, NULL) == 4096, "MO slice 1 is at 4096");
-  check(pdsm_slice(node, PDSM_MO, 2, NULL) == NULL && pdsm_slice(node, PDSM_MO, -1, NULL) == NULL, "slices outside 0..1 are refused");
+  check(s1 != NULL && size == 4096 && (unsigned char *)s1 - (unsigned char *)pdsm_segment(node, PDSM_MO, NULL) == 4096,
+        "MO slice 1 is at 4096");
+  check(pdsm_slice(node, PDSM_MO, 2, NULL) == NULL && pdsm_slice(node, PDSM_MO, -1, NULL) == NULL,
+        "slices outside 0..1 are refused");
   check(pdsm_write_consistent(node, PDSM_MO, 1, 0, vals, 8) == PDSM_OK && mmo[512] == 1 && mst[(2 + 1) * 8] == 2,
         "a consistent write to MO slice 1 bumps record 3");
   mst[1 * 8] = 3;
   check(pdsm_read_consistent(node, PDSM_RO, 1, 0, pair, 8, 10) == PDSM_ERR_BUSY, "RO slice 1 reads through record 1");
-  check(pdsm_segment(node, PDSM_BC, NULL) == NULL && pdsm_write_consistent(node, PDSM_BC, 0, 0, vals, 8) == PDSM_ERR_RANGE,
+  check(pdsm_segment(node, PDSM_BC, NULL) == NULL &&
+            pdsm_write_consistent(node, PDSM_BC, 0, 0, vals, 8) == PDSM_ERR_RANGE,
         "a master without BC has no BC flow");
   pdsm_close(node);
   snprintf(text, sizeof text,
@@ -226,7 +250,8 @@ int main(int argc, char **argv) {
            "PDSM_RO_key 0x%x PDSM_RO_size 8192 Number_of_segs 3 Seg_size 4096\n",
            base, base + 1);
   write_file("pdsm_master_registry", text);
-  check(pdsm_open_master(dir, 0, &node) == PDSM_ERR_REGISTRY, "MO and RO lines that disagree on Number_of_segs are refused");
+  check(pdsm_open_master(dir, 0, &node) == PDSM_ERR_REGISTRY,
+        "MO and RO lines that disagree on Number_of_segs are refused");
   snprintf(text, sizeof text,
            "PDSM_MO_key 0x%x PDSM_MO_size 8192 Number_of_segs 4 Seg_size 4096\n"
            "PDSM_RO_key 0x%x PDSM_RO_size 8192 Number_of_segs 4 Seg_size 4096\n",
@@ -237,7 +262,8 @@ int main(int argc, char **argv) {
   int named = 1;
   for (int code = 0; code <= PDSM_ERR_UNSUPPORTED; code++)
     if (strncmp(pdsm_strerror(code), code == 0 ? "PDSM_OK" : "PDSM_ERR_", code == 0 ? 7 : 9) != 0) named = 0;
-  check(named && strncmp(pdsm_strerror(999), "PDSM_ERR_UNKNOWN", 16) == 0, "pdsm_strerror names every code, and unknown ones");
+  check(named && strncmp(pdsm_strerror(999), "PDSM_ERR_UNKNOWN", 16) == 0,
+        "pdsm_strerror names every code, and unknown ones");
   check(pdsm_now_ns() > 1600000000ull * 1000000000ull, "pdsm_now_ns is Unix time in ns");
 
   for (int i = 0; i < nids; i++) shmctl(ids[i], IPC_RMID, NULL);

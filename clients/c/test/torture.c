@@ -79,7 +79,8 @@ int main(int argc, char **argv) {
       if (first != last) distinct++;
       last = first;
     }
-    printf("reads %" PRIu64 " distinct %" PRIu64 " torn %" PRIu64 " busy %" PRIu64 " last %" PRIu64 "\n", reads, distinct, torn, busy, last);
+    printf("reads %" PRIu64 " distinct %" PRIu64 " torn %" PRIu64 " busy %" PRIu64 " last %" PRIu64 "\n", reads,
+           distinct, torn, busy, last);
   }
   pdsm_close(node);
   return 0;
