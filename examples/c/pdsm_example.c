@@ -10,7 +10,7 @@
  *
  * The registry file's first two lines are read with fscanf exactly as the seed's clients
  * do; segments are attached with shmget(key, size, 0666) (no IPC_CREAT) and shmat. The
- * status segment (ST) line, when present, gives the seqlock of DESIGN §3b:
+ * status segment (ST) line, when present, gives the seqlock of docs/design.md §3b:
  *   remote records: 0 = MO in, 1 = BC in, 2 = RO out; u64 generation at offset 0 of each
  *   64-byte record; odd while a batch is applied (in) or a writer writes (out).
  */
@@ -102,7 +102,7 @@ int main(int argc, char **argv) {
   }
   struct seg mo = {"MO", 0, 0, NULL}, ro = {"RO", 0, 0, NULL}, bc = {"BC", 0, 0, NULL},
              st = {"ST", 0, 0, NULL};
-  /* The two lines every existing client reads, in exactly this shape (DESIGN §3). */
+  /* The two lines every existing client reads, in exactly this shape (docs/design.md §3). */
   if (fscanf(f, "PDSM_MO_key %x PDSM_MO_size %d\n", &mo.key, &mo.size) != 2 ||
       fscanf(f, "PDSM_RO_key %x PDSM_RO_size %d\n", &ro.key, &ro.size) != 2) {
     fclose(f);

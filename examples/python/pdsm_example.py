@@ -4,7 +4,7 @@
     python3 pdsm_example.py [-d registry_dir] -n client_id store RO 0 42
     python3 pdsm_example.py -n 3 load MO 8
 
-Like the C clients: read the registry file's MO and RO lines (DESIGN §3), attach with
+Like the C clients: read the registry file's MO and RO lines (docs/design.md §3), attach with
 shmget(key, size, 0666) without IPC_CREAT, then shmat. Values are native-endian u64.
 """
 import argparse
