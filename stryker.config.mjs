@@ -6,9 +6,15 @@
 // Each module runs only the test files that exercise it (MODULES below), so a run over one
 // module is short. The tests that spawn daemons run dist/, which Stryker does not mutate:
 // they could never kill a mutant and are left out. Reports go to reports/mutation/.
+// All test files of a run share one process per mutant (test/fixtures/mutation-run.ts), which
+// makes a run several times faster; PDSM_MUTATION_PER_FILE=1 runs them one process per file,
+// so the report says which file killed each mutant.
 //
 // Equivalent mutants (a change that cannot alter behaviour) are marked in the source with
 // `// Stryker disable next-line <mutator>: <reason>`, one reason each; none are excluded here.
+
+import { readdirSync } from 'node:fs';
+import { posix } from 'node:path';
 
 /** The codec's own tests; the 120,000-round fuzz is left out (it kills nothing the others miss, at 10x their time). */
 const CODEC_TESTS = [
@@ -38,6 +44,7 @@ const MODULES = {
  * repeats the list. file:line refers to the commit named in docs/testing.md.
  */
 export const EQUIVALENT = [
+  ['src/segments/word-codec.ts:17', 'HOST_LITTLE_ENDIAN -> true', 'on a little-endian host (x86, this machine) true is the right answer; a big-endian host kills it'],
   ['src/udp/serial.ts:42', 'seqMax `>= 0` -> `> 0`', 'a distance of 0 means a === b, so either operand is the answer'],
   ['src/segments/word-codec.ts:32', '`bytes.byteLength === 0` -> false', 'swapping an empty buffer does nothing; the test only saves a call'],
   ['src/segments/word-codec.ts:58', '`src !== dst` -> true', 'copying an array onto itself leaves it as it was'],
@@ -46,6 +53,7 @@ export const EQUIVALENT = [
   ['src/udp/replay-window.ts:38', '`highest < 0 ? size : ...` -> the jump', 'before the first accept the bitmap is all zero, so any shift leaves it zero'],
   ['src/udp/replay-window.ts:55', '`by >= size` -> `by > size`', 'a shift by exactly size moves every word out through the loop, leaving zero as fill() does'],
   ['src/udp/replay-window.ts:61', 'loop from `words + 1`', 'writes past the end of a Uint32Array are ignored'],
+  ['src/udp/seal.ts PskKeys.key', 'the cache lookup `k === undefined` -> true, or the set() removed', 'deriving the key again gives the same key: the cache only saves time'],
   ['src/udp/replay-window.ts:63-64', '`src >= 0` / `src - 1 >= 0` -> true, `src + 1`', 'a negative index of a Uint32Array reads undefined, which `?? 0` makes 0'],
 ];
 
@@ -65,18 +73,33 @@ function testFilesFor(mutate) {
   return [...files];
 }
 
+/** Files matching `dir/name-with-*` patterns (one folder, `*` within the name): all this config uses. */
+function expand(patterns) {
+  const out = new Set();
+  for (const p of patterns) {
+    const dir = posix.dirname(p);
+    const re = new RegExp(`^${posix.basename(p).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    for (const f of readdirSync(dir)) if (re.test(f)) out.add(posix.join(dir, f));
+  }
+  return [...out].sort();
+}
+
+const mutate = mutateFromArgv();
+const patterns = testFilesFor(mutate);
+const perFile = process.env.PDSM_MUTATION_PER_FILE === '1';
+if (!perFile) process.env.PDSM_MUTATION_TESTS = JSON.stringify(expand(patterns));
+
 // tap compiles the tests with ts-node; the type check is the checker's job, and the
 // instrumented sources carry @ts-nocheck anyway. The test processes inherit this.
 process.env.TS_NODE_TRANSPILE_ONLY = '1';
 
-const mutate = mutateFromArgv();
 const concurrency = Number(process.env.PDSM_MUTATION_CONCURRENCY ?? 2);
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'tap',
   tap: {
-    testFiles: testFilesFor(mutate),
+    testFiles: perFile ? patterns : ['test/fixtures/mutation-run.ts'],
     nodeArgs: ['--import', '@tapjs/typescript/import', '-r', '{{hookFile}}', '{{testFile}}'],
     forceBail: true,
   },
