@@ -25,9 +25,14 @@ t.test('the metrics endpoints scrape as Prometheus text and their counters move 
   t.equal(m.get('pdsm_peer_up', { peer: '0' }), 1, 'remote 0 is up');
   t.ok(m.get('pdsm_peer_last_heard_seconds', { peer: '0' })! < 1, 'heard within a second');
 
-  // Wait until histograms have samples (scans every 50 ms, RTT with each heartbeat echo).
-  await new Promise((r) => setTimeout(r, 300));
-  const later: Exposition = (await scrape(masterPort)).body;
+  // Wait, at most 100 scrapes 50 ms apart, until both histograms have samples (scans every
+  // 50 ms, RTT with each heartbeat echo); the assertions below say what was last seen.
+  let later: Exposition = m;
+  for (let i = 0; i < 100; i++) {
+    later = (await scrape(masterPort)).body;
+    if (later.get('pdsm_scan_duration_seconds_count')! > 0 && later.get('pdsm_rtt_seconds_count')! > 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   t.ok(later.get('pdsm_scan_duration_seconds_count')! > 0, 'scan durations observed');
   t.ok(later.get('pdsm_rtt_seconds_count')! > 0, 'round trips observed');
   t.equal(later.get('pdsm_rtt_seconds_bucket', { le: '+Inf' }), later.get('pdsm_rtt_seconds_count'));

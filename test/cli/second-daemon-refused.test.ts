@@ -19,7 +19,8 @@ t.test('a second daemon of the same role and id refuses to start', async (t) => 
   const other = startDaemon(BIN.remote, [...place.args, '-n', '2', '-H', '127.0.0.1']);
   t.teardown(() => other.stop('SIGKILL'));
   await other.waitFor(/running/);
-  t.pass('another client id on the same host starts');
+  t.equal(other.child.exitCode, null, 'another client id on the same host starts and runs');
+  t.notMatch(other.stderr(), /already running/, 'without being taken for the first one');
   t.equal(first.child.exitCode, null, 'the first one still runs');
 });
 
@@ -32,5 +33,7 @@ t.test('a daemon killed with SIGKILL does not block its successor', async (t) =>
   const next = startDaemon(BIN.master, [...place.args, '-p', '1']);
   t.teardown(() => next.stop('SIGKILL'));
   await next.waitFor(/running/);
-  t.pass('the successor runs');
+  t.equal(next.child.exitCode, null, 'the successor runs');
+  t.notMatch(next.stderr(), /already running/, 'the dead predecessor\'s owner record did not stop it');
+  t.not(next.pid, first.pid, 'a new process');
 });

@@ -17,7 +17,7 @@ t.test('when only the master-to-remote direction fails long enough for the remot
   relay.setLoss({ down: 1 }); // the master still hears the remote; the remote hears nothing
   master.moSlice(0).writeUInt32LE(2, 0);
   remote.ro.writeUInt32LE(2, 0);
-  t.ok(await remoteDaemon.waitFor(/master down; joining again/, 5000).then(() => true), 'the remote gives the master up');
+  await t.resolves(remoteDaemon.waitFor(/master down; joining again/, 5000), 'the remote gives the master up');
   relay.setLoss({ down: 0 });
   master.moSlice(0).writeUInt32LE(3, 4);
   remote.ro.writeUInt32LE(3, 4);

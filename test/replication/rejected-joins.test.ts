@@ -51,7 +51,7 @@ t.test('a remote that is not its Clientname\'s host is rejected and logged', asy
   const c = await startCluster({ remotes: 2, start: [], masterArgs: ['-g', conf, '-p', '2'] });
   t.teardown(() => c.destroy());
   await c.startRemote(0, ['-L', '127.0.0.1']);
-  t.pass('client 0 from 127.0.0.1 joins');
+  t.match(c.master.stderr(), /remote joined client=0 address=127\.0\.0\.1:\d+/, 'client 0 from 127.0.0.1, its Clientname, joins');
   const bad = startDaemon(BIN.remote, c.remoteArgs(1, ['-L', '127.0.0.2']));
   t.equal(await bad.exited, 1);
   t.match(bad.stderr(), /rejected this remote \(address\): 127\.0\.0\.2 is not 127\.0\.0\.3 \(Clientname of client 1\)/);

@@ -1,0 +1,122 @@
+// Mutation testing of the protocol core (issue 18; docs/testing.md says how to read it).
+//
+//   npm run test:mutation                                  every module below
+//   npm run test:mutation -- --mutate src/udp/serial.ts    one module (comma-separate several)
+//
+// Each module runs only the test files that exercise it (MODULES below), so a run over one
+// module is short. The tests that spawn daemons run dist/, which Stryker does not mutate:
+// they could never kill a mutant and are left out. Reports go to reports/mutation/.
+// All test files of a run share one process per mutant (test/fixtures/mutation-run.ts), which
+// makes a run several times faster; PDSM_MUTATION_PER_FILE=1 runs them one process per file,
+// so the report says which file killed each mutant.
+//
+// Equivalent mutants (a change that cannot alter behaviour) are marked in the source with
+// `// Stryker disable next-line <mutator>: <reason>`, one reason each; none are excluded here.
+
+import { readdirSync } from 'node:fs';
+import { posix } from 'node:path';
+
+/** The codec's own tests; the 120,000-round fuzz is left out (it kills nothing the others miss, at 10x their time). */
+const CODEC_TESTS = [
+  'test/udp/decode-*.test.ts', 'test/udp/encode-*.test.ts', 'test/udp/random-messages-round-trip.test.ts',
+  'test/udp/vectors-decode-and-reencode.test.ts', 'test/udp/data-*.test.ts', 'test/udp/header-*.test.ts',
+  'test/udp/control-*.test.ts', 'test/udp/codec-*.test.ts',
+];
+
+/** Module -> the test files that check it. A module missing here runs UNIT_TESTS. */
+const MODULES = {
+  'src/udp/serial.ts': ['test/udp/serial-*.test.ts'],
+  'src/udp/replay-window.ts': ['test/udp/replay-window-*.test.ts'],
+  'src/segments/word-codec.ts': ['test/segments/word-codec-*.test.ts'],
+  'src/segments/layout.ts': ['test/segments/layout-*.test.ts'],
+  'src/udp/header.ts': CODEC_TESTS,
+  'src/udp/codec.ts': CODEC_TESTS,
+  'src/udp/data.ts': CODEC_TESTS,
+  'src/udp/control.ts': CODEC_TESTS,
+  'src/udp/seal.ts': ['test/udp/seal-*.test.ts', 'test/udp/vectors-decode-and-reencode.test.ts'],
+  'src/reliability/sender.ts': ['test/reliability/*.test.ts'],
+  'src/reliability/receiver.ts': ['test/reliability/*.test.ts'],
+};
+
+/**
+ * Mutants that survive because they cannot change behaviour. They are NOT excluded (the
+ * score counts them as survivors); each is listed here with its reason, and docs/testing.md
+ * repeats the list. file:line refers to the commit named in docs/testing.md.
+ */
+export const EQUIVALENT = [
+  ['src/segments/word-codec.ts:17', 'HOST_LITTLE_ENDIAN -> true', 'on a little-endian host (x86, this machine) true is the right answer; a big-endian host kills it'],
+  ['src/udp/serial.ts:42', 'seqMax `>= 0` -> `> 0`', 'a distance of 0 means a === b, so either operand is the answer'],
+  ['src/segments/word-codec.ts:32', '`bytes.byteLength === 0` -> false', 'swapping an empty buffer does nothing; the test only saves a call'],
+  ['src/segments/word-codec.ts:58', '`src !== dst` -> true', 'copying an array onto itself leaves it as it was'],
+  ['src/udp/replay-window.ts:19', '`size / 32` -> `size * 32`', 'a longer bitmap only holds ages >= size, which check() never reads'],
+  ['src/udp/replay-window.ts:37', '`pn > highest` -> `>=` in accept()', 'check() already refused pn === highest: bit 0 is set by every accept'],
+  ['src/udp/replay-window.ts:38', '`highest < 0 ? size : ...` -> the jump', 'before the first accept the bitmap is all zero, so any shift leaves it zero'],
+  ['src/udp/replay-window.ts:55', '`by >= size` -> `by > size`', 'a shift by exactly size moves every word out through the loop, leaving zero as fill() does'],
+  ['src/udp/replay-window.ts:61', 'loop from `words + 1`', 'writes past the end of a Uint32Array are ignored'],
+  ['src/udp/seal.ts PskKeys.key', 'the cache lookup `k === undefined` -> true, or the set() removed', 'deriving the key again gives the same key: the cache only saves time'],
+  ['src/udp/replay-window.ts:63-64', '`src >= 0` / `src - 1 >= 0` -> true, `src + 1`', 'a negative index of a Uint32Array reads undefined, which `?? 0` makes 0'],
+];
+
+/** Test files that import src/ directly and spawn no daemon. */
+const UNIT_TESTS = ['test/udp/*.test.ts', 'test/segments/word-codec-*.test.ts', 'test/segments/layout-*.test.ts', 'test/reliability/*.test.ts'];
+
+function mutateFromArgv() {
+  const i = process.argv.findIndex((a) => a === '--mutate' || a === '-m' || a.startsWith('--mutate='));
+  if (i < 0) return Object.keys(MODULES);
+  const value = process.argv[i].includes('=') ? process.argv[i].split('=')[1] : process.argv[i + 1];
+  return (value ?? '').split(',').filter(Boolean);
+}
+
+function testFilesFor(mutate) {
+  const files = new Set();
+  for (const m of mutate) for (const f of MODULES[m.replace(/^\.\//, '').replace(/:.*$/, '')] ?? UNIT_TESTS) files.add(f);
+  return [...files];
+}
+
+/** Files matching `dir/name-with-*` patterns (one folder, `*` within the name): all this config uses. */
+function expand(patterns) {
+  const out = new Set();
+  for (const p of patterns) {
+    const dir = posix.dirname(p);
+    const re = new RegExp(`^${posix.basename(p).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    for (const f of readdirSync(dir)) if (re.test(f)) out.add(posix.join(dir, f));
+  }
+  return [...out].sort();
+}
+
+const mutate = mutateFromArgv();
+const patterns = testFilesFor(mutate);
+const perFile = process.env.PDSM_MUTATION_PER_FILE === '1';
+if (!perFile) process.env.PDSM_MUTATION_TESTS = JSON.stringify(expand(patterns));
+
+// tap compiles the tests with ts-node; the type check is the checker's job, and the
+// instrumented sources carry @ts-nocheck anyway. The test processes inherit this.
+process.env.TS_NODE_TRANSPILE_ONLY = '1';
+
+const concurrency = Number(process.env.PDSM_MUTATION_CONCURRENCY ?? 2);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'tap',
+  tap: {
+    testFiles: perFile ? patterns : ['test/fixtures/mutation-run.ts'],
+    nodeArgs: ['--import', '@tapjs/typescript/import', '-r', '{{hookFile}}', '{{testFile}}'],
+    forceBail: true,
+  },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  mutate,
+  coverageAnalysis: 'perTest',
+  // 2 cores shared with other work: two test processes at most (PDSM_MUTATION_CONCURRENCY=1 for one).
+  concurrency,
+  timeoutMS: 10000,
+  timeoutFactor: 2,
+  ignorePatterns: ['dist', '.tap', 'coverage', 'reports', 'bench/results', '.stryker-tmp'],
+  reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  thresholds: { high: 90, low: 80, break: 80 },
+};
