@@ -16,6 +16,17 @@ function value(width: number, k: number): bigint {
   return v;
 }
 
+// One agent per platform for the whole file: an emulated node takes seconds to start.
+const agents = new Map<Platform, Promise<Agent>>();
+function agentOn(platform: Platform): Promise<Agent> {
+  let a = agents.get(platform);
+  if (!a) agents.set(platform, (a = startAgent(platform)));
+  return a;
+}
+t.teardown(async () => {
+  for (const a of agents.values()) await (await a).quit();
+});
+
 interface Pair {
   master: Proc;
   remote: Proc;
@@ -25,27 +36,35 @@ interface Pair {
 }
 
 async function startPair(masterOn: Platform, remoteOn: Platform, width: number): Promise<Pair> {
+  const t0 = Date.now(); const mark = (s: string): void => { if (process.env.PDSM_TRACE_PORT) console.error(`${Date.now() - t0} ms ${s}`); };
   const place = testPlace(1);
   const port = await freeUdpPort(4);
   const common = ['-d', place.dir, '-k', place.key, '-P', String(port), '-i', '50', '-w', String(width)];
   const procs: Proc[] = [];
-  const agents: Agent[] = [];
+  const attached: Agent[] = [];
   const close = async (): Promise<void> => {
-    for (const a of agents) await a.quit();
+    for (const a of attached) await a.detach();
+    mark("agents quit");
     for (const p of procs.reverse()) await p.stop('SIGTERM', 15_000);
+    mark("daemons stopped");
     place.cleanup();
   };
   try {
     const master = startOn(masterOn, BIN.master, [...common, '-p', '1', '-b', '4096', '-L', '127.0.0.1']);
     procs.push(master);
     await master.waitFor(/running/);
+    mark("master running");
     const remote = startOn(remoteOn, BIN.remote, [...common, '-n', '0', '-H', '127.0.0.1']);
     procs.push(remote);
     await remote.waitFor(/joined master/);
-    const onMaster = await startAgent(masterOn, place.dir, 'master', 0);
-    agents.push(onMaster);
-    const onRemote = await startAgent(remoteOn, place.dir, 'remote', 0);
-    agents.push(onRemote);
+    mark("remote joined");
+    const onMaster = await agentOn(masterOn);
+    await onMaster.attach(place.dir, 'master', 0);
+    attached.push(onMaster);
+    const onRemote = await agentOn(remoteOn);
+    await onRemote.attach(place.dir, 'remote', 0);
+    attached.push(onRemote);
+    mark("agents ready");
     return { master, remote, onMaster, onRemote, close };
   } catch (err) {
     await close();
