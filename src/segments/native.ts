@@ -69,20 +69,29 @@ export interface NativeShm {
 const require = createRequire(import.meta.url);
 
 function load(): NativeShm {
-  // Built by `npm install` (node-gyp rebuild); Release first, Debug for local debugging.
+  // Built by `npm install` (node-gyp rebuild); Release first, Debug for local debugging, then
+  // a cross-built addon for this platform and CPU (scripts/build-s390x.sh, build-win.sh write
+  // prebuilds/<platform>-<arch>/). A file that exists but is for another machine (the x86-64
+  // build seen by an emulated s390x node) fails to load: remember it and try the next one.
+  const prebuilt = `prebuilds/${process.platform}-${process.arch}/pdsm_shm.node`;
   const candidates = ['../../../build/Release/pdsm_shm.node', '../../build/Release/pdsm_shm.node',
-    '../../../build/Debug/pdsm_shm.node', '../../build/Debug/pdsm_shm.node'];
+    '../../../build/Debug/pdsm_shm.node', '../../build/Debug/pdsm_shm.node',
+    `../../../${prebuilt}`, `../../${prebuilt}`];
   let firstError: unknown;
+  let foreignError: unknown;
   for (const path of candidates) {
     try {
       return require(path) as NativeShm;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ERR_DLOPEN_FAILED') foreignError ??= err;
+      else if (code !== 'MODULE_NOT_FOUND') throw err;
       firstError ??= err;
     }
   }
-  throw new Error('the pdsm native addon is not built: run `npm install` (node-gyp rebuild)', {
-    cause: firstError,
+  throw new Error('the pdsm native addon is not built for ' +
+    `${process.platform}-${process.arch}: run \`npm install\` (node-gyp rebuild)`, {
+    cause: foreignError ?? firstError,
   });
 }
 
