@@ -186,6 +186,7 @@ export class OutFlow {
   /** A sliced scan under way (large regions), and whether a full batch follows it. */
   #scan: SlicedScan | undefined;
   #resyncStarted: { at: number; bytes: number } | undefined;
+  #digestJob: { sender: FlowSender; batchId: number; chunks: DigestChunk[]; done: boolean } | undefined;
   /** Full resyncs begin and end: the daemon logs them. */
   onResync: ((e: ResyncEvent) => void) | undefined;
 
@@ -266,6 +267,7 @@ export class OutFlow {
     const sender = this.sender;
     // spec §7.8: not while SENDING (the hashes would name a batch still on its way).
     if (!sender || sender.lastBatchId === 0 || this.#fullOwed || sender.sending || this.#scan) return [];
+    if (this.scanner.needsSlicing) return this.#slicedDigest(sender, wordSize, perDatagram);
     const scratch = Buffer.allocUnsafe(this.scanner.pageSize);
     const chunks: DigestChunk[] = [];
     for (let first = 0; first < this.scanner.pageCount; first += perDatagram) {
@@ -275,6 +277,39 @@ export class OutFlow {
       chunks.push({ batchId: sender.lastBatchId, firstPage: first, hashes });
     }
     return chunks;
+  }
+
+  /**
+   * A large region's digest is hashed in steps across turns (like its scan): the first call
+   * of a period starts it and returns nothing; a later call returns it if no batch was sent
+   * since (the hashes still name the last batch), else starts over.
+   */
+  #slicedDigest(sender: FlowSender, wordSize: WordSize, perDatagram: number): DigestChunk[] {
+    const d = this.#digestJob;
+    if (d && d.done && d.batchId === sender.lastBatchId && d.sender === sender) {
+      this.#digestJob = undefined;
+      return d.chunks;
+    }
+    if (d && !d.done && d.batchId === sender.lastBatchId && d.sender === sender) return [];
+    const job = { sender, batchId: sender.lastBatchId, chunks: [] as DigestChunk[], done: false };
+    this.#digestJob = job;
+    const scratch = Buffer.allocUnsafe(this.scanner.pageSize);
+    let first = 0;
+    const step = (): void => {
+      if (this.#digestJob !== job || sender.lastBatchId !== job.batchId) return;
+      const deadline = performance.now() + APPLY_STEP_MS;
+      while (first < this.scanner.pageCount && performance.now() < deadline) {
+        const count = Math.min(perDatagram, this.scanner.pageCount - first);
+        const hashes = new BigUint64Array(count);
+        for (let i = 0; i < count; i++) hashes[i] = pageHash(this.scanner.page(first + i), wordSize, scratch);
+        job.chunks.push({ batchId: job.batchId, firstPage: first, hashes });
+        first += count;
+      }
+      if (first < this.scanner.pageCount) setImmediate(step);
+      else job.done = true;
+    };
+    step();
+    return [];
   }
 
   owesFull(): void {
