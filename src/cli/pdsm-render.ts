@@ -184,7 +184,20 @@ export function renderScan(report: DaemonReport): string {
   if (s.length === 0) return 'scan: none yet';
   const last = s[s.length - 1]!;
   const max = Math.max(...s);
-  return `scan: last ${last.toFixed(2)} ms, max ${max.toFixed(2)} ms over the last ${s.length}`;
+  const loop = report.loopDelay ? `; event loop delay p99 ${report.loopDelay.p99Ms} ms, max ${report.loopDelay.maxMs} ms` : '';
+  return `scan: last ${last.toFixed(2)} ms, max ${max.toFixed(2)} ms over the last ${s.length}${loop}`;
+}
+
+/** One line per flow with a full resync under way: bytes done of total, rate, time left. */
+export function renderResyncs(report: DaemonReport): string[] {
+  const all = report.peers.flatMap((p) => p.flows.map((f) => ({ who: peerName(p.id), f })));
+  if (report.bc) all.push({ who: 'all', f: report.bc });
+  return all.filter(({ f }) => f.resync).map(({ who, f }) => {
+    const r = f.resync!;
+    const pct = r.bytesTotal > 0 ? Math.floor((100 * r.bytesDone) / r.bytesTotal) : 0;
+    const eta = r.etaS !== undefined ? `, ${r.etaS} s left` : '';
+    return `resync ${f.flow.toUpperCase()} ${f.direction} ${who}${r.phase ? ` ${r.phase}` : ''}: ${fmtBytes(r.bytesDone)} of ${fmtBytes(r.bytesTotal)} (${pct}%), ${fmtBytes(r.rate)}/s${eta}`;
+  });
 }
 
 /** `pdsm status` as text: every line at most `width` (default 80) columns. */
@@ -196,6 +209,7 @@ export function renderStatus(report: DaemonReport, width = 80): string {
     renderWire(report),
     ...renderDrops(report, width),
     renderScan(report),
+    ...renderResyncs(report),
     '',
     ...renderPeerTable(report),
   ];
@@ -242,6 +256,7 @@ export function renderTop(report: DaemonReport, width: number, rates?: TopRates)
     ...(rates ? [renderRates(report, rates)] : []),
     ...renderDrops(report, width),
     renderScan(report),
+    ...renderResyncs(report),
     '',
     ...renderPeerTable(report),
   ];

@@ -112,6 +112,36 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
   });
 
   new Gauge({
+    name: 'pdsm_resync_bytes', help: 'A full resync under way: page bytes done (state="done") and in all (state="total")', labelNames: ['peer', 'flow', 'direction', 'state'], registers,
+    collect() {
+      this.reset();
+      for (const { peer, f } of flows(snapshot())) {
+        if (!f.resync) continue;
+        this.set({ peer, flow: f.flow, direction: f.direction, state: 'done' }, f.resync.bytesDone);
+        this.set({ peer, flow: f.flow, direction: f.direction, state: 'total' }, f.resync.bytesTotal);
+      }
+    },
+  });
+  new Gauge({
+    name: 'pdsm_pace_rate_datagrams', help: 'The flow controller\'s rate of an outgoing flow, datagrams per second (spec §7.9)', labelNames: ['peer', 'flow'], registers,
+    collect() {
+      this.reset();
+      for (const { peer, f } of flows(snapshot())) if (f.paceRate !== undefined) this.set({ peer, flow: f.flow }, f.paceRate);
+    },
+  });
+  new Gauge({
+    name: 'pdsm_event_loop_delay_seconds', help: 'Event-loop delay of the daemon over the report window (quantile 0.5, 0.99, 1 = max)', labelNames: ['quantile'], registers,
+    collect() {
+      this.reset();
+      const d = snapshot().loopDelay;
+      if (!d) return;
+      this.set({ quantile: '0.5' }, d.p50Ms / 1000);
+      this.set({ quantile: '0.99' }, d.p99Ms / 1000);
+      this.set({ quantile: '1' }, d.maxMs / 1000);
+    },
+  });
+
+  new Gauge({
     name: 'pdsm_peer_up', help: '1 while the peer is up (heard within the liveness timeout), else 0', labelNames: ['peer'], registers,
     collect() {
       this.reset();

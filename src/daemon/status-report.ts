@@ -23,6 +23,30 @@ export interface FlowReport {
   resyncs: number;
   /** In only: datagrams still missing or held before they can be applied. */
   pending: number;
+  /** A full resync under way on this flow (out: being sent; in: arriving or being applied). */
+  resync?: ResyncProgress;
+  /** Out only: the flow controller's current rate, datagrams/s (spec §7.9). */
+  paceRate?: number;
+}
+
+/** Progress of a full resync: page bytes done of total, bytes per second, seconds left. */
+export interface ResyncProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  /** Page bytes per second so far (0 until known). */
+  rate: number;
+  etaS?: number;
+  /** In only: 'receiving' while datagrams arrive, 'applying' while the batch is written. */
+  phase?: 'receiving' | 'applying';
+}
+
+/** Event-loop delay of the daemon (perf_hooks monitorEventLoopDelay), ms. */
+export interface LoopDelayReport {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Over how long the figures were taken, s (they reset each report window). */
+  windowS: number;
 }
 
 export interface PeerReport {
@@ -54,6 +78,8 @@ export interface DaemonReport {
   bc?: FlowReport;
   /** Last scan durations, ms (most recent last; at most 64). */
   scanMs: number[];
+  /** Event-loop delay (loop-monitor.ts); the daemon sets it from its LoopMonitor. */
+  loopDelay?: LoopDelayReport;
 }
 
 /** Sums counters across sessions: a new session's sender or receiver starts from zero. */

@@ -39,6 +39,8 @@ export interface ReceiverOptions {
   /** Apply a whole batch (the daemon writes it into the segment inside the ST generation). */
   apply(batch: ReceivedBatch): void;
   sendNack(ranges: SeqRange[]): void;
+  /** A DATA or COMMIT was held (progress: the daemon notes when a full batch begins). */
+  onHeld?(): void;
   /** Ask the sender for pages again (spec §6.4 RESYNC); `full` for every page. */
   requestResync(firstPage: number, pageCount: number, full: boolean): void;
   /** spec §12: NACK Delay 10 ms, NACK Retry 50 ms, NACK Max 2000 ms. */
@@ -47,12 +49,20 @@ export interface ReceiverOptions {
   nackBackoff?: () => number;
   nackRetryMs?: number;
   nackMaxMs?: number;
-  /** Memory bound: most datagrams held ahead of the apply point (default 65536); later ones are dropped and NACKed later (spec §7.3). */
+  /**
+   * Memory bound: most datagrams held ahead of the apply point; later ones are dropped and
+   * NACKed later (spec §7.3). It must hold the largest batch (a full one) whole, or that
+   * batch could never complete: default windowFor(geometry, 1200).
+   */
   window?: number;
 }
 
 export interface ReceiverCounters {
   datagrams: number;
+  /** DIGESTs dropped whole: pages beyond the segment (spec §6.3). */
+  digestsRefused: number;
+  /** HEARTBEAT Highest Seq values clipped to the window (spec §6.2, §7.3). */
+  highestClipped: number;
   duplicates: number;
   outOfWindow: number;
   invalid: number;
@@ -67,7 +77,7 @@ export interface ReceiverCounters {
 export class FlowReceiver {
   readonly options: ReceiverOptions;
   readonly counters: ReceiverCounters = {
-    datagrams: 0, duplicates: 0, outOfWindow: 0, invalid: 0, batchesApplied: 0, batchesDropped: 0, nacksSent: 0, resyncsSent: 0, bytes: 0,
+    datagrams: 0, digestsRefused: 0, highestClipped: 0, duplicates: 0, outOfWindow: 0, invalid: 0, batchesApplied: 0, batchesDropped: 0, nacksSent: 0, resyncsSent: 0, bytes: 0,
   };
   // spec: next_expected (every seq before it is applied or obsolete)
   #expected: number;
@@ -79,8 +89,14 @@ export class FlowReceiver {
   readonly #nackTimer: Deadline;
   #nackBackoff: number;
   #lastAppliedBatch = 0;
-  /** The latest REPLACES COMMIT held but not yet applied. */
+  /** The latest REPLACES COMMIT held but not yet applied, and its first seq not yet seen held. */
   #replace: CommitMessage | undefined;
+  #replaceScan = 0;
+  readonly #window: number;
+  /** Page bytes held (staged) and not yet applied: the staging memory. */
+  #heldBytes = 0;
+  /** The first batch of a session is FULL (spec §7.1): its size is known before its COMMIT. */
+  #firstBatchDone = false;
 
   constructor(options: ReceiverOptions) {
     this.options = options;
@@ -89,6 +105,27 @@ export class FlowReceiver {
     this.#scanPos = this.#expected;
     this.#nackBackoff = options.nackDelayMs ?? (options.nackBackoff ? 0 : 10);
     this.#nackTimer = new Deadline(options.clock, () => this.#sendNack());
+    this.#window = options.window ?? windowFor(options.geometry, 1200);
+  }
+
+  /** Datagrams this receiver holds at most ahead of its apply point. */
+  get window(): number {
+    return this.#window;
+  }
+
+  /** Page bytes held and not yet applied (the staging memory of this flow). */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /**
+   * The session's first batch (FULL, spec §7.1) while it arrives: page bytes held of the
+   * segment's total. Undefined once it was applied.
+   */
+  get joinProgress(): { bytesDone: number; bytesTotal: number } | undefined {
+    if (this.#firstBatchDone) return undefined;
+    const g = this.options.geometry;
+    return { bytesDone: Math.min(this.#heldBytes, g.pageCount * g.pageSize), bytesTotal: g.pageCount * g.pageSize };
   }
 
   get expected(): number {
@@ -130,13 +167,14 @@ export class FlowReceiver {
       this.counters.duplicates++;
       return 'duplicate';
     }
-    if (ahead >= (this.options.window ?? 65536)) {
+    if (ahead >= this.#window) {
       // Beyond the memory bound: drop it; it is NACKed once the apply point gets near.
       this.counters.outOfWindow++;
       return 'window';
     }
     this.counters.datagrams++;
-    this.#held.set(msg.seq, msg);
+    this.#hold(msg);
+    this.options.onHeld?.();
     if (seqGt(msg.seq, this.#highest)) this.#highest = msg.seq;
     else if (this.#nackBackoff > (this.options.nackRetryMs ?? 50)) {
       // A repair (or a late datagram) filled part of a gap: the sender is answering, so ask
@@ -148,6 +186,7 @@ export class FlowReceiver {
     // remember the latest one and try it on every arrival until it is applied.
     if (msg.type === 'commit' && msg.replaces && (this.#replace === undefined || seqGt(msg.seq, this.#replace.seq))) {
       this.#replace = msg;
+      this.#replaceScan = 0;
     }
     if (this.#replace !== undefined) {
       if (seqLt(this.#replace.seq, this.#expected)) this.#replace = undefined;
@@ -159,8 +198,15 @@ export class FlowReceiver {
 
   /** spec §6.2: the sender's highest sequence; reveals a lost tail. */
   onHighestSeq(seq: number): void {
-    // A number beyond the serial window is a confused or hostile peer: ignore it.
-    if (seqDiff(seq, this.#expected) >= 0x4000_0000) return;
+    // A number beyond the serial window is a confused or hostile peer: ignore it. One
+    // beyond the window is clipped to it (spec §7.3): the receiver would drop those
+    // datagrams anyway, and NACKs only what it could hold, so the work stays bounded.
+    const ahead = seqDiff(seq, this.#expected);
+    if (ahead >= 0x4000_0000) return;
+    if (ahead >= this.#window) {
+      this.counters.highestClipped++;
+      seq = seqAdd(this.#expected, this.#window - 1);
+    }
     if (seqGt(seq, this.#highest)) {
       this.#highest = seq;
       this.#armNack();
@@ -171,6 +217,12 @@ export class FlowReceiver {
   close(): void {
     this.#nackTimer.cancel();
     this.#held.clear();
+    this.#heldBytes = 0;
+  }
+
+  #hold(msg: DataMessage | CommitMessage): void {
+    this.#held.set(msg.seq, msg);
+    if (msg.type === 'data') this.#heldBytes += msg.payload.byteLength;
   }
 
   /**
@@ -203,7 +255,10 @@ export class FlowReceiver {
   #tryReplace(commit: CommitMessage): void {
     const first = seqAdd(commit.seq, -commit.dataCount);
     if (seqLt(first, this.#expected)) return; // overlaps what was applied: cannot be whole
-    for (let i = 0; i < commit.dataCount; i++) if (!this.#held.has(seqAdd(first, i))) return;
+    // Held entries only go away when applied or dropped, so the scan resumes where it
+    // stopped: each arrival costs O(1) amortised, not O(batch) (a full batch is 262k DATA).
+    while (this.#replaceScan < commit.dataCount && this.#held.has(seqAdd(first, this.#replaceScan))) this.#replaceScan++;
+    if (this.#replaceScan < commit.dataCount) return;
     const obsolete = seqDiff(first, this.#expected);
     if (obsolete > 0) {
       this.#drop(this.#expected, seqAdd(first, -1));
@@ -215,7 +270,11 @@ export class FlowReceiver {
 
   #drop(from: number, to: number): void {
     for (let s = from; ; s = seqAdd(s, 1)) {
-      this.#held.delete(s);
+      const m = this.#held.get(s);
+      if (m !== undefined) {
+        if (m.type === 'data') this.#heldBytes -= m.payload.byteLength;
+        this.#held.delete(s);
+      }
       if (s === to) break;
     }
   }
@@ -227,14 +286,18 @@ export class FlowReceiver {
     let valid = true;
     for (let i = 0; i < commit.dataCount; i++) {
       const msg = this.#held.get(seqAdd(first, i));
-      if (msg === undefined || msg.type !== 'data' || msg.batchId !== commit.batchId) {
+      if (msg === undefined || msg.type !== 'data') {
         valid = false;
-        break;
+        continue;
       }
+      // spec §7.3: DATA of another batch id spoil the batch, but their pages (checked against
+      // the segment on arrival) are still the pages to ask for again.
+      if (msg.batchId !== commit.batchId) valid = false;
       data.push(msg);
       pages.add(msg.page);
     }
     this.#drop(first, commit.seq);
+    this.#firstBatchDone = true;
     if (!valid || pages.size !== commit.pageCount || !this.#coversPages(data)) {
       // The sender broke the batch rules (spec §7.3): apply nothing, ask for its pages.
       this.counters.invalid++;
@@ -277,10 +340,16 @@ export class FlowReceiver {
    * pending; RESYNC each run of differing pages. Returns the pages that differed.
    */
   onDigest(batchId: number, firstPage: number, hashes: BigUint64Array, localHash: (page: number) => bigint): number[] {
-    if (batchId !== this.#lastAppliedBatch || !this.idle) return [];
     const pageCount = this.options.geometry.pageCount;
+    // spec §6.3: First Page + Hash Count beyond the segment makes the datagram invalid:
+    // dropped whole, never partly compared.
+    if (!Number.isInteger(firstPage) || firstPage < 0 || hashes.length === 0 || firstPage + hashes.length > pageCount) {
+      this.counters.digestsRefused++;
+      return [];
+    }
+    if (batchId !== this.#lastAppliedBatch || !this.idle) return [];
     const differ: number[] = [];
-    for (let i = 0; i < hashes.length && firstPage + i < pageCount; i++) {
+    for (let i = 0; i < hashes.length; i++) {
       if (localHash(firstPage + i) !== hashes[i]) differ.push(firstPage + i);
     }
     for (const [first, count] of runs(differ)) this.#resync(first, count, false);
@@ -296,7 +365,8 @@ export class FlowReceiver {
   #sendNack(): void {
     const ranges: SeqRange[] = [];
     let s = this.#scanPos;
-    const span = seqDiff(this.#highest, this.#scanPos) + 1;
+    // Bounded by the window: onHighestSeq and onDatagram never let highest pass it.
+    const span = Math.min(seqDiff(this.#highest, this.#scanPos) + 1, this.#window);
     let open: SeqRange | undefined;
     for (let i = 0; i < span && ranges.length <= MAX_NACK_RANGES; i++, s = seqAdd(s, 1)) {
       if (this.#held.has(s)) {
@@ -317,6 +387,17 @@ export class FlowReceiver {
     this.#nackBackoff = Math.min(Math.max(retry, this.#nackBackoff * 2), this.options.nackMaxMs ?? 2000);
     this.#armNack();
   }
+}
+
+/**
+ * Datagrams a receiver must be able to hold for a flow of this geometry: a full batch (every
+ * page in chunks of what an MTU of `mtu` carries, plus its COMMIT) twice over (a replacement
+ * may start before the batch it replaces was dropped), at least 65 536.
+ */
+export function windowFor(geometry: SegmentGeometry, mtu: number): number {
+  const chunk = Math.max(geometry.wordSize, Math.min(geometry.pageSize, mtu - 64));
+  const full = geometry.pageCount * Math.ceil(geometry.pageSize / chunk) + 1;
+  return Math.min(0x4000_0000, Math.max(65_536, 2 * full));
 }
 
 /** Runs of consecutive numbers in `pages` (sorted here) as [first, count]. */

@@ -1,25 +1,39 @@
 /**
- * The sending side of one flow (spec/protocol.md §5, §6, §8): numbers DATA and COMMIT
- * datagrams in the flow's sequence space, keeps a bounded history for retransmission, and
- * answers NACKs.
+ * The sending side of one flow (spec/protocol.md §5, §6, §7.4-§7.9): numbers DATA and
+ * COMMIT datagrams in the flow's sequence space, keeps a bounded history for
+ * retransmission, answers NACKs and RESYNCs, and paces what it sends.
  *
- * Timing: nothing here runs on a timer. A batch goes out when the daemon's scan finds dirty
- * pages; retransmissions go out when a NACK arrives. The only time rule is the repair
- * hold-off (spec §12): a sequence number retransmitted less than `holdOffMs` ago is not
- * sent again, so a burst of duplicate NACKs (or many receivers NACKing one loss) costs one
- * repair. The history is bounded in bytes (spec: History Bytes, 16 MiB per flow).
+ * Timing: a batch is queued when the daemon's scan finds dirty pages (or a RESYNC or a
+ * replacement asks for one); a pump then turns it into datagrams a few at a time, as the
+ * flow controller (flow-control.ts, spec §7.9) allows, on the Clock's timers. One pump run
+ * makes at most PUMP_SLICE datagrams and yields, so a batch of any size (a 256 MiB full
+ * resync is 262 145 datagrams at 1 KiB pages) never holds the event loop: the daemon keeps
+ * reading its socket and heartbeating other sessions while it streams. Retransmissions go
+ * before new data in the same paced queue. The repair hold-off (spec §12): a sequence
+ * number retransmitted less than `holdOffMs` ago is not queued again, so a burst of
+ * duplicate NACKs (or many receivers NACKing one loss) costs one repair.
  *
- * When a NACK asks for a datagram that fell out of the history, the batch it belonged to
- * can never complete. The sender then resends the current contents (the latest snapshot)
- * of every page of that batch and of all later ones as one new batch flagged REPLACES:
- * the receiver drops every unapplied batch before it and applies this one, so nobody
- * waits forever (DESIGN §6b). If even the batch's page list is gone, every page is sent.
+ * History (spec §7.4, §12 History Bytes): bounded in bytes only, and sized by the daemon for
+ * the largest batch (a full one); a datagram stays retransmittable until newer datagrams push
+ * it out, however late the NACK (no time rule: spec §12 Retransmit Linger).
+ *
+ * Bounded work per datagram (spec §6.1, §6.4): every count from the wire is clipped to what
+ * this sender holds before any loop: a NACK costs at most the history's length, whatever its
+ * ranges say; a RESYNC outside the segment is dropped whole.
+ *
+ * When a NACK asks for a datagram of this session that fell out of the history, the batch it
+ * belonged to can never complete. The sender then resends the current contents (the latest
+ * snapshot) of every page of that batch and of all later ones as one new batch flagged
+ * REPLACES (spec §7.7): the receiver drops every unapplied batch before it and applies this
+ * one, so nobody waits forever (DESIGN §6b). If even the batch's page list is gone, every
+ * page is sent. Sequence numbers before the session's first are ignored (spec §7.6).
  */
 import type { CommitMessage, DataMessage, FlowName, SeqRange } from '../udp/codec.js';
 import { maxDataPayload } from '../udp/codec.js';
 import { seqAdd, seqDiff, seqInRange, seqLt } from '../udp/serial.js';
 import { toWire, type WordSize } from '../segments/word-codec.js';
-import type { Clock } from './clock.js';
+import { Deadline, type Clock } from './clock.js';
+import { FlowControl, type FlowControlOptions, type FlowControlState } from './flow-control.js';
 
 /** Where the sender reads page contents from: the flow's latest snapshot. */
 export interface PageSource {
@@ -45,12 +59,48 @@ export interface SenderOptions {
   clock: Clock;
   /** Hand a datagram to the transport; the transport sets packetNumber. */
   emit(msg: DataMessage | CommitMessage): void;
-  /** Bytes of DATA payload kept for retransmission (spec: History Bytes, default 16 MiB). */
+  /** Bytes kept for retransmission (spec: History Bytes; default historyBytesFor(the source)). */
   historyBytes?: number;
   /** Batches whose page lists are kept for REPLACES (default 4096). */
   batchLimit?: number;
   /** Repair hold-off, ms (spec §12: max(SRTT, 20 ms)); default 20. */
   holdOffMs?: number;
+  /** Flow control (spec §7.9); `false` sends as fast as the pump runs (tests, bench baselines). */
+  flowControl?: FlowControlOptions | false;
+  /** A batch started or ended (progress, the daemon's log line for full resyncs). */
+  onBatch?(event: BatchEvent): void;
+  /**
+   * While true, queued batches wait (retransmissions still go): the source is being
+   * rewritten by a sliced scan. Call kick() when it turns false.
+   */
+  holdBatches?(): boolean;
+}
+
+/** What `onBatch` reports: a batch began leaving, or its COMMIT left. */
+export interface BatchEvent {
+  kind: 'start' | 'end';
+  batchId: number;
+  full: boolean;
+  replaces: boolean;
+  pages: number;
+  /** DATA + COMMIT of the batch. */
+  datagrams: number;
+  /** Page bytes of the batch. */
+  bytes: number;
+  /** At 'end': ms from its first DATA to its COMMIT. */
+  durationMs?: number;
+}
+
+/** A batch being sent: what is done of it, for `pdsm status`. */
+export interface SendProgress {
+  batchId: number;
+  full: boolean;
+  bytesDone: number;
+  bytesTotal: number;
+  /** Page bytes per second since the batch began. */
+  rate: number;
+  /** Seconds left at that rate (undefined before a rate is known). */
+  etaS?: number;
 }
 
 interface BatchRecord {
@@ -58,6 +108,20 @@ interface BatchRecord {
   firstSeq: number;
   commitSeq: number;
   pages: number[];
+}
+
+/** A batch queued or being turned into datagrams. */
+interface Outgoing {
+  batchId: number;
+  pages: number[];
+  full: boolean;
+  replaces: boolean;
+  firstSeq: number;
+  /** Next page (index into pages) and offset in it to send. */
+  pageIndex: number;
+  offset: number;
+  dataCount: number;
+  startedAt: number;
 }
 
 export interface SenderCounters {
@@ -69,35 +133,71 @@ export interface SenderCounters {
   fullBatches: number;
   nacksReceived: number;
   nackedTooOld: number;
+  /** NACK ranges wholly before the session's first sequence or not yet sent (ignored). */
+  nackIgnored: number;
+  /** RESYNCs refused whole (outside the segment, spec §6.4) or folded into a queued full batch. */
+  resyncsRefused: number;
+  resyncsCoalesced: number;
 }
+
+/** Most datagrams one pump run makes before it yields the event loop. */
+export const PUMP_SLICE = 256;
+/** Header cost of one history entry besides its payload. */
+const ENTRY_COST = 40;
 
 /** What one history entry costs against History Bytes: its payload plus a header. */
 function historyCost(msg: DataMessage | CommitMessage): number {
-  return 40 + (msg.type === 'data' ? msg.payload.byteLength : 0);
+  return ENTRY_COST + (msg.type === 'data' ? msg.payload.byteLength : 0);
+}
+
+/**
+ * spec §12 History Bytes for a flow of `regionBytes` sent in chunks of `chunk` bytes: room
+ * for a full batch and a quarter more (the batches sent while it is repaired), at least 16 MiB.
+ */
+export function historyBytesFor(regionBytes: number, chunk: number): number {
+  const datagrams = Math.ceil(regionBytes / chunk) + 1;
+  return Math.max(16 * 1024 * 1024, Math.ceil((regionBytes + datagrams * ENTRY_COST) * 1.25));
 }
 
 export class FlowSender {
   readonly options: SenderOptions;
   readonly counters: SenderCounters = {
     batches: 0, datagrams: 0, bytes: 0, retransmits: 0, replaces: 0, fullBatches: 0, nacksReceived: 0, nackedTooOld: 0,
+    nackIgnored: 0, resyncsRefused: 0, resyncsCoalesced: 0,
   };
   // spec: next_seq
   #nextSeq: number;
+  /** DATA and COMMIT sent in this session (to tell a sequence before the session's first). */
+  #sentInSession = 0;
   #nextBatchId = 1;
-  // spec: retransmit history (seq -> datagram), oldest first
+  // spec: retransmit history (seq -> datagram), oldest first, contiguous up to next_seq - 1
   readonly #history = new Map<number, DataMessage | CommitMessage>();
   #historyBytes = 0;
+  readonly #historyLimit: number;
   readonly #sentAt = new Map<number, number>();
   readonly #batches: BatchRecord[] = [];
   /** First seq of the latest REPLACES batch: NACKs for older seqs are covered by it. */
   #replacedBefore: number | undefined;
   readonly #chunk: number;
+  readonly #chunksPerPage: number;
+  /** Batches waiting to be sent, the current one first. */
+  readonly #queue: Outgoing[] = [];
+  /** Retransmissions waiting for the pacer, with where each goes. */
+  #repairs: { msg: DataMessage | CommitMessage; to: (msg: DataMessage | CommitMessage) => void }[] = [];
+  #repairHead = 0;
+  readonly #pumpTimer: Deadline;
+  readonly #fc: FlowControl | undefined;
+  #closed = false;
 
   constructor(options: SenderOptions) {
     this.options = options;
     this.#nextSeq = options.firstSeq >>> 0;
     this.#chunk = Math.min(options.pageSize, maxDataPayload(options.mtu, options.wordSize, options.sealed));
     if (this.#chunk < options.wordSize) throw new RangeError(`MTU ${options.mtu} leaves no room for a word of page data`);
+    this.#chunksPerPage = Math.ceil(options.pageSize / this.#chunk);
+    this.#historyLimit = options.historyBytes ?? historyBytesFor(options.source.pageCount * options.pageSize, this.#chunk);
+    this.#pumpTimer = new Deadline(options.clock, () => this.#pump());
+    this.#fc = options.flowControl === false ? undefined : new FlowControl(options.clock.now(), options.flowControl ?? {});
   }
 
   /** spec: highest_seq_sent (the heartbeat's value); firstSeq - 1 before anything was sent. */
@@ -105,44 +205,64 @@ export class FlowSender {
     return seqAdd(this.#nextSeq, -1);
   }
 
-  /** Id of the last batch sent (0 before the first). */
+  /** Id of the last batch queued (0 before the first). */
   get lastBatchId(): number {
     return (this.#nextBatchId - 1) >>> 0;
   }
 
+  /** spec §7.4 SENDING: a batch or a repair is still waiting to leave. */
+  get sending(): boolean {
+    return this.#queue.length > 0 || this.#repairHead < this.#repairs.length;
+  }
+
+  /** DATA payload bytes the history holds now (the memory it costs). */
+  get historyBytes(): number {
+    return this.#historyBytes;
+  }
+
+  /** The flow controller's state (rate, phase, loss events); undefined without one. */
+  get flowControl(): FlowControlState | undefined {
+    return this.#fc?.state;
+  }
+
+  /** A smoothed round-trip time to the receiver (the session's HEARTBEAT echo), ms. */
+  setRtt(srttMs: number): void {
+    this.#fc?.setRtt(srttMs);
+  }
+
+  /** The batch being sent, if any: bytes done of total, rate and time left. */
+  get progress(): SendProgress | undefined {
+    const b = this.#queue[0];
+    if (b === undefined) return undefined;
+    const pageSize = this.options.pageSize;
+    const bytesDone = b.pageIndex * pageSize + b.offset;
+    const bytesTotal = b.pages.length * pageSize;
+    const elapsed = b.firstSeq === -1 ? 0 : (this.options.clock.now() - b.startedAt) / 1000;
+    const rate = elapsed > 0 ? bytesDone / elapsed : 0;
+    const p: SendProgress = { batchId: b.batchId, full: b.full, bytesDone, bytesTotal, rate: Math.round(rate) };
+    if (rate > 0) p.etaS = Math.round(((bytesTotal - bytesDone) / rate) * 10) / 10;
+    return p;
+  }
+
   /**
-   * Send pages `pages` of the source as one batch (spec §5.4). `full` marks a batch of every
-   * page; `replaces` tells the receiver to drop every unapplied batch before it.
+   * Queue pages `pages` of the source as one batch (spec §5.4). `full` marks a batch of every
+   * page; `replaces` tells the receiver to drop every unapplied batch before it. Its
+   * datagrams leave as pacing allows, read from the source as they go.
    */
   sendBatch(pages: readonly number[], flags: { full?: boolean; replaces?: boolean } = {}): void {
-    if (pages.length === 0) return;
-    const { src, dst, epoch, flow, pageSize, wordSize } = this.options;
+    if (pages.length === 0 || this.#closed) return;
     const batchId = this.#nextBatchId >>> 0;
     this.#nextBatchId = (this.#nextBatchId + 1) >>> 0 || 1;
-    const firstSeq = this.#nextSeq;
-    let dataCount = 0;
-    for (const page of pages) {
-      const native = this.options.source.page(page);
-      for (let offset = 0; offset < pageSize; offset += this.#chunk) {
-        const length = Math.min(this.#chunk, pageSize - offset);
-        const payload = Buffer.allocUnsafe(length);
-        toWire(native.subarray(offset, offset + length), payload, wordSize);
-        this.#send({ type: 'data', src, dst, epoch, packetNumber: 0, flow, seq: this.#nextSeq, batchId, page, offset, payload });
-        dataCount++;
-      }
-    }
     const full = flags.full ?? false;
     const replaces = flags.replaces ?? false;
-    const commitSeq = this.#nextSeq;
-    this.#send({ type: 'commit', src, dst, epoch, packetNumber: 0, flow, seq: commitSeq, batchId, dataCount, pageCount: pages.length, replaces, full });
-    this.#batches.push({ batchId, firstSeq, commitSeq, pages: [...pages] });
-    while (this.#batches.length > (this.options.batchLimit ?? 4096)) this.#batches.shift();
+    this.#queue.push({
+      batchId, pages: [...pages], full, replaces, firstSeq: -1, pageIndex: 0, offset: 0,
+      dataCount: pages.length * this.#chunksPerPage, startedAt: 0,
+    });
     this.counters.batches++;
     if (full) this.counters.fullBatches++;
-    if (replaces) {
-      this.counters.replaces++;
-      this.#replacedBefore = firstSeq;
-    }
+    if (replaces) this.counters.replaces++;
+    this.#pump();
   }
 
   /** Send every page as one batch (join, epoch change, full RESYNC). */
@@ -151,12 +271,98 @@ export class FlowSender {
     this.sendBatch(all, { full: true, replaces: true });
   }
 
+  /** Run the pump now (holdBatches turned false). */
+  kick(): void {
+    this.#pump();
+  }
+
+  /** Stop: no more datagrams, no timers (the session ended). */
+  close(): void {
+    this.#closed = true;
+    this.#pumpTimer.cancel();
+    this.#queue.length = 0;
+    this.#repairs = [];
+    this.#repairHead = 0;
+  }
+
+  /**
+   * Make datagrams while the flow controller allows, at most PUMP_SLICE per run, then yield:
+   * re-arm for the next token (paced) or for the next turn (the slice was used up).
+   */
+  #pump(): void {
+    if (this.#closed) return;
+    const clock = this.options.clock;
+    const now = clock.now();
+    let budget = Math.min(PUMP_SLICE, this.#fc ? this.#fc.available(now) : PUMP_SLICE);
+    let made = 0;
+    let last: number | undefined;
+    const held = this.options.holdBatches?.() ?? false;
+    while (made < budget) {
+      if (this.#repairHead < this.#repairs.length) {
+        const r = this.#repairs[this.#repairHead]!;
+        this.#repairs[this.#repairHead++] = undefined as never;
+        this.counters.retransmits++;
+        r.to(r.msg);
+        last = r.msg.seq;
+        made++;
+        continue;
+      }
+      const b = this.#queue[0];
+      if (b === undefined || held) break;
+      last = this.#next(b, now);
+      made++;
+    }
+    if (this.#repairHead >= this.#repairs.length && this.#repairHead > 0) {
+      this.#repairs = [];
+      this.#repairHead = 0;
+    }
+    if (made > 0) this.#fc?.onSent(now, made, last);
+    if (!this.sending || (held && this.#repairHead >= this.#repairs.length)) return;
+    budget = made < PUMP_SLICE && this.#fc ? this.#fc.delayMs(clock.now()) : 0;
+    this.#pumpTimer.armAt(clock.now() + budget);
+  }
+
+  /** The next datagram of batch `b` (its COMMIT when all DATA left); returns its seq. */
+  #next(b: Outgoing, now: number): number {
+    const { src, dst, epoch, flow, pageSize, wordSize } = this.options;
+    if (b.firstSeq === -1) {
+      b.firstSeq = this.#nextSeq;
+      b.startedAt = now;
+      this.#batches.push({ batchId: b.batchId, firstSeq: b.firstSeq, commitSeq: seqAdd(b.firstSeq, b.dataCount), pages: b.pages });
+      while (this.#batches.length > (this.options.batchLimit ?? 4096)) this.#batches.shift();
+      if (b.replaces) this.#replacedBefore = b.firstSeq;
+      this.options.onBatch?.({ kind: 'start', batchId: b.batchId, full: b.full, replaces: b.replaces, pages: b.pages.length, datagrams: b.dataCount + 1, bytes: b.pages.length * pageSize });
+    }
+    const seq = this.#nextSeq;
+    if (b.pageIndex < b.pages.length) {
+      const page = b.pages[b.pageIndex]!;
+      const length = Math.min(this.#chunk, pageSize - b.offset);
+      const native = this.options.source.page(page);
+      const payload = Buffer.allocUnsafe(length);
+      toWire(native.subarray(b.offset, b.offset + length), payload, wordSize);
+      this.#send({ type: 'data', src, dst, epoch, packetNumber: 0, flow, seq, batchId: b.batchId, page, offset: b.offset, payload });
+      b.offset += length;
+      if (b.offset >= pageSize) {
+        b.offset = 0;
+        b.pageIndex++;
+      }
+      return seq;
+    }
+    this.#send({ type: 'commit', src, dst, epoch, packetNumber: 0, flow, seq, batchId: b.batchId, dataCount: b.dataCount, pageCount: b.pages.length, replaces: b.replaces, full: b.full });
+    this.#queue.shift();
+    this.options.onBatch?.({
+      kind: 'end', batchId: b.batchId, full: b.full, replaces: b.replaces, pages: b.pages.length, datagrams: b.dataCount + 1,
+      bytes: b.pages.length * pageSize, durationMs: now - b.startedAt,
+    });
+    return seq;
+  }
+
   #send(msg: DataMessage | CommitMessage): void {
     this.#nextSeq = seqAdd(this.#nextSeq, 1);
+    if (this.#sentInSession < 0x7fff_ffff) this.#sentInSession++;
     this.#history.set(msg.seq, msg);
     this.#historyBytes += historyCost(msg);
-    const limit = this.options.historyBytes ?? 16 * 1024 * 1024;
-    while (this.#historyBytes > limit && this.#history.size > 1) {
+    while (this.#historyBytes > this.#historyLimit && this.#history.size > 1) {
       const oldest = this.#history.keys().next().value as number;
       this.#historyBytes -= historyCost(this.#history.get(oldest)!);
       this.#history.delete(oldest);
@@ -168,7 +374,10 @@ export class FlowSender {
   }
 
   /**
-   * spec §6.1: retransmit what the history holds; REPLACES what it no longer does.
+   * spec §6.1, §7.6, §7.7: retransmit what the history holds, REPLACES what it no longer
+   * does. Each range is first clipped to the sequences this session sent (spec §7.6: later
+   * ones, and ones before the session's first, are ignored), then the in-history parts of all
+   * ranges are merged, so the work is at most the history's length whatever the ranges say.
    * `repair` sends a retransmission (default: emit), e.g. to the one remote that NACKed a
    * unicast fan-out stream; a replacement batch always goes on the stream itself.
    */
@@ -176,31 +385,64 @@ export class FlowSender {
     this.counters.nacksReceived++;
     const now = this.options.clock.now();
     const holdOff = this.options.holdOffMs ?? 20;
-    // spec §7.7: while the latest replacement is still in history, older NACKs are covered.
-    const replacing = this.#replacedBefore !== undefined && this.#history.has(this.#replacedBefore);
-    let oldestLost: number | undefined;
+    const held = this.#history.size;
+    const sent = this.#sentInSession;
+    // Back-distances from next_seq: seq = next_seq - d, d in 1..sent. History holds d in 1..held.
+    const spans: [number, number][] = [];
+    let oldestLostD = 0;
     for (const range of ranges) {
-      for (let i = 0; i < range.count; i++) {
-        const seq = seqAdd(range.first, i);
-        // Only seqs this sender has used can be repaired; later ones are a confused peer.
-        if (!seqLt(seq, this.#nextSeq)) break;
-        if (replacing && seqLt(seq, this.#replacedBefore!)) continue;
-        const msg = this.#history.get(seq);
-        if (msg === undefined) {
-          if (oldestLost === undefined || seqLt(seq, oldestLost)) oldestLost = seq;
+      const count = Math.min(range.count >>> 0, 0x7fff_ffff);
+      let d = seqDiff(this.#nextSeq, range.first >>> 0);
+      if (d <= 0 || count === 0) {
+        this.counters.nackIgnored++; // not sent yet: a confused peer
+        continue;
+      }
+      let c = count;
+      if (d > sent) {
+        // spec §7.6: numbers before the session's first were never sent in it.
+        const before = d - sent;
+        if (c <= before) {
+          this.counters.nackIgnored++;
           continue;
         }
+        c -= before;
+        d = sent;
+      }
+      const end = Math.max(0, d - c); // the range covers d .. end+1
+      if (d > held) oldestLostD = Math.max(oldestLostD, d);
+      const hi = Math.min(d, held);
+      if (hi > end) spans.push([end + 1, hi]);
+    }
+    if (spans.length === 0 && oldestLostD === 0) return;
+    const lowestD = Math.max(oldestLostD, ...spans.map((s) => s[1]));
+    this.#fc?.onLoss(now, seqAdd(this.#nextSeq, -lowestD));
+    // Oldest first: merge the spans (descending d) so each seq is looked at once.
+    spans.sort((a, b) => b[1] - a[1]);
+    let floor = Infinity;
+    let queued = false;
+    for (const [lo, hi] of spans) {
+      for (let d = Math.min(hi, floor - 1); d >= lo; d--) {
+        const seq = seqAdd(this.#nextSeq, -d);
+        const msg = this.#history.get(seq);
+        if (msg === undefined) continue;
         const last = this.#sentAt.get(seq);
         if (last !== undefined && now - last < holdOff) continue;
         this.#sentAt.set(seq, now);
-        this.counters.retransmits++;
-        repair(msg);
+        this.#repairs.push({ msg, to: repair });
+        queued = true;
+      }
+      floor = Math.min(floor, lo);
+    }
+    if (oldestLostD > 0) {
+      // spec §7.7: once, while the latest replacement is queued or still in history (it
+      // covers every older number, and everything after it is in history too).
+      const replacing = this.#queue.some((b) => b.replaces) || (this.#replacedBefore !== undefined && this.#history.has(this.#replacedBefore));
+      if (!replacing) {
+        this.counters.nackedTooOld++;
+        this.#replaceFrom(seqAdd(this.#nextSeq, -oldestLostD));
       }
     }
-    if (oldestLost !== undefined) {
-      this.counters.nackedTooOld++;
-      this.#replaceFrom(oldestLost);
-    }
+    if (queued) this.#pump();
   }
 
   /** Resend current contents of the batch holding `seq` and every later batch. */
@@ -213,19 +455,34 @@ export class FlowSender {
     }
     const pages = new Set<number>();
     for (const b of this.#batches.slice(Math.max(0, start))) for (const p of b.pages) pages.add(p);
+    for (const b of this.#queue) if (b.firstSeq === -1) for (const p of b.pages) pages.add(p);
     if (pages.size === 0) return;
-    this.sendBatch([...pages].sort((a, b) => a - b), { replaces: true });
+    this.sendBatch([...pages].sort((a, b) => a - b), { replaces: true, full: pages.size === this.options.source.pageCount });
   }
 
-  /** Send the requested pages again as a new batch (spec §6.4 RESYNC). */
-  onResync(firstPage: number, pageCount: number, full: boolean): void {
+  /**
+   * Send the requested pages again as a new batch (spec §6.4 RESYNC). Returns false, and
+   * does nothing, when the datagram is invalid for this segment (spec §6.4: First Page +
+   * Page Count beyond the pages, or a count of 0): it is dropped whole, never partly answered.
+   * A full RESYNC while a full batch is still queued and not begun is already answered by it.
+   */
+  onResync(firstPage: number, pageCount: number, full: boolean): boolean {
     if (full) {
+      if (this.#queue.some((b) => b.full && b.firstSeq === -1)) {
+        this.counters.resyncsCoalesced++;
+        return true;
+      }
       this.sendFull();
-      return;
+      return true;
     }
-    const last = Math.min(this.options.source.pageCount, firstPage + pageCount);
+    const total = this.options.source.pageCount;
+    if (!Number.isInteger(firstPage) || !Number.isInteger(pageCount) || pageCount < 1 || firstPage < 0 || firstPage + pageCount > total) {
+      this.counters.resyncsRefused++;
+      return false;
+    }
     const pages: number[] = [];
-    for (let p = firstPage; p < last; p++) pages.push(p);
+    for (let p = firstPage; p < firstPage + pageCount; p++) pages.push(p);
     this.sendBatch(pages);
+    return true;
   }
 }

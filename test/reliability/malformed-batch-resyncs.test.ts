@@ -33,12 +33,14 @@ t.test('a batch whose ranges do not cover its pages is not applied; its pages ar
   t.equal(r.counters.invalid, 1);
 });
 
-t.test('a batch whose DATA carry another batch id than its COMMIT is not applied', async (t) => {
+t.test('a batch whose DATA carry another batch id than its COMMIT is not applied; its pages are asked for again', async (t) => {
   const { r, applied, resyncs } = receiver();
   r.onDatagram(data(10, 1, 0, 1024, 5));
-  r.onDatagram(commit(11, 1, 1, 6));
+  r.onDatagram(data(11, 2, 0, 1024, 6));
+  r.onDatagram(commit(12, 2, 2, 6));
   t.same(applied, []);
-  t.same(resyncs, [[0, 0, true]], 'with no page it can trust, the receiver asks for everything');
+  t.same(resyncs, [[1, 2, false]], 'spec §7.3: a RESYNC of its pages, not RESYNC FULL');
+  t.equal(r.expected, 13, 'the apply point moved past it');
 });
 
 t.test('a well-formed batch is applied and moves the apply point', async (t) => {
