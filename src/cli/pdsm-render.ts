@@ -126,7 +126,7 @@ function flowCells(f: FlowReport, pageSize: number | undefined): string[] {
 function peerLines(p: PeerReport, pageSize: number | undefined): string[] {
   const lines: string[] = [];
   const first = p.flows[0];
-  const head = [peerName(p.id), p.state, p.state === 'never' ? '-' : fmtAgo(p.lastHeardMsAgo), fmtRtt(p.rttMs)];
+  const head = [peerName(p.id), p.state, p.state === 'unknown' ? '-' : fmtAgo(p.lastHeardMsAgo), fmtRtt(p.rttMs)];
   lines.push(row([...head, ...(first ? flowCells(first, pageSize) : [])]));
   let address = p.address ?? '';
   if (p.bcUnicast) address += ' bc-unicast';
@@ -135,6 +135,8 @@ function peerLines(p: PeerReport, pageSize: number | undefined): string[] {
   const rest = p.flows.slice(1);
   if (rest.length === 0 && address !== '') lines.push(address);
   rest.forEach((f, i) => lines.push(row(['', '', '', '', ...flowCells(f, pageSize)], i === 0 ? address : '')));
+  // A remote the master keeps refusing says why (its last REJECT), cut to the line.
+  if (p.problem) lines.push(`  ${p.problem}`.slice(0, 80));
   return lines;
 }
 
@@ -232,11 +234,11 @@ export function renderRates(report: DaemonReport, rates: TopRates): string {
 
 /** Peers by state: "peers: 2 up, 1 down" (joining and never only when there are some). */
 export function renderPeerCounts(report: DaemonReport): string {
-  const n = { up: 0, down: 0, joining: 0, never: 0 };
+  const n = { up: 0, down: 0, joining: 0, unknown: 0 };
   for (const p of report.peers) n[p.state]++;
   const parts = [`${n.up} up`, `${n.down} down`];
   if (n.joining) parts.push(`${n.joining} joining`);
-  if (n.never) parts.push(`${n.never} never joined`);
+  if (n.unknown) parts.push(`${n.unknown} never joined`);
   return `peers: ${parts.join(', ')}`;
 }
 

@@ -7,21 +7,11 @@ import { formatKey } from '../segments/segment.js';
 import type { DaemonConfig } from './config.js';
 import { openNodeSegments, registryExtras, removeNodeSegments, writeRegistry } from './node-segments.js';
 import { onShutdown } from './shutdown.js';
-import type { DaemonReport, Observers } from './status-report.js';
+import type { Service } from './service.js';
 import { MasterService } from './master.js';
 import { RemoteService } from './remote.js';
 import { ControlServer, controlSocketPath, removeStaleControlSocket } from './control.js';
 import type { MetricsServer } from './metrics.js';
-
-/** The network side of a daemon, started once the segments are ready. */
-export interface Service {
-  /** Flush what changed, say goodbye, close sockets. */
-  stop(): Promise<void>;
-  /** What the daemon reports about itself (status, top, metrics). */
-  report(): DaemonReport;
-  /** Samples for histograms (scan duration, round-trip time). */
-  readonly observers: Observers;
-}
 
 function toolName(config: DaemonConfig): string {
   return config.role === 'master' ? 'pdsm_master' : 'pdsm_remote';

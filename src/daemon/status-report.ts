@@ -4,6 +4,7 @@
  */
 import type { ReceiverCounters } from '../reliability/receiver.js';
 import type { SenderCounters } from '../reliability/sender.js';
+import type { PeerStateName } from '../session/states.js';
 
 /** Counters of one flow direction, summed over every session of that peer. */
 export interface FlowReport {
@@ -52,7 +53,14 @@ export interface LoopDelayReport {
 export interface PeerReport {
   /** Client id (0..N-1); on a remote, the master is reported with id -1. */
   id: number;
-  state: 'never' | 'joining' | 'up' | 'down';
+  /** ST's peer-state name (src/session/states.ts): 'unknown' is a remote that never joined. */
+  state: PeerStateName;
+  /** Sessions opened with this peer since the daemon started (each re-join counts). */
+  sessions?: number;
+  /** Master: the session's address is validated (spec §4.6; absent without a session). */
+  validated?: boolean;
+  /** Remote: why the master does not take it (its last REJECT), while it keeps trying. */
+  problem?: string;
   address?: string;
   /** Milliseconds since the peer was last heard. */
   lastHeardMsAgo?: number;

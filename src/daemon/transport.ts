@@ -23,6 +23,7 @@ import { decode, encodeUnchecked, type CommitMessage, type DataMessage, type Mes
 import { formatPeer, type Peer, type UdpEndpoint } from '../udp/socket.js';
 import { isSealed, open, seal, type PskKeys } from '../udp/seal.js';
 import { ReplayWindow } from '../udp/replay-window.js';
+import type { DropReason } from '../session/drop-reasons.js';
 import { seqGt, seqLt } from '../udp/serial.js';
 import { HDR_DST, HDR_EPOCH, HDR_MAGIC, HDR_PACKET_NUMBER, HDR_SRC, HEADER_SIZE, MAGIC, NODE_ALL, TAG_SIZE } from '../udp/constants.js';
 
@@ -158,19 +159,19 @@ export class Transport {
    * Deliver every datagram that decodes to `handler`; count and drop the rest. `endpoint`
    * defaults to the sending one (a remote also listens on its multicast socket).
    */
-  listen(handler: (msg: Message, from: Peer) => void, endpoint: UdpEndpoint = this.endpoint): void {
+  listen(handler: (msg: Message, from: Peer, bytes: number) => void, endpoint: UdpEndpoint = this.endpoint): void {
     endpoint.onMessage((raw, from) => {
       const bytes = this.#open(raw, from);
       if (bytes === undefined) return;
       const r = decode(bytes);
       if (!r.ok) {
         if (trace.enabled) trace(`drop ${formatPeer(from)} ${r.reason} bytes=${bytes.byteLength} ${bytes.subarray(0, 100).toString('hex')}`);
-        this.drop(`decode-${r.reason}`, from);
+        this.drop(`decode-${r.reason}` as const, from);
         return;
       }
       count(this.received, r.msg.type, bytes.byteLength);
       if (trace.enabled) trace(`recv ${formatPeer(from)} ${describe(r.msg, bytes.byteLength)}`);
-      handler(r.msg, from);
+      handler(r.msg, from, raw.byteLength);
     });
   }
 
@@ -200,7 +201,7 @@ export class Transport {
     }
     const opened = open(keys.key(src, dst), raw);
     if (!opened.ok) {
-      this.drop(`auth-${opened.reason}`, from);
+      this.drop(`auth-${opened.reason}` as const, from);
       return undefined;
     }
     // spec §9.4: the replay window of this (src, dst), for the newest epoch seen.
@@ -226,7 +227,7 @@ export class Transport {
    * Count a dropped datagram; log the reason at most once per second. Drops that loss and
    * retransmission make normal (duplicates, data racing ahead of a WELCOME) log at debug.
    */
-  drop(reason: string, from?: Peer, level: 'warn' | 'debug' = 'warn'): void {
+  drop(reason: DropReason, from?: Peer, level: 'warn' | 'debug' = 'warn'): void {
     const n = (this.drops.get(reason) ?? 0) + 1;
     this.drops.set(reason, n);
     if (!this.#log.enabled(level)) return;

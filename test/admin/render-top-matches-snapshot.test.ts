@@ -7,7 +7,7 @@ const TABLE = `PEER   STATE    HEARD     RTT FLOW     PAGES   BYTES  NACKS   RET
 10.0.0.11:40001               RO in     5000 4.88MiB      3      -      0     2
 1      down    12m34s  12.5ms MO out     800  800KiB      0      0      2     -
 ~:1234:5678]:40002 bc-unicast RO in       64 64.0KiB      1      -      1     0
-2      never        -       - MO out       0      0B      0      0      0     -
+2      unknown      -       - MO out       0      0B      0      0      0     -
                               RO in        0      0B      0      -      0     0
 all    mcast                  BC out     120  120KiB      4      4      0     -
 `;

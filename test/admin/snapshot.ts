@@ -26,7 +26,7 @@ export const MASTER_SNAPSHOT: DaemonReport = {
       ],
     },
     {
-      id: 2, state: 'never', bcUnicast: false,
+      id: 2, state: 'unknown', bcUnicast: false,
       flows: [
         { flow: 'mo', direction: 'out', batches: 0, datagrams: 0, bytes: 0, nacks: 0, retransmits: 0, resyncs: 0, pending: 0 },
         { flow: 'ro', direction: 'in', batches: 0, datagrams: 0, bytes: 0, nacks: 0, retransmits: 0, resyncs: 0, pending: 0 },
