@@ -13,8 +13,16 @@ import { canUseNetns, createBridgeNetwork, type NetnsHost } from '../fixtures/ne
 
 const can = canUseNetns();
 
-function exited(child: ChildProcess): Promise<number | string> {
-  return new Promise((r) => child.on('exit', (code, signal) => r(code ?? signal ?? 'unknown')));
+/** The child's exit code (or signal), or 'running' when it has not exited within ms. */
+function exited(child: ChildProcess, ms: number): Promise<number | string> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode ?? 'unknown');
+  return new Promise((r) => {
+    const timer = setTimeout(() => r('running'), ms);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      r(code ?? signal ?? 'unknown');
+    });
+  });
 }
 
 for (const withKey of [false, true]) {
@@ -35,20 +43,31 @@ for (const withKey of [false, true]) {
     let mlog = '';
     const master = h0.spawn(process.execPath, [BIN.master, ...common, '-g', conf, '-L', h0.ipv4]);
     master.stderr?.on('data', (d: Buffer) => (mlog += d.toString()));
-    t.ok(await eventually(() => /running/.test(mlog)), 'master runs');
+    t.ok(await eventually(() => /running/.test(mlog), 30_000), 'master runs');
 
     // Host 2 is client 1's Clientname; it claims to be client 0.
     let rlog = '';
     const spoof = h2.spawn(process.execPath, [BIN.remote, ...common, '-n', '0', '-H', h0.ipv4]);
     spoof.stderr?.on('data', (d: Buffer) => (rlog += d.toString()));
-    t.equal(await exited(spoof), 1, 'the spoofing remote exits 1');
-    t.match(rlog, new RegExp(`rejected this remote \\(address\\): ${h2.ipv4.replace(/\./g, '\\.')} is not ${h1.ipv4.replace(/\./g, '\\.')} \\(Clientname of client 0\\)`));
+    const said = new RegExp(`rejected this remote \\(address\\): ${h2.ipv4.replace(/\./g, '\\.')} is not ${h1.ipv4.replace(/\./g, '\\.')} \\(Clientname of client 0\\)`);
+    if (withKey) {
+      // Sealed under the key, the REJECT is the master's own word: a configuration error, exit 1.
+      t.equal(await exited(spoof, 30_000), 1, 'the spoofing remote exits 1');
+      t.match(rlog, said);
+    } else {
+      // Without a key nobody can tell a REJECT from a forged one (spec §4.3): the remote logs it and keeps trying.
+      t.ok(await eventually(() => said.test(rlog), 30_000), `the spoofing remote says why it is refused (saw: ${rlog.slice(-400)})`);
+      t.match(rlog, /keeps trying/, 'and that it keeps trying');
+      t.equal(await exited(spoof, 500), 'running', 'the unauthenticated REJECT does not end it');
+      spoof.kill('SIGTERM');
+      t.not(await exited(spoof, 10_000), 'running', 'it ends on SIGTERM');
+    }
     t.match(mlog, /rejected remote client=0 .*reason=address/, 'the master logs it');
 
     // The real client 0, from its own host, joins.
     let glog = '';
     const good = h1.spawn(process.execPath, [BIN.remote, ...common, '-n', '0', '-H', h0.ipv4]);
     good.stderr?.on('data', (d: Buffer) => (glog += d.toString()));
-    t.ok(await eventually(() => /joined master/.test(glog)), 'client 0 from its Clientname joins');
+    t.ok(await eventually(() => /joined master/.test(glog), 30_000), 'client 0 from its Clientname joins');
   });
 }
