@@ -35,7 +35,7 @@ interface Op {
 function measure(op: Op, bytes: number): number {
   let n = 0;
   const start = process.hrtime.bigint();
-  let elapsed = 0;
+  let elapsed: number;
   const limit = 1_000_000;
   do {
     op.run();

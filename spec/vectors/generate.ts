@@ -129,7 +129,7 @@ const defs: Def[] = [
     description: 'BC DATA to the multicast group (dst 0xfffe): sequence 0x7fffffff, batch 9, page 7, 8 bytes at 0.',
     message: {
       type: 'data', src: MASTER, dst: ALL, epoch: MASTER_EPOCH, packetNumber: 0, flow: 'bc', seq: 0x7fffffff,
-      batchId: 9, page: 7, offset: 0, payload: words(0x0102030405060708, 1),
+      batchId: 9, page: 7, offset: 0, payload: words(0x0102030405060700, 1),
     },
   },
   {

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { native } from '../../src/segments/native.js';
-import { createSegment, uniqueKey } from '../fixtures/shm.js';
+import { createSegment } from '../fixtures/shm.js';
 
 t.test('after detach the buffer and every view made before it have length 0', async (t) => {
   const id = createSegment(t, 4096);

@@ -5,7 +5,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import t from 'tap';
 import { native } from '../../src/segments/native.js';
-import { createSegment, uniqueKey } from '../fixtures/shm.js';
+import { createSegment } from '../fixtures/shm.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -54,6 +54,7 @@ t.test('a buffer kept after its attachment object is collected still maps the se
   t.equal(new Uint8Array(check.buffer)[11], 100, 'writes reach the segment');
   check.detach();
 
+  // eslint-disable-next-line no-useless-assignment -- dropping the last reference is what lets the collector unmap
   kept = undefined;
   await collect(() => native.stat(id).attached === 0, 50);
   t.equal(native.stat(id).attached, 0, 'unmapped once the buffer is gone too');
