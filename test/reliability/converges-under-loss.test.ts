@@ -26,6 +26,7 @@ for (const [loss, duplicate, reorder] of [[0, 0, 0], [0.1, 0.05, 0.2], [0.3, 0.1
     t.ok(p.receiver.idle, 'nothing held or missing');
     t.ok(p.sender.highestSeq < 0xffff_fff0, 'the sequence wrapped past 2**32');
     if (loss > 0) t.ok(p.sender.counters.retransmits > 0, 'losses were repaired by retransmission');
+    else t.equal(p.sender.counters.retransmits, 0, 'without loss nothing is sent twice');
   });
 }
 
