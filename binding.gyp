@@ -1,5 +1,5 @@
 {
-  # The PDSM addon: SysV shared memory system calls and the page hash, nothing else
+  # The PDSM addon: SysV shared memory system calls and the page hashes, nothing else
   # (STYLE.md "Native code stays thin"). Built by `npm install` (node-gyp rebuild) to
   # build/Release/pdsm_shm.node, which src/segments/native.ts loads.
   'targets': [
@@ -13,6 +13,8 @@
       ],
       'include_dirs': [
         "<!(node -p \"require('node-addon-api').include_dir\")",
+        # xxHash's own xxhash.h, as the xxhash-addon package publishes it (we use the header only).
+        "<!(node -p \"require('path').join(require('path').dirname(require.resolve('xxhash-addon/package.json')), 'xxHash')\")",
       ],
       # node-addon-api's gyp entry for the exception mode chosen below: it turns
       # -fno-exceptions (node's common.gypi default) back into C++ exceptions on every OS.
@@ -46,6 +48,14 @@
       'xcode_settings': {
         'WARNING_CFLAGS': ['-Wall', '-Wextra'],
       },
+      'conditions': [
+        # x86-64: xxHash's own runtime dispatch picks the widest vector unit the CPU has
+        # (AVX2, AVX-512) for XXH3; node's build targets plain SSE2, which halves its speed.
+        ['target_arch=="x64"', {
+          'sources': ['native/xxh3_dispatch.c'],
+          'defines': ['PDSM_XXH3_DISPATCH'],
+        }],
+      ],
     },
   ],
 }

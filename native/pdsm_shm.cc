@@ -1,5 +1,6 @@
 // The PDSM addon: thin wrappers over shmget, shmat/shmdt (attachment.cc), shmctl, and the
-// XXH64 page hash. Each function checks its arguments first, then makes one system call,
+// page hashes (XXH64 for what the spec puts on the wire, XXH3-64 for local change detection),
+// both from xxHash's own sources. Each function checks its arguments first, then makes one system call,
 // and turns a failure into a Node-style system error. No policy, no logging: keys, sizes,
 // modes and when to remove are decided in src/segments/. The typed surface is
 // src/segments/native.ts.
@@ -17,7 +18,19 @@
 #include "args.h"
 #include "attachment.h"
 #include "sys_error.h"
-#include "xxhash64.h"
+
+// xxHash's official implementation (0.8.x), as the xxhash-addon package publishes it; binding.gyp
+// finds its directory. Inlined into this file: the page loop calls it without a function call.
+#define XXH_INLINE_ALL
+#include "xxhash.h"
+#ifdef PDSM_XXH3_DISPATCH
+// x86-64: XXH3 through xxHash's runtime CPU dispatch (xxh_x86dispatch.c, its own translation
+// unit: binding.gyp). Declared by hand: its header would redeclare it static under XXH_INLINE_ALL.
+extern "C" XXH64_hash_t XXH3_64bits_withSeed_dispatch(const void* input, size_t len, XXH64_hash_t seed);
+#define PDSM_XXH3_64(p, n, seed) XXH3_64bits_withSeed_dispatch(p, n, seed)
+#else
+#define PDSM_XXH3_64(p, n, seed) XXH3_64bits_withSeed(p, n, seed)
+#endif
 
 namespace pdsm {
 
@@ -44,6 +57,8 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
                              InstanceMethod<&PdsmShm::Remove>("remove", napi_enumerable),
                              InstanceMethod<&PdsmShm::HashPages>("hashPages", napi_enumerable),
                              InstanceMethod<&PdsmShm::Xxh64>("xxh64", napi_enumerable),
+                             InstanceMethod<&PdsmShm::HashPagesXxh3>("hashPagesXxh3", napi_enumerable),
+                             InstanceMethod<&PdsmShm::Xxh3>("xxh3", napi_enumerable),
                          });
   }
 
@@ -98,8 +113,41 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
   }
 
   // hashPages(data, pageSize, seed, out) -> page count; out[i] = XXH64(page i, seed).
-  // The scanner's hot path: hashes in place, whatever memory `data` views.
+  // The hash the spec puts on the wire (§5.4, DIGEST).
   Napi::Value HashPages(const Napi::CallbackInfo& info) {
+    return HashEachPage(info, [](const uint8_t* page, size_t size, uint64_t seed) {
+      return static_cast<uint64_t>(XXH64(page, size, seed));
+    });
+  }
+
+  // hashPagesXxh3(data, pageSize, seed, out) -> page count; out[i] = XXH3-64(page i, seed).
+  // The scanner's hot path (local change detection only, never on the wire): hashes in
+  // place, whatever memory `data` views.
+  Napi::Value HashPagesXxh3(const Napi::CallbackInfo& info) {
+    return HashEachPage(info, [](const uint8_t* page, size_t size, uint64_t seed) {
+      return static_cast<uint64_t>(PDSM_XXH3_64(page, size, seed));
+    });
+  }
+
+  // xxh64(data, seed) -> bigint
+  Napi::Value Xxh64(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Uint8Array data = Uint8ArrayArg(info, 0, "data");
+    const uint64_t seed = BigUint64Arg(info, 1, "seed");
+    return Napi::BigInt::New(env, static_cast<uint64_t>(XXH64(data.Data(), data.ByteLength(), seed)));
+  }
+
+  // xxh3(data, seed) -> bigint (XXH3-64)
+  Napi::Value Xxh3(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Uint8Array data = Uint8ArrayArg(info, 0, "data");
+    const uint64_t seed = BigUint64Arg(info, 1, "seed");
+    return Napi::BigInt::New(env, static_cast<uint64_t>(PDSM_XXH3_64(data.Data(), data.ByteLength(), seed)));
+  }
+
+  // The argument checks shared by the page hashes, then hash(page, pageSize, seed) per page.
+  template <typename Hash>
+  static Napi::Value HashEachPage(const Napi::CallbackInfo& info, Hash hash) {
     Napi::Env env = info.Env();
     Napi::Uint8Array data = Uint8ArrayArg(info, 0, "data");
     const size_t pageSize = static_cast<size_t>(IntegerArg(info, 1, "pageSize", 1, MaxSize()));
@@ -120,19 +168,8 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
 
     const uint8_t* page = data.Data();
     uint64_t* hashes = out.Data();
-    for (size_t i = 0; i < count; ++i, page += pageSize) {
-      hashes[i] = pdsm::Xxh64(page, pageSize, seed);
-    }
+    for (size_t i = 0; i < count; ++i, page += pageSize) hashes[i] = hash(page, pageSize, seed);
     return Napi::Number::New(env, static_cast<double>(count));
-  }
-
-  // xxh64(data, seed) -> bigint
-  Napi::Value Xxh64(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    Napi::Uint8Array data = Uint8ArrayArg(info, 0, "data");
-    const uint64_t seed = BigUint64Arg(info, 1, "seed");
-
-    return Napi::BigInt::New(env, pdsm::Xxh64(data.Data(), data.ByteLength(), seed));
   }
 
   Napi::FunctionReference attachment_class_;

@@ -9,7 +9,9 @@ command -v s390x-linux-gnu-g++ >/dev/null || { echo "build:s390x: s390x-linux-gn
 work="$(mktemp -d /tmp/pdsm-s390x.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 cp -r "$root/binding.gyp" "$root/native" "$work/"
-mkdir -p "$work/node_modules" && cp -r "$root/node_modules/node-addon-api" "$work/node_modules/"
+mkdir -p "$work/node_modules/xxhash-addon" && cp -r "$root/node_modules/node-addon-api" "$work/node_modules/"
+# binding.gyp takes xxHash's own xxhash.h from the xxhash-addon package: its folder and package.json are enough.
+cp -r "$root/node_modules/xxhash-addon/package.json" "$root/node_modules/xxhash-addon/xxHash" "$work/node_modules/xxhash-addon/"
 cd "$work"
 CC=s390x-linux-gnu-gcc CXX=s390x-linux-gnu-g++ LINK=s390x-linux-gnu-g++ AR=s390x-linux-gnu-ar \
   "$root/node_modules/.bin/node-gyp" rebuild --arch=s390x --nodedir="${npm_config_nodedir:-/usr}" >build.log 2>&1 \

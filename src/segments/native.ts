@@ -62,8 +62,15 @@ export interface NativeShm {
    * count is data.byteLength / pageSize (pageSize must divide it). Returns the count.
    */
   hashPages(data: Uint8Array, pageSize: number, seed: bigint, out: BigUint64Array): number;
-  /** XXH64 of `data` with `seed`. */
+  /** XXH64 of `data` with `seed`: the hash the spec puts on the wire (§5.4, DIGEST). */
   xxh64(data: Uint8Array, seed: bigint): bigint;
+  /**
+   * Like hashPages with XXH3-64: the scanner's local change detection (never on the wire;
+   * faster than XXH64 on pages, docs/benchmarks.md). Same argument checks.
+   */
+  hashPagesXxh3(data: Uint8Array, pageSize: number, seed: bigint, out: BigUint64Array): number;
+  /** XXH3-64 of `data` with `seed`. */
+  xxh3(data: Uint8Array, seed: bigint): bigint;
 }
 
 const require = createRequire(import.meta.url);

@@ -1,7 +1,7 @@
 /**
  * The page scanner: which pages of a flow's region changed since the last scan.
  *
- * One scan is one pass over the live region, hashing every page in place (XXH64, native
+ * One scan is one pass over the live region, hashing every page in place (XXH3-64, native
  * addon) and comparing with the hash of what was last sent. Each page that differs is then
  * copied into a private snapshot and hashed again from the copy, and that copy is what the
  * sender reads and that hash is what the next scan compares with: the bytes hashed and the
@@ -26,7 +26,7 @@
 import { native } from './native.js';
 
 /** Seed of the scanner's local change-detection hash (never on the wire). */
-const SCAN_SEED = 0n;
+const SCAN_SEED = 0n;  // XXH3-64 with this seed: see docs/benchmarks.md for why XXH3 here and XXH64 on the wire
 /**
  * How long one scan keeps trying for a stable pass while writers hold the generation odd
  * or move it. A writer that updates in a tight loop leaves only short even windows; a few
@@ -121,7 +121,7 @@ export class PageScanner {
    */
   #pass(): { dirty: number[]; staged: Buffer } {
     const size = this.pageSize;
-    native.hashPages(this.#live, size, SCAN_SEED, this.#live64);
+    native.hashPagesXxh3(this.#live, size, SCAN_SEED, this.#live64);
     const dirty: number[] = [];
     const all = this.#forceAll;
     const a = this.#liveWords;
@@ -154,7 +154,7 @@ export class PageScanner {
     pass.dirty.forEach((p, k) => {
       const page = pass.staged.subarray(k * size, (k + 1) * size);
       page.copy(this.#snapshot, p * size);
-      this.#sent[p] = native.xxh64(page, SCAN_SEED);
+      this.#sent[p] = native.xxh3(page, SCAN_SEED);
     });
     this.#forceAll = false;
     return { dirty: pass.dirty, snapshot: this.#snapshot };
@@ -228,7 +228,7 @@ export class SlicedScan {
         }
         case 'hash': {
           const end = Math.min(pages, this.#pos + perStep);
-          native.hashPages(s.live.subarray(this.#pos * size, end * size), size, SCAN_SEED, s.live64.subarray(this.#pos, end));
+          native.hashPagesXxh3(s.live.subarray(this.#pos * size, end * size), size, SCAN_SEED, s.live64.subarray(this.#pos, end));
           const all = s.forceAll();
           for (let i = this.#pos, w = 2 * this.#pos; i < end; i++, w += 2) {
             if (all || s.liveWords[w] !== s.sentWords[w] || s.liveWords[w + 1] !== s.sentWords[w + 1]) this.#dirty.push(i);
@@ -263,7 +263,7 @@ export class SlicedScan {
         case 'commit': {
           const end = Math.min(this.#dirty.length, this.#pos + perStep);
           // Hash the copies in one native call per step, then move them into the snapshot.
-          native.hashPages(this.#staged.subarray(this.#pos * size, end * size), size, SCAN_SEED, this.#hashes.subarray(this.#pos, end));
+          native.hashPagesXxh3(this.#staged.subarray(this.#pos * size, end * size), size, SCAN_SEED, this.#hashes.subarray(this.#pos, end));
           for (let k = this.#pos; k < end; k++) {
             const p = this.#dirty[k]!;
             this.#staged.copy(s.snapshot, p * size, k * size, (k + 1) * size);

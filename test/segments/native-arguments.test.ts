@@ -49,9 +49,10 @@ t.test('attach, stat and remove refuse a bad id or flag before any system call',
   t.throws(() => remove(0.5), rangeError);
 });
 
-t.test('hashPages and xxh64 refuse data that is not a Uint8Array and seeds that are not bigints', async (t) => {
-  const hashPages = loose(native.hashPages);
-  const xxh64 = loose(native.xxh64);
+for (const [pagesName, oneName] of [['hashPages', 'xxh64'], ['hashPagesXxh3', 'xxh3']] as const)
+t.test(`${pagesName} and ${oneName} refuse data that is not a Uint8Array and seeds that are not bigints`, async (t) => {
+  const hashPages = loose(native[pagesName]);
+  const xxh64 = loose(native[oneName]);
   const out = new BigUint64Array(4);
   t.throws(() => hashPages(new Uint16Array(2048), 1024, 0n, out), typeError, 'Uint16Array data');
   t.throws(() => hashPages(new ArrayBuffer(4096), 1024, 0n, out), typeError, 'ArrayBuffer data');

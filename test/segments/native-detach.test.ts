@@ -48,6 +48,8 @@ t.test('hashing a view after detach hashes nothing instead of crashing', async (
   att.detach();
   t.equal(native.hashPages(view, 1024, 0n, new BigUint64Array(4)), 0);
   t.equal(native.xxh64(view, 0n), native.xxh64(new Uint8Array(0), 0n));
+  t.equal(native.hashPagesXxh3(view, 1024, 0n, new BigUint64Array(4)), 0);
+  t.equal(native.xxh3(view, 0n), native.xxh3(new Uint8Array(0), 0n));
 });
 
 t.test('a process that touches its views after detach exits normally, without a signal', async (t) => {
