@@ -4,6 +4,7 @@
  * which option was wrong.
  */
 import { isIP } from 'node:net';
+import { isMulticast } from '../udp/address.js';
 import { readFileSync } from 'node:fs';
 import { PdsmError, usageError } from '../errors.js';
 
@@ -82,8 +83,7 @@ export function parseMulticastGroup(option: string, value: string, family: 4 | 6
   if (kind !== family) {
     throw usageError(`${option}: ${value} is an IPv${kind} address but the network side is IPv${family}${family === 4 ? ' (add -y 6 for IPv6)' : ''}`);
   }
-  const multicast = kind === 4 ? Number(value.split('.')[0]) >= 224 && Number(value.split('.')[0]) <= 239 : /^ff/i.test(value);
-  if (!multicast) throw usageError(`${option}: ${value} is not a multicast address`);
+  if (!isMulticast(value)) throw usageError(`${option}: ${value} is not a multicast address`);
   return value;
 }
 

@@ -25,14 +25,12 @@ import type { Clock } from '../reliability/clock.js';
 import type { WordSize } from '../segments/word-codec.js';
 import type { SessionIo } from './io.js';
 import { echoFor, heardHeartbeat } from './timers.js';
+import { plainAddress } from '../udp/address.js';
 
 /** RFC 9000 §8.1: bytes to an unvalidated address, per byte received from it. */
 export const AMPLIFICATION_FACTOR = 3;
 
-/** "::ffff:192.0.2.1" (an IPv4 peer on a dual-stack socket) -> "192.0.2.1". */
-export function plainAddress(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
+export { plainAddress } from '../udp/address.js';
 
 /** A session's address is its address AND port (spec §7.1). */
 export function sessionKey(p: Peer): string {

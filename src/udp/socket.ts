@@ -53,29 +53,8 @@ export async function resolveAll(host: string, family: 4 | 6): Promise<string[]>
   }
 }
 
-/** The bytes of an IPv4 or IPv6 address literal (for WELCOME's MULTICAST_GROUP option). */
-export function addressBytes(address: string): Uint8Array {
-  if (isIP(address) === 4) return Uint8Array.from(address.split('.').map(Number));
-  const [head, tail] = address.split('::') as [string, string | undefined];
-  const words = (part: string | undefined): number[] => (part ? part.split(':').map((w) => Number.parseInt(w, 16)) : []);
-  const h = words(head);
-  const t = words(tail);
-  const all = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  const out = new Uint8Array(16);
-  all.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
-  return out;
-}
-
-/** The literal of 4 or 16 address bytes. */
-export function addressText(bytes: Uint8Array): string {
-  if (bytes.length === 4) return [...bytes].join('.');
-  const words: string[] = [];
-  for (let i = 0; i < 16; i += 2) words.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return words.join(':');
-}
+// Address literals <-> wire bytes (WELCOME's MULTICAST_GROUP option) live in address.ts.
+export { addressBytes, addressText } from './address.js';
 
 /**
  * The interface for multicast given by one of its addresses (--multicast-if): for IPv4 the
