@@ -30,6 +30,37 @@ export function u64View(region: Buffer): BigUint64Array {
 }
 export { PeerState } from './segments/status.js';
 
+/** A native-order view whose elements are exactly W bytes wide, W the daemons' -w. */
+export type WordView = Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
+
+/**
+ * The only access that survives every byte order: words exactly W wide (spec §5.3). Each
+ * element of the view is one word of the network-neutral form, so a value stored through it
+ * reads as the same number on a node of the other byte order. A narrower value (a u32 under
+ * W = 8) does not: it travels inside its W-byte word, and a node of the other byte order finds
+ * it at another offset. Pass the node's `wordSize`; the region must start W-aligned (segments
+ * and slices do).
+ */
+export function wordView(region: Buffer, wordSize: number): WordView {
+  if (wordSize !== 1 && wordSize !== 2 && wordSize !== 4 && wordSize !== 8) throw new PdsmError('PDSM_ERR_RANGE', `word size must be 1, 2, 4 or 8, got ${wordSize}`);
+  if (region.byteOffset % wordSize !== 0) throw new PdsmError('PDSM_ERR_RANGE', `a ${wordSize}-byte word view needs a ${wordSize}-aligned region (offset ${region.byteOffset})`);
+  const { buffer, byteOffset } = region;
+  const n = Math.floor(region.length / wordSize);
+  if (wordSize === 1) return new Uint8Array(buffer, byteOffset, n);
+  if (wordSize === 2) return new Uint16Array(buffer, byteOffset, n);
+  if (wordSize === 4) return new Uint32Array(buffer, byteOffset, n);
+  return new BigUint64Array(buffer, byteOffset, n);
+}
+
+/** PDSM_word_size of a registry file; 8 (the default -w) for daemons that predate the line. */
+function registryWordSize(extra: Record<string, string>, file: string): 1 | 2 | 4 | 8 {
+  const raw = extra['PDSM_word_size'];
+  if (raw === undefined) return 8;
+  const w = Number(raw);
+  if (w !== 1 && w !== 2 && w !== 4 && w !== 8) throw new PdsmError('PDSM_ERR_REGISTRY', `${file}: PDSM_word_size must be 1, 2, 4 or 8, got "${raw}"`);
+  return w;
+}
+
 export interface AttachOptions {
   /** Registry folder (default $PDSM_REGISTRY_DIR, else /tmp). */
   registryDir?: string;
@@ -49,6 +80,8 @@ export interface FlowStatus {
 interface Attached {
   /** Detach every segment; all Buffers handed out become empty. Idempotent. */
   detach(): void;
+  /** The daemons' -w (PDSM_word_size): store values exactly this wide, e.g. through wordView(). */
+  wordSize: 1 | 2 | 4 | 8;
 }
 
 export interface RemoteNode extends Attached {
@@ -116,10 +149,12 @@ function statusOf(st: Segment | undefined, records: number): StatusRecords {
 export function attachRemote(options: AttachOptions & { clientId: number }): RemoteNode {
   const dir = registryDir(options.registryDir);
   const reg = readRemoteRegistry(dir, options.clientId);
+  const wordSize = registryWordSize(reg.extra, `pdsm_registry_client_${options.clientId}`);
   const { segs, detach } = attachAll({ MO: reg.MO, RO: reg.RO, BC: reg.BC, ST: reg.ST }, options.readOnly ?? false);
   const record = { mo: REMOTE_ST.MO_IN, bc: REMOTE_ST.BC_IN, ro: REMOTE_ST.RO_OUT } as const;
   const node: RemoteNode = {
     clientId: options.clientId,
+    wordSize,
     mo: segs.MO!.buffer,
     ro: segs.RO!.buffer,
     detach,
@@ -136,6 +171,7 @@ export function attachRemote(options: AttachOptions & { clientId: number }): Rem
 export function attachMaster(options: AttachOptions = {}): MasterNode {
   const dir = registryDir(options.registryDir);
   const reg = readMasterRegistry(dir);
+  const wordSize = registryWordSize(reg.extra, 'pdsm_master_registry');
   const { segs, detach } = attachAll({ MO: reg.MO, RO: reg.RO, BC: reg.BC, ST: reg.ST }, options.readOnly ?? false);
   const layout = masterStRecords(reg.segs);
   const slice = (seg: Segment, n: number): Buffer => {
@@ -148,6 +184,7 @@ export function attachMaster(options: AttachOptions = {}): MasterNode {
   const node: MasterNode = {
     remotes: reg.segs,
     segSize: reg.segSize,
+    wordSize,
     mo: segs.MO!.buffer,
     ro: segs.RO!.buffer,
     detach,

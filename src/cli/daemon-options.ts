@@ -36,7 +36,9 @@ export const DEFAULTS = {
 } as const;
 
 /** The end of both daemons' help screens: the options and environment they share. */
-export const COMMON_HELP_TAIL = `  -w, --word-size bytes      word size of the network-neutral form: 1, 2, 4 or 8 (default 8)
+export const COMMON_HELP_TAIL = `  -w, --word-size bytes      word size of the network-neutral form: 1, 2, 4 or 8 (default 8);
+                             across byte orders only values exactly this wide and aligned
+                             read the same (spec §5.3), so store u32 values with -w 4
       --page-size bytes      replication page: a power of two, 512..65536 (default 1024)
       --mtu bytes            largest datagram payload, 576..65507 (default 1200)
       --digest-interval ms   period of the page-hash digest that finds divergence (default 30000)
