@@ -1,6 +1,7 @@
 // Creating a segment, attaching it twice, and what IPC_STAT reports about it.
 import t from 'tap';
 import { native } from '../../src/segments/native.js';
+import { emulation } from '../fixtures/node-command.js';
 import { createSegment, uniqueKey } from '../fixtures/shm.js';
 
 t.test('a segment created with get() is found again by its key with create and exclusive off', async (t) => {
@@ -43,14 +44,14 @@ t.test('bytes written through one attachment are read through a second attachmen
 t.test('stat reports the requested size, the attach count, the creator pid and the mode', async (t) => {
   const id = createSegment(t, 5000, { mode: 0o640 }); // not a page multiple: SysV keeps the size asked for
   let st = native.stat(id);
-  t.same(st, {
-    size: 5000,
-    attached: 0,
-    creatorPid: process.pid,
-    lastPid: 0,
-    mode: 0o640,
-    uid: process.getuid?.() ?? st.uid,
-  });
+  const want = { size: 5000, attached: 0, creatorPid: process.pid, lastPid: 0, mode: 0o640, uid: process.getuid?.() ?? st.uid };
+  if (emulation === 'qemu') {
+    // qemu-user translates shmctl(IPC_STAT) but reports the mode as 0 (a qemu bug).
+    t.same({ ...st, mode: want.mode }, want, 'everything but the mode');
+    t.comment(`mode not checked: ${emulation} reports 0 for every segment`);
+  } else {
+    t.same(st, want);
+  }
 
   const a = native.attach(id, false);
   const b = native.attach(id, true);

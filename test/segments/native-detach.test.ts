@@ -3,6 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { native } from '../../src/segments/native.js';
+import { nodeCommand } from '../fixtures/node-command.js';
+
+const node = nodeCommand();
 import { createSegment } from '../fixtures/shm.js';
 
 t.test('after detach the buffer and every view made before it have length 0', async (t) => {
@@ -66,7 +69,7 @@ t.test('a process that touches its views after detach exits normally, without a 
     for (const v of views) { for (let i = 0; i < 4096; i++) { v[i] = 1; sum += Number(v[i] ?? 0); } }
     console.log('sum', sum, views.map((v) => v.length).join(','));
   `;
-  const child = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], {
+  const child = spawnSync(node.command, [...node.args, ...process.execArgv, '--input-type=module', '-e', script], {
     encoding: 'utf8',
     timeout: 60_000,
   });

@@ -4,6 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
 import t from 'tap';
 import { native } from '../../src/segments/native.js';
+import { nodeCommand } from '../fixtures/node-command.js';
+
+const node = nodeCommand();
 import { createSegment, uniqueKey } from '../fixtures/shm.js';
 
 /** The id of a segment that existed and is gone (shmids are not reused soon after). */
@@ -76,7 +79,7 @@ t.test('attaching without permission fails with EACCES from shmat', async (t) =>
   `;
   // tap injects its process-info hook into every child it spawns; as nobody that hook
   // cannot write under .tap/ and fails at exit, so only the child's stdout is judged.
-  const child = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], {
+  const child = spawnSync(node.command, [...node.args, ...process.execArgv, '--input-type=module', '-e', script], {
     encoding: 'utf8',
     uid: 65534,
     gid: 65534,
