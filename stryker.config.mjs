@@ -34,6 +34,7 @@ const MODULES = {
   'src/udp/data.ts': CODEC_TESTS,
   'src/udp/control.ts': CODEC_TESTS,
   'src/udp/seal.ts': ['test/udp/seal-*.test.ts', 'test/udp/vectors-decode-and-reencode.test.ts'],
+  'src/segments/scanner.ts': ['test/segments/scanner-*.test.ts', 'test/segments/sliced-scan-*.test.ts'],
   'src/reliability/sender.ts': ['test/reliability/*.test.ts'],
   'src/reliability/receiver.ts': ['test/reliability/*.test.ts'],
 };
