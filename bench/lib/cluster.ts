@@ -3,25 +3,15 @@
  * UDP port per cluster, processes stopped by pid, segments removed and the folder deleted
  * at the end, also on error or Ctrl-C (the runner calls `cleanupAll`).
  *
- * This is a small copy of the approach of test/fixtures/cluster.ts and daemon.ts, so the
- * benchmarks do not depend on test code.
+ * Processes, places and waits are the one kit of src/cli/launch.ts (the demo and the tests
+ * use it too); this file adds the benchmarks' cleanup list and their daemon arguments.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { createServer, type AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { randomInt } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { masterKeys, remoteKeys } from '../../src/segments/layout.js';
-import { Segment } from '../../src/segments/segment.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, ROOT, freeUdpPort, makePlace, randomKeyBase, spawnProcess as spawnWatched, type Proc } from '../../src/cli/launch.js';
 
-export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-export const BIN = {
-  master: join(ROOT, 'bin/pdsm_master.js'),
-  remote: join(ROOT, 'bin/pdsm_remote.js'),
-};
+export { BIN, ROOT, freeUdpPort, type Proc };
 export const TS_LOADER = '@isaacs/ts-node-temp-fork-for-pr-2009/import';
 
 /** Things to undo at exit, newest first. */
@@ -61,14 +51,6 @@ export async function freeTcpPort(): Promise<number> {
   return port;
 }
 
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 export interface Place {
   dir: string;
   keyBase: number;
@@ -79,31 +61,10 @@ export interface Place {
 
 /** A private registry folder, key base and port; removed (segments too) at cleanup. */
 export async function newPlace(maxClients: number): Promise<Place> {
-  const dir = mkdtempSync(join(tmpdir(), 'pdsm-bench-'));
   // Same range as the tests use, away from the default key base 0x314158.
-  const keyBase = 0x20000000 + (randomInt(0, 0x3fff) << 16);
-  const port = await freeUdpPort();
-  const place: Place = { dir, keyBase, port, args: ['-d', dir, '-k', `0x${keyBase.toString(16)}`] };
-  onCleanup(() => removePlace(place, maxClients));
+  const place = makePlace({ prefix: 'pdsm-bench-', keyBase: randomKeyBase(0x20000000, 0x3fff), port: await freeUdpPort(), maxClients });
+  onCleanup(() => place.remove());
   return place;
-}
-
-export function removePlace(place: Place, maxClients: number): void {
-  const keys = [masterKeys(place.keyBase)];
-  for (let n = 0; n < maxClients; n++) keys.push(remoteKeys(n, place.keyBase));
-  for (const k of keys) for (const key of Object.values(k)) Segment.remove(key);
-  rmSync(place.dir, { recursive: true, force: true });
-}
-
-export interface Proc {
-  child: ChildProcess;
-  pid: number;
-  stderr(): string;
-  /** Bytes of stderr seen so far (a mark for `stderrSince`). */
-  mark(): number;
-  stderrSince(mark: number): string;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  stop(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -116,58 +77,14 @@ export function spawnNode(args: string[], env: NodeJS.ProcessEnv = {}, keepStder
 
 /**
  * Spawn any program (redis-server, or node through `spawnNode`), stopped by pid with
- * SIGTERM (then SIGKILL) at cleanup. Its stderr is kept as for `spawnNode`; its stdout is
- * read and dropped.
+ * SIGTERM (then SIGKILL after 2 s) at cleanup. Its stderr is kept as for `spawnNode`; its
+ * stdout is read and dropped.
  */
 export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}, keepStderr = true): Proc {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  // A program that cannot start reports it as an 'error' event (no pid): keep it from
-  // becoming an uncaught exception; the throw below says what failed.
-  child.on('error', () => undefined);
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`cannot spawn ${command} ${args.join(' ')}`);
-  let err = '';
-  let dropped = 0;
-  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    err += chunk;
-    if (!keepStderr && err.length > 1 << 20) {
-      dropped += err.length - (64 << 10);
-      err = err.slice(-(64 << 10));
-    }
-    for (const w of [...waiters]) if (w.pattern.test(err)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
-  });
-  child.stdout!.resume();
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  const stop = async (timeoutMs = 3000): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    try { process.kill(pid, 'SIGTERM'); } catch { return; }
-    const timer = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
-    await exited;
-    clearTimeout(timer);
-  };
-  const forget = onCleanup(() => stop(2000));
-  void exited.then(forget);
-  return {
-    child,
-    pid,
-    stderr: () => err,
-    mark: () => dropped + err.length,
-    stderrSince: (mark) => err.slice(Math.max(0, mark - dropped)),
-    waitFor(pattern, timeoutMs = 15_000) {
-      if (pattern.test(err)) return Promise.resolve();
-      return new Promise((res, rej) => {
-        const timer = setTimeout(() => rej(new Error(`timed out waiting for ${pattern}; stderr:\n${err.slice(-2000)}`)), timeoutMs);
-        waiters.push({ pattern, resolve: () => { clearTimeout(timer); res(); } });
-        void exited.then(() => {
-          clearTimeout(timer);
-          if (!pattern.test(err)) rej(new Error(`process exited before ${pattern}; stderr:\n${err.slice(-2000)}`));
-        });
-      });
-    },
-    stop,
-  };
+  const p = spawnWatched(command, args, { env, keepStderr, label: command === process.execPath ? (args.find((a) => a.endsWith('.js') || a.endsWith('.ts')) ?? 'node') : command });
+  const forget = onCleanup(async () => void (await p.stop('SIGTERM', 2000)));
+  void p.exited.then(forget);
+  return p;
 }
 
 /** A bench helper (bench/peers/*.ts) in its own process, through the TypeScript loader. */

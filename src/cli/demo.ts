@@ -3,19 +3,14 @@
  * private registry folder, key base and port (no root needed), writers storing counters
  * on every side, and a live view of what each side sees and how long a store takes to
  * become visible on the other side. Ends after --duration seconds or on Ctrl-C, and
- * cleans up: processes ended by pid, segments and files removed.
+ * cleans up: processes ended by pid, segments and files removed. The daemons are started
+ * with the kit the tests and benchmarks use (./launch.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { randomInt } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
 import { attachMaster, attachRemote, PeerState, type MasterNode, type RemoteNode } from '../index.js';
-import { masterKeys, remoteKeys } from '../segments/layout.js';
-import { Segment } from '../segments/segment.js';
 import { parseArgs, rejectPositionals, reportError } from './daemon-options.js';
+import { BIN, freeUdpPort, makePlace, randomKeyBase, spawnNode, type Proc } from './launch.js';
 import { parseInteger } from './values.js';
 
 export const DEMO_HELP = `Usage: npm start -- [--duration seconds] [--remotes n] [--interval ms]
@@ -51,32 +46,6 @@ class Delays {
 const fmt = (ms: number | undefined): string => (ms === undefined ? '   -  ' : `${ms.toFixed(1).padStart(6)}`);
 const STATE = ['unknown', 'joining', 'up', 'down'];
 
-async function freePort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
-  return new Promise((res, rej) => {
-    let seen = '';
-    const timer = setTimeout(() => rej(new Error(`timed out waiting for ${pattern}:\n${seen}`)), timeoutMs);
-    child.stderr?.on('data', (d: Buffer) => {
-      seen += d.toString();
-      if (pattern.test(seen)) {
-        clearTimeout(timer);
-        res();
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`daemon exited (${code}) before ${pattern}:\n${seen}`));
-    });
-  });
-}
-
 export async function main(argv: string[]): Promise<number> {
   let duration: number | undefined;
   let remotes: number;
@@ -95,12 +64,11 @@ export async function main(argv: string[]): Promise<number> {
     return reportError('pdsm demo', err);
   }
 
-  const root = resolve(fileURLToPath(import.meta.url), '../../../..');
-  const dir = mkdtempSync(join(tmpdir(), 'pdsm-demo-'));
-  const keyBase = 0x30000000 + (randomInt(0, 0x0fff) << 16);
-  const key = `0x${keyBase.toString(16)}`;
-  const port = String(await freePort());
-  const children: ChildProcess[] = [];
+  // 0x30000000..: away from the tests' key bases and the default 0x314158.
+  const place = makePlace({ prefix: 'pdsm-demo-', keyBase: randomKeyBase(0x30000000, 0x0fff), port: await freeUdpPort(), maxClients: remotes });
+  const { dir, key } = place;
+  const port = String(place.port);
+  const children: Proc[] = [];
   const attached: { detach(): void }[] = [];
   const timers: NodeJS.Timeout[] = [];
   let cleaned = false;
@@ -109,21 +77,8 @@ export async function main(argv: string[]): Promise<number> {
     cleaned = true;
     for (const t of timers) clearInterval(t);
     for (const a of attached) a.detach();
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((r) => {
-            if (c.exitCode !== null || c.signalCode !== null) return r();
-            c.once('exit', () => r());
-            c.kill('SIGTERM');
-            setTimeout(() => { c.kill('SIGKILL'); r(); }, 3000).unref();
-          }),
-      ),
-    );
-    for (const k of [masterKeys(keyBase), ...Array.from({ length: remotes }, (_, n) => remoteKeys(n, keyBase))]) {
-      for (const id of Object.values(k)) Segment.remove(id);
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await Promise.all(children.map((c) => c.stop('SIGTERM', 3000)));
+    place.remove();
   };
   const stopped = new Promise<string>((res) => {
     process.once('SIGINT', () => res('Ctrl-C'));
@@ -134,14 +89,15 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const log = openSync(join(dir, 'daemons.log'), 'a');
     const common = ['-d', dir, '-k', key, '-P', port, '-i', String(interval)];
-    const startDaemon = async (bin: string, args: string[], ready: RegExp): Promise<void> => {
-      const child = spawn(process.execPath, [join(root, 'bin', bin), ...common, ...args], { stdio: ['ignore', log, 'pipe'] });
+    const startDaemon = async (bin: string, args: string[], ready: RegExp[]): Promise<void> => {
+      // stdout to the log file; stderr kept (its last 64 KiB) for the waits and their errors.
+      const child = spawnNode([bin, ...common, ...args], { stdout: log, keepStderr: false, label: args.includes('-n') ? `remote ${args[args.indexOf('-n') + 1]}` : 'master' });
       children.push(child);
-      await waitForLine(child, ready, 10_000);
+      for (const pattern of ready) await child.waitFor(pattern, 10_000);
     };
     process.stdout.write(`pdsm demo: registry ${dir}, key base ${key}, UDP port ${port}, interval ${interval} ms\n`);
-    await startDaemon('pdsm_master.js', ['-p', String(remotes), '-L', '127.0.0.1'], /running/);
-    for (let n = 0; n < remotes; n++) await startDaemon('pdsm_remote.js', ['-n', String(n), '-H', '127.0.0.1'], /^(?=[\s\S]*joined master)(?=[\s\S]*running)/);
+    await startDaemon(BIN.master, ['-p', String(remotes), '-L', '127.0.0.1'], [/running/]);
+    for (let n = 0; n < remotes; n++) await startDaemon(BIN.remote, ['-n', String(n), '-H', '127.0.0.1'], [/joined master/, /running/]);
     closeSync(log);
 
     const master: MasterNode = attachMaster({ registryDir: dir });

@@ -23,6 +23,9 @@
  * namespaces; a synchronous version runs on process exit and on SIGINT/SIGTERM/SIGHUP, so
  * a test that times out (tap sends SIGTERM) leaves nothing behind either.
  *
+ * Processes are watched, and segments removed, by the one kit of src/cli/launch.ts (the
+ * tests' fixtures, the benchmarks and the demo use it too).
+ *
  * Timing: daemons are waited for by their log lines (`running`, `joined master`) with a
  * bounded timeout; a stop waits at most `graceMs` after SIGTERM before SIGKILL.
  */
@@ -32,10 +35,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachMaster, attachRemote, type MasterNode, type RemoteNode } from '../../src/index.js';
-import { masterKeys, remoteKeys } from '../../src/segments/layout.js';
-import { Segment } from '../../src/segments/segment.js';
-import { BIN } from '../fixtures/daemon.js';
-import { freeUdpPort } from '../fixtures/cluster.js';
+import { BIN, freeUdpPort, removeSegments, watchProcess } from '../../src/cli/launch.js';
 import { createBridgeNetwork, type BridgeNetwork, type LossSpec, type NetnsHost } from '../fixtures/netns.js';
 
 export interface HarnessOptions {
@@ -158,10 +158,7 @@ function removeSync(l: Leftovers): void {
   }
   l.pids.clear();
   for (const d of l.detach) d();
-  for (const base of l.keyBases) {
-    const keys = [masterKeys(base), ...Array.from({ length: l.remotes }, (_, n) => remoteKeys(n, base))];
-    for (const k of keys) for (const key of Object.values(k)) Segment.remove(key);
-  }
+  for (const base of l.keyBases) removeSegments(base, l.remotes);
   for (const dir of l.dirs) rmSync(dir, { recursive: true, force: true });
   leftovers.delete(l);
 }
@@ -204,48 +201,10 @@ function hookExit(): void {
   process.on('SIGALRM', onAlarm);
 }
 
+/** A daemon of `node`, watched by the one kit (src/cli/launch.ts): stderr kept, waits bounded. */
 function watch(node: NodeId, child: ChildProcess): DaemonProcess {
-  let err = '';
-  const waiters: { pattern: RegExp; done: () => void }[] = [];
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    err += chunk;
-    for (const w of [...waiters]) if (w.pattern.test(err)) w.done();
-  });
-  child.stdout?.resume();
-  const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(String(signal ?? code))));
-  const d: DaemonProcess = {
-    node,
-    pid: child.pid ?? -1,
-    child,
-    stderr: () => err,
-    exited,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    waitFor(pattern, timeoutMs = 15_000) {
-      if (pattern.test(err)) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const w = {
-          pattern,
-          done: () => {
-            clearTimeout(timer);
-            waiters.splice(waiters.indexOf(w), 1);
-            resolve();
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(w), 1);
-          reject(new Error(`${label(node)} (pid ${d.pid}): timed out after ${timeoutMs} ms waiting for ${pattern}; stderr:\n${err}`));
-        }, timeoutMs);
-        waiters.push(w);
-        void exited.then((how) => {
-          if (pattern.test(err)) return;
-          clearTimeout(timer);
-          reject(new Error(`${label(node)} (pid ${d.pid}) exited (${how}) before ${pattern}; stderr:\n${err}`));
-        });
-      });
-    },
-  };
-  return d;
+  const p = watchProcess(child, { label: label(node) });
+  return { node, pid: p.pid, child, stderr: p.stderr, waitFor: p.waitFor, alive: p.alive, exited: p.exited.then(String) };
 }
 
 export function label(node: NodeId): string {

@@ -1,0 +1,247 @@
+/**
+ * The one kit for starting daemons as processes: the demo (`npm start`), the tests
+ * (test/fixtures/daemon.ts, cluster.ts, test/cluster/harness.ts) and the benchmarks
+ * (bench/lib/cluster.ts) all start `pdsm_master` and `pdsm_remote` through it. It ships with
+ * the demo, so it imports from src/ only.
+ *
+ * What it gives: where the bins are; a private place per run (registry folder, SysV key
+ * base, UDP port) and the removal of every segment of a key base; a process whose stderr is
+ * kept and waited on by pattern; a stop by pid (SIGTERM, then SIGKILL after a grace period);
+ * and a SIGKILL by pid at process exit for every process still running, so nothing outlives
+ * its parent.
+ *
+ * Timing: every wait is bounded. waitFor rejects after its timeout, or as soon as the process
+ * exits without having printed the pattern; stop sends SIGKILL when SIGTERM was not enough
+ * within the grace period.
+ */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { masterKeys, remoteKeys } from '../segments/layout.js';
+import { Segment } from '../segments/segment.js';
+
+/** The package root: the nearest folder above this file with a package.json (src/ or dist/src/ alike). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+  return dir;
+}
+
+export const ROOT = packageRoot();
+export const BIN = {
+  master: join(ROOT, 'bin/pdsm_master.js'),
+  remote: join(ROOT, 'bin/pdsm_remote.js'),
+  pdsm: join(ROOT, 'bin/pdsm.js'),
+};
+
+/** A UDP port that was free a moment ago (bind 0 on loopback, read it, close). */
+export async function freeUdpPort(family: 4 | 6 = 4): Promise<number> {
+  const s = createSocket(family === 6 ? 'udp6' : 'udp4');
+  await new Promise<void>((r) => s.bind(0, family === 6 ? '::1' : '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** A random SysV key base: `first` plus one of `windows` 64K windows (each caller keeps to its range). */
+export function randomKeyBase(first: number, windows: number): number {
+  return first + (randomInt(0, windows) << 16);
+}
+
+/** Remove every segment of key base `keyBase`: the master's and those of remotes 0..remotes-1. */
+export function removeSegments(keyBase: number, remotes: number): void {
+  const keys = [masterKeys(keyBase), ...Array.from({ length: remotes }, (_, n) => remoteKeys(n, keyBase))];
+  for (const k of keys) for (const key of Object.values(k)) Segment.remove(key);
+}
+
+export interface Place {
+  /** The private registry folder (-d). */
+  dir: string;
+  keyBase: number;
+  /** The key base as the -k value. */
+  key: string;
+  /** The master's UDP port (-P). */
+  port: number;
+  /** -d DIR -k KEY, to put in front of every daemon's arguments. */
+  args: string[];
+  /** Remove every segment of the key base (master and remotes 0..maxClients-1) and the folder. */
+  remove(): void;
+}
+
+export interface PlaceOptions {
+  /** mkdtemp prefix in the OS temp folder, e.g. 'pdsm-test-'. */
+  prefix: string;
+  keyBase: number;
+  port: number;
+  /** Remote ids whose segments remove() deletes. */
+  maxClients: number;
+}
+
+/** A private registry folder for `keyBase` and `port`. */
+export function makePlace(o: PlaceOptions): Place {
+  const dir = mkdtempSync(join(tmpdir(), o.prefix));
+  const key = `0x${o.keyBase.toString(16)}`;
+  return {
+    dir,
+    keyBase: o.keyBase,
+    key,
+    port: o.port,
+    args: ['-d', dir, '-k', key],
+    remove() {
+      removeSegments(o.keyBase, o.maxClients);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Proc {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** stderr so far (with keepStderr false: its last 64 KiB or more). */
+  stderr(): string;
+  /** Characters of stderr seen so far, a mark for stderrSince. */
+  mark(): number;
+  stderrSince(mark: number): string;
+  /** Resolves once stderr matches; rejects after timeoutMs, or when the process exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  alive(): boolean;
+  /** The exit code, or the signal's name. */
+  readonly exited: Promise<number | string>;
+  /** Send `signal` (SIGTERM) by pid, SIGKILL after graceMs; resolves with how it exited. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string>;
+}
+
+export interface WatchOptions {
+  /** Names the process in errors (e.g. 'remote 2'); default: 'process'. */
+  label?: string;
+  /** false: keep only about the last 64 KiB of stderr (long traced runs). Default true. */
+  keepStderr?: boolean;
+}
+
+const running = new Set<ChildProcess>();
+let exitHooked = false;
+function killAllAtExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', () => {
+    for (const c of running) {
+      try {
+        if (c.pid) process.kill(c.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/** Keep `child`'s stderr, answer waits on it, stop it by pid; SIGKILLed at process exit if still running. */
+export function watchProcess(child: ChildProcess, o: WatchOptions = {}): Proc {
+  // A program that cannot start reports it as an 'error' event: not an uncaught exception.
+  child.on('error', () => undefined);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`cannot start ${child.spawnargs.join(' ')}`);
+  killAllAtExit();
+  running.add(child);
+  const label = `${o.label ?? 'process'} (pid ${pid})`;
+  const keep = o.keepStderr ?? true;
+  let err = '';
+  let dropped = 0;
+  const waiters = new Set<() => void>();
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    err += chunk;
+    if (!keep && err.length > 1 << 20) {
+      dropped += err.length - (64 << 10);
+      err = err.slice(-(64 << 10));
+    }
+    for (const w of [...waiters]) w();
+  });
+  child.stdout?.resume();
+  const exited = new Promise<number | string>((res) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      res(code ?? signal ?? 'unknown');
+    }),
+  );
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+  return {
+    child,
+    pid,
+    stderr: () => err,
+    mark: () => dropped + err.length,
+    stderrSince: (mark) => err.slice(Math.max(0, mark - dropped)),
+    alive,
+    exited,
+    waitFor(pattern, timeoutMs = 15_000) {
+      if (pattern.test(err)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (!pattern.test(err)) return;
+          finish();
+          resolve();
+        };
+        const finish = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`${label}: timed out after ${timeoutMs} ms waiting for ${pattern}; stderr:\n${err}`));
+        }, timeoutMs);
+        waiters.add(check);
+        void exited.then((how) => {
+          if (!waiters.has(check)) return; // already settled
+          if (pattern.test(err)) return check();
+          finish();
+          reject(new Error(`${label} exited (${how}) before ${pattern}; stderr:\n${err}`));
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM', graceMs = 3000) {
+      if (!alive()) return exited;
+      try {
+        process.kill(pid, signal);
+      } catch {
+        return exited;
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }, graceMs);
+      const how = await exited;
+      clearTimeout(timer);
+      return how;
+    },
+  };
+}
+
+export interface SpawnOptions extends WatchOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where stdout goes: 'pipe' (read and dropped, the default) or a file descriptor. */
+  stdout?: 'pipe' | number;
+  /** Its own process group (the cluster harness kills groups). */
+  detached?: boolean;
+}
+
+/** Start `command` with `args` (stdin ignored, stderr kept) and watch it. */
+export function spawnProcess(command: string, args: string[], o: SpawnOptions = {}): Proc {
+  const stdio: StdioOptions = ['ignore', o.stdout ?? 'pipe', 'pipe'];
+  const child = spawn(command, args, { env: { ...process.env, ...o.env }, stdio, ...(o.detached ? { detached: true } : {}) });
+  return watchProcess(child, o);
+}
+
+/** Start a node script (a daemon bin, a helper) with this process's node. */
+export function spawnNode(args: string[], o: SpawnOptions = {}): Proc {
+  return spawnProcess(process.execPath, args, o);
+}
