@@ -13,5 +13,5 @@ npm run build >/dev/null
 # tests and sources in .portability-js/, one level below the root like dist/.
 npx tsc -p tsconfig.json --outDir .portability-js --declaration false --sourceMap false
 # One file at a time: emulated processes take a core each.
-npx tap --disable-coverage --timeout 900 --jobs 1 --exclude '!test/portability/**' "$@" test/portability/
+npx tap --disable-coverage --timeout 900 --jobs 1 --exclude '!test/portability/**' "$@" test/portability/*.test.ts
 echo "portability: $(( $(date +%s) - start )) s in all"

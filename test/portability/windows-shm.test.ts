@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../fixtures/daemon.js';
+import { native } from '../../src/segments/native.js';
 import { win32, type Platform } from './fixtures/platforms.js';
 import { startOn, type Proc } from './fixtures/processes.js';
 
@@ -61,6 +62,17 @@ if (typeof win === 'string') {
     const a = run(win, 'create', key, dir);
     procs.push(a);
     const ready = await answer(dir, 'a-ready.json', a, win.startMs);
+    // The first page as the creator wrote it, hashed by this host's own build of the addon:
+    // the cross-built xxHash (mingw, x86 dispatch) gives the same numbers.
+    const page = Buffer.alloc(8192);
+    page.writeUInt32LE(0x0a0b0c0d, 0);
+    page.writeBigUInt64LE(0x1122334455667788n, 8);
+    page.write('hello', 16);
+    const pages = new BigUint64Array(2);
+    native.hashPagesXxh3(page, 4096, 7n, pages);
+    t.same({ hash: ready.hash, xxh3: ready.xxh3, pagesXxh3: ready.pagesXxh3 },
+      { hash: String(native.xxh64(page.subarray(0, 4096), 0n)), xxh3: String(native.xxh3(page.subarray(0, 4096), 7n)), pagesXxh3: [...pages].map(String) },
+      'XXH64 and XXH3-64 on Windows equal the host build\'s');
     t.match(ready.stat, { size: 65536, attached: 1, creatorPid: ready.pid, mode: 0o600 }, 'the creator sees its mapping: exact size, one view, itself as creator, the mode asked');
 
     const b = run(win, 'attach', key, dir);
