@@ -5,8 +5,13 @@
 // modes and when to remove are decided in src/segments/. The typed surface is
 // src/segments/native.ts.
 #include <napi.h>
+#ifdef _WIN32
+// Windows: the same surface over named file mappings (shm_win.cc, scripts/build-win.sh).
+#include "shm_win.h"
+#else
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -65,6 +70,9 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
  private:
   // get(key, size, mode, create, exclusive) -> shmid
   Napi::Value Get(const Napi::CallbackInfo& info) {
+#ifdef _WIN32
+    return win::Get(info);
+#else
     Napi::Env env = info.Env();
     const double key = IntegerArg(info, 0, "key", 0, kMaxKey);
     const double size = IntegerArg(info, 1, "size", 0, MaxSize());
@@ -77,6 +85,7 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
                           static_cast<size_t>(size), flags);
     if (id < 0) ThrowSysError(env, "shmget", errno);
     return Napi::Number::New(env, id);
+#endif
   }
 
   // attach(id, readOnly) -> ShmAttachment
@@ -88,6 +97,9 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
 
   // stat(id) -> ShmStat, from shmctl(IPC_STAT)
   Napi::Value Stat(const Napi::CallbackInfo& info) {
+#ifdef _WIN32
+    return win::Stat(info);
+#else
     Napi::Env env = info.Env();
     const int id = static_cast<int>(IntegerArg(info, 0, "id", 0, kMaxId));
 
@@ -101,15 +113,20 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
     result.Set("mode", Napi::Number::New(env, static_cast<double>(ds.shm_perm.mode & 0777)));
     result.Set("uid", Napi::Number::New(env, static_cast<double>(ds.shm_perm.uid)));
     return result;
+#endif
   }
 
   // remove(id): shmctl(IPC_RMID)
   Napi::Value Remove(const Napi::CallbackInfo& info) {
+#ifdef _WIN32
+    return win::Remove(info);
+#else
     Napi::Env env = info.Env();
     const int id = static_cast<int>(IntegerArg(info, 0, "id", 0, kMaxId));
 
     if (shmctl(id, IPC_RMID, nullptr) != 0) ThrowSysError(env, "shmctl", errno);
     return env.Undefined();
+#endif
   }
 
   // hashPages(data, pageSize, seed, out) -> page count; out[i] = XXH64(page i, seed).

@@ -10,6 +10,12 @@
  * fs errors carry; the message reads "shmget EEXIST: File exists". Argument errors follow
  * Node's validators: TypeError with code ERR_INVALID_ARG_TYPE for a wrong type, RangeError
  * with code ERR_OUT_OF_RANGE for a number or bigint out of range (negative, fractional).
+ *
+ * Windows (native/shm_win.cc, built by scripts/build-win.sh): the same surface over named
+ * file mappings `Local\pdsm-<key hex>` (README "Platforms"). There ids are per process, stat
+ * knows only this process's views, remove closes this process's handle (no IPC_RMID: the
+ * mapping goes with the last handle or view anywhere), `errno` is the Win32 error number and
+ * `winCode` its name, while `code` is the POSIX name (ENOENT, EEXIST, EACCES, EINVAL).
  */
 import { createRequire } from 'node:module';
 
@@ -49,8 +55,9 @@ export interface NativeShm {
   /**
    * shmget(key, size, flags). `create`: IPC_CREAT; `exclusive`: IPC_EXCL; `mode`: permission
    * bits. Returns the shmid. Opening an existing segment with size 0 skips the size check.
+   * `global` (Windows only, ignored on POSIX): the `Global\` namespace instead of `Local\`.
    */
-  get(key: number, size: number, mode: number, create: boolean, exclusive: boolean): number;
+  get(key: number, size: number, mode: number, create: boolean, exclusive: boolean, global?: boolean): number;
   /** shmat(id, NULL, readOnly ? SHM_RDONLY : 0); the ArrayBuffer spans the segment size. */
   attach(id: number, readOnly: boolean): ShmAttachment;
   /** shmctl(id, IPC_STAT). */

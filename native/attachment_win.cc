@@ -1,0 +1,126 @@
+// The Windows build of attachment.cc (scripts/build-win.sh compiles this file instead): the
+// same wrapper and lifetime, over MapViewOfFile/UnmapViewOfFile of a mapping opened by
+// shm_win.cc's get().
+#ifdef _WIN32
+
+#include "attachment.h"
+
+#include "shm_win.h"
+
+namespace pdsm {
+
+namespace {
+
+// Attach() hands the new mapping to the constructor through this slot: a wrapper can only
+// be made by Attach(), never by `new` from JavaScript. Thread-local because every Node
+// environment (main thread, workers) runs on its own thread and constructs synchronously.
+thread_local Mapping* t_adopting = nullptr;
+
+// Drops one owner's share; the last one out unmaps (if detach() has not) and frees.
+void ReleaseOwner(Mapping* mapping) {
+  if (--mapping->owners > 0) return;
+  if (mapping->addr != nullptr) {  // nobody to report a failure to
+    UnmapViewOfFile(mapping->addr);
+    win::CountView(mapping->id, -1);
+  }
+  delete mapping;
+}
+
+// Finalizer of the ArrayBuffer's backing store.
+void ReleaseBufferOwner(Napi::Env /*env*/, void* /*data*/, Mapping* mapping) {
+  ReleaseOwner(mapping);
+}
+
+}  // namespace
+
+Napi::Function Attachment::DefineClass(Napi::Env env) {
+  return ObjectWrap<Attachment>::DefineClass(
+      env, "ShmAttachment",
+      {
+          InstanceAccessor<&Attachment::GetBuffer>("buffer", napi_enumerable),
+          InstanceAccessor<&Attachment::GetId>("id", napi_enumerable),
+          InstanceAccessor<&Attachment::GetAttached>("attached", napi_enumerable),
+          InstanceMethod<&Attachment::Detach>("detach"),
+      });
+}
+
+Napi::Object Attachment::Attach(Napi::Env env, const Napi::FunctionReference& cls, int id,
+                                bool readOnly) {
+  size_t size = 0;
+  HANDLE handle = win::HandleOf(env, id, &size);
+  void* addr = MapViewOfFile(handle, readOnly ? FILE_MAP_READ : FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, size);
+  if (addr == nullptr) win::ThrowWinError(env, "MapViewOfFile", GetLastError());
+  win::CountView(id, 1);
+
+  Mapping* mapping = new Mapping{addr, size, id, 1};
+  Napi::Object object;
+  t_adopting = mapping;
+  try {
+    object = cls.New({});
+  } catch (...) {
+    // Not adopted: still ours to unmap. Adopted: the wrapper's destructor will.
+    if (t_adopting == mapping) {
+      t_adopting = nullptr;
+      ReleaseOwner(mapping);
+    }
+    throw;
+  }
+
+  // The backing store becomes the second owner. If the ArrayBuffer cannot be made, the
+  // wrapper never reaches JavaScript and the collector unmaps through its destructor.
+  ++mapping->owners;
+  Napi::ArrayBuffer buffer;
+  try {
+    buffer = Napi::ArrayBuffer::New(env, addr, mapping->size, ReleaseBufferOwner, mapping);
+  } catch (...) {
+    --mapping->owners;
+    throw;
+  }
+  Attachment::Unwrap(object)->buffer_ = Napi::Persistent(buffer);
+  return object;
+}
+
+Attachment::Attachment(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<Attachment>(info), mapping_(t_adopting) {
+  if (mapping_ == nullptr) {
+    throw Napi::TypeError::New(info.Env(), "Illegal constructor: use attach(id, readOnly)");
+  }
+  t_adopting = nullptr;
+}
+
+Attachment::~Attachment() {
+  if (mapping_ != nullptr) ReleaseOwner(mapping_);
+}
+
+Napi::Value Attachment::GetBuffer(const Napi::CallbackInfo& info) {
+  if (buffer_.IsEmpty()) return info.Env().Undefined();
+  return buffer_.Value();
+}
+
+Napi::Value Attachment::GetId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), mapping_->id);
+}
+
+Napi::Value Attachment::GetAttached(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), mapping_->addr != nullptr);
+}
+
+// Idempotent. Detaches the ArrayBuffer first: V8 then gives every view on it length 0, so
+// a stale view reads as empty instead of touching unmapped memory.
+Napi::Value Attachment::Detach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (mapping_->addr == nullptr) return env.Undefined();
+  if (!buffer_.IsEmpty()) {
+    Napi::ArrayBuffer buffer = buffer_.Value();
+    if (!buffer.IsDetached()) buffer.Detach();  // throws, and we keep the mapping, if it cannot
+  }
+  void* addr = mapping_->addr;
+  mapping_->addr = nullptr;  // no view can reach it any more, whatever UnmapViewOfFile says
+  win::CountView(mapping_->id, -1);
+  if (!UnmapViewOfFile(addr)) win::ThrowWinError(env, "UnmapViewOfFile", GetLastError());
+  return env.Undefined();
+}
+
+}  // namespace pdsm
+
+#endif  // _WIN32
