@@ -23,9 +23,9 @@
  */
 import type { Logger } from '../log.js';
 import { tracer } from '../log.js';
-import { decode, encodeUnchecked, TYPE_CODES, type CommitMessage, type DataMessage, type Message } from '../udp/codec.js';
+import { decode, encodeUnchecked, TYPE_CODES, type Message } from '../udp/codec.js';
 import { formatPeer, peerKey, type Peer, type UdpEndpoint } from '../udp/socket.js';
-import { isHandshakeType, isSealed, open, openHandshake, seal, sealHandshake, type PskKeys, type SessionKeys } from '../udp/seal.js';
+import { isHandshakeType, isSealed, open, openHandshake, seal, sealHandshake, type PskKeys, type SessionKeys, type SessionSecrets } from '../udp/seal.js';
 import { ReplayWindow } from '../udp/replay-window.js';
 import type { DropReason } from '../session/drop-reasons.js';
 import { seqGt, seqLt } from '../udp/serial.js';
@@ -107,6 +107,12 @@ export interface TransportOptions {
   keys?: PskKeys;
   /** With a key, an unsealed datagram arrived (the master answers an unsealed HELLO). */
   onUnsealed?(bytes: Buffer, from: Peer): void;
+  /**
+   * With a key, a sealed session datagram arrived for which no session is installed (dropped
+   * `no-session`): the master answers REJECT not-joined so a remote whose master restarted
+   * joins again at once (spec §4.3, §7.1). Called with the clear header's Src and Epoch only.
+   */
+  onNoSession?(src: number, epoch: number, from: Peer): void;
 }
 
 /** What the session core hands the transport when a session is established (spec §9.2). */
@@ -204,6 +210,16 @@ export class Transport {
     this.#sessions.delete(peerId);
     this.#helloEpochs.delete(peerId);
     this.#packetNumbers.delete(peerId);
+  }
+
+  /** spec §9.2: the keys of a session with these secrets, for this side; undefined without a key. */
+  sessionKeys(secrets: SessionSecrets, side: 'master' | 'remote'): SessionKeys | undefined {
+    return this.#psk?.sessionKeys(secrets, side);
+  }
+
+  /** spec §9.2: the multicast group key; undefined without a key. */
+  groupKey(groupNonce: Uint8Array, masterEpoch: number): Buffer | undefined {
+    return this.#psk?.groupKey(groupNonce, masterEpoch);
   }
 
   hasSession(peerId: number): boolean {
@@ -369,7 +385,11 @@ export class Transport {
       return this.#openWith(s.receive, s.window, s.peerEpoch, epoch, pn, raw, from);
     }
     const legacy = this.#options.keys;
-    if (!legacy) return this.#dropped('no-session', from);
+    if (!legacy) {
+      this.drop('no-session', from, 'debug');
+      if (dst !== NODE_ALL) this.#options.onNoSession?.(src, epoch, from);
+      return undefined;
+    }
     // Version-1 path (deprecated): static keys, one window per (src, dst) for the newest epoch seen.
     const id = src * 0x10000 + dst;
     let w = this.#windows.get(id);
@@ -413,12 +433,5 @@ export class Transport {
       this.#lastLogged.set(reason, now);
       this.#log.log(level, 'dropped datagram', { reason, from: from ? formatPeer(from) : undefined, total: n });
     }
-  }
-
-  /** Hand DATA or COMMIT to a receiver and count what it refused. */
-  deliver(receiver: { onDatagram(m: DataMessage | CommitMessage): 'ok' | 'duplicate' | 'invalid' | 'window' }, msg: DataMessage | CommitMessage, from: Peer): void {
-    const r = receiver.onDatagram(msg);
-    if (r === 'ok') return;
-    this.drop(r === 'invalid' ? 'invalid-data' : r === 'window' ? 'beyond-window' : 'duplicate', from, r === 'invalid' ? 'warn' : 'debug');
   }
 }

@@ -25,6 +25,7 @@ export const DROP_REASONS = [
   'not-for-master', // master: Dst is not 0xffff
   'unknown-client', // master: Src is no client id of this master (non-HELLO)
   'not-joined', // no session for this Src, source address and port, and Epoch
+  'not-validated', // master: a datagram other than HEARTBEAT or GOODBYE before the session's address is validated (§13)
   'unknown-source', // remote: not from the master's address and port
   'not-for-us', // remote: Src is not the master, or Dst neither this client nor ALL for BC
   'old-master-epoch', // remote: DATA/COMMIT/NACK/RESYNC/DIGEST of another master epoch

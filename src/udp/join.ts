@@ -172,14 +172,17 @@ export type VersionChoice =
  * to answer (Expected = this master's range, Offered = the HELLO's, each (min << 8) | max),
  * or a drop when the HELLO offers version 2 without the NONCE that version requires.
  */
-export function negotiateVersion(h: Pick<HelloMessage, 'versionMin' | 'versionMax' | 'nonce'>): VersionChoice {
-  const version = Math.min(h.versionMax, VERSION_MAX_SUPPORTED);
-  if (version < h.versionMin || version < VERSION_MIN_SUPPORTED) {
+export function negotiateVersion(
+  h: Pick<HelloMessage, 'versionMin' | 'versionMax' | 'nonce'>,
+  ours: { min: number; max: number } = { min: VERSION_MIN_SUPPORTED, max: VERSION_MAX_SUPPORTED },
+): VersionChoice {
+  const version = Math.min(h.versionMax, ours.max);
+  if (version < h.versionMin || version < ours.min) {
     return {
       ok: false,
       reject: {
-        reason: 'version', expected: versionRange(VERSION_MIN_SUPPORTED, VERSION_MAX_SUPPORTED), offered: versionRange(h.versionMin, h.versionMax),
-        text: `this master speaks protocol versions ${VERSION_MIN_SUPPORTED}..${VERSION_MAX_SUPPORTED}, the remote ${h.versionMin}..${h.versionMax}`,
+        reason: 'version', expected: versionRange(ours.min, ours.max), offered: versionRange(h.versionMin, h.versionMax),
+        text: `this master speaks protocol versions ${ours.min}..${ours.max}, the remote ${h.versionMin}..${h.versionMax}`,
       },
     };
   }
