@@ -41,8 +41,17 @@ for (const withKey of [false, true]) {
     let rlog = '';
     const spoof = h2.spawn(process.execPath, [BIN.remote, ...common, '-n', '0', '-H', h0.ipv4]);
     spoof.stderr?.on('data', (d: Buffer) => (rlog += d.toString()));
-    t.equal(await exited(spoof), 1, 'the spoofing remote exits 1');
-    t.match(rlog, new RegExp(`rejected this remote \\(address\\): ${h2.ipv4.replace(/\./g, '\\.')} is not ${h1.ipv4.replace(/\./g, '\\.')} \\(Clientname of client 0\\)`));
+    const why = new RegExp(`rejected this remote \\(address\\): ${h2.ipv4.replace(/\./g, '\\.')} is not ${h1.ipv4.replace(/\./g, '\\.')} \\(Clientname of client 0\\)`);
+    if (withKey) {
+      t.equal(await exited(spoof), 1, 'the spoofing remote exits 1: the REJECT is authenticated');
+    } else {
+      // spec §13: without a key a REJECT may be forged, so it never ends a remote for good.
+      t.ok(await eventually(() => why.test(rlog), 15_000), 'without a key the spoofing remote says why and keeps trying');
+      t.equal(spoof.exitCode, null, 'it is still running');
+      spoof.kill('SIGKILL');
+      await exited(spoof);
+    }
+    t.match(rlog, why);
     t.match(mlog, /rejected remote client=0 .*reason=address/, 'the master logs it');
 
     // The real client 0, from its own host, joins.
