@@ -83,7 +83,7 @@ export class MasterService implements Service {
     const endpoint = await UdpEndpoint.bind({ family: config.family, port: config.port, ...(config.listen ? { address: config.listen } : {}) });
     let service: MasterService | undefined;
     try {
-      const transport = openTransport(endpoint, log, node.status.nextEpoch(), config.pskFile, {
+      const transport = openTransport(endpoint, log, node.status.nextEpoch(), config.pskFile, config.psk, {
         self: NODE_MASTER,
         acceptSrc: (src) => src < config.remotes,
         // spec §9.5: tell a remote without the key why it cannot join.

@@ -36,10 +36,11 @@ export function openTransport(
   log: Logger,
   epoch: number,
   pskFile: string | undefined,
+  psk: Buffer | undefined,
   options: Omit<TransportOptions, 'keys' | 'psk'>,
   unauthenticated: { text: string; fields?: Record<string, string | number> },
 ): Transport {
-  const keys = pskFile !== undefined ? new PskKeys(readKeyFile(pskFile)) : undefined;
+  const keys = pskFile !== undefined ? new PskKeys(psk ?? readKeyFile(pskFile)) : undefined;
   // spec §9.2 version 2: session datagrams only under keys the session core installed.
   const transport = new Transport(endpoint, log, epoch, { ...options, ...(keys ? { psk: keys } : {}) });
   if (keys) log.info('datagrams are authenticated and encrypted', { psk_file: pskFile });
