@@ -2,7 +2,7 @@
  * `npm run bench`: the whole benchmark suite (issue 8), in well under 10 minutes.
  *
  *   npm run bench                     every benchmark
- *   npm run bench -- scan latency     only these (scan, latency, wire, fleet, redis, fanout)
+ *   npm run bench -- scan latency     only these (scan, latency, wire, fleet, redis, fanout, forged)
  *
  * Prints one table per benchmark, each figure beside a baseline measured in the same run
  * (the machine is shared and noisy, so there are no timed assertions, only ratios and
@@ -15,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchFleet } from './fleet.js';
 import { benchFanout } from './fanout.js';
+import { benchForged } from './forged.js';
 import { benchLatency } from './latency.js';
 import { benchRedis } from './redis.js';
 import { benchScan } from './scan.js';
@@ -29,6 +30,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   fleet: benchFleet,
   redis: benchRedis,
   fanout: benchFanout,
+  forged: benchForged,
 };
 
 function machine(): Record<string, unknown> {

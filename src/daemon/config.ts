@@ -22,6 +22,8 @@ export interface CommonConfig {
   pageSize: number;
   mtu: number;
   pskFile?: string;
+  /** The key read from pskFile, once, before anything is created (src/daemon/run.ts). */
+  psk?: Buffer;
   metrics?: { host: string; port: number };
   /** Permission bits of segments and registry files (--mode). */
   mode: number;

@@ -83,7 +83,7 @@ export class MasterService implements Service {
     const endpoint = await UdpEndpoint.bind({ family: config.family, port: config.port, ...(config.listen ? { address: config.listen } : {}) });
     let service: MasterService | undefined;
     try {
-      const transport = openTransport(endpoint, log, node.status.nextEpoch(), config.pskFile, {
+      const transport = openTransport(endpoint, log, node.status.nextEpoch(), config.pskFile, config.psk, {
         self: NODE_MASTER,
         acceptSrc: (src) => src < config.remotes,
         // spec §9.5: tell a remote without the key why it cannot join.
@@ -91,6 +91,8 @@ export class MasterService implements Service {
           const r = decode(bytes);
           if (r.ok && r.msg.type === 'hello') service?.core.onUnsealedHello(r.msg, from, realClock.now());
         },
+        // A sealed datagram of no session here (this master restarted): REJECT not-joined.
+        onNoSession: (src, epoch, from) => service?.core.onNoSession(src, epoch, from, realClock.now()),
       }, {
         text: 'the network side is unauthenticated: anyone who can reach this UDP port can write into these segments; use --psk-file',
         fields: { port: endpoint.localPort, clientname_check: config.clientNames ? 'on' : 'off (no -g)' },

@@ -96,6 +96,17 @@ function incomingRecords(config: DaemonConfig): number[] {
   return Array.from({ length: config.remotes }, (_, n) => records.roIn(n));
 }
 
+/** Issue 19.10: a daemon re-attaches only segments of its own user with no wider mode than --mode. */
+function ownSegments(config: DaemonConfig): { own?: { uid: number; mode: number } } {
+  const uid = process.geteuid?.();
+  return uid === undefined ? {} : { own: { uid, mode: config.mode } };
+}
+
+/** Issue 19.11: registry files are never group- or world-writable, whatever --mode says (0666 -> 0644). */
+export function registryMode(mode: number): number {
+  return mode & ~0o022;
+}
+
 /**
  * Open (creating when missing) this daemon's segments and claim them. Refuses when another
  * daemon of the same role and id owns them, or when the registry path is a symlink or not
@@ -106,7 +117,7 @@ export function openNodeSegments(config: DaemonConfig, bcSize: number = config.r
   checkRegistryPath(plan.registryPath);
   const opened: Segment[] = [];
   const open = (label: string, key: number, size: number): Segment => {
-    const seg = Segment.open(key, size, { create: true, mode: config.mode, label });
+    const seg = Segment.open(key, size, { create: true, mode: config.mode, label, ...ownSegments(config) });
     opened.push(seg);
     return seg;
   };
@@ -175,7 +186,7 @@ export async function attachBroadcast(config: RemoteConfig, node: NodeSegments, 
     throw new PdsmError('PDSM_ERR_SEGMENT_SIZE', `the master's broadcast segment is ${size} bytes but this remote's BC is ${node.bc.size}`);
   }
   const keys = remoteKeys(config.clientId, config.keyBase);
-  node.bc = Segment.open(keys.BC, size, { create: true, mode: config.mode, label: 'BC' });
+  node.bc = Segment.open(keys.BC, size, { create: true, mode: config.mode, label: 'BC', ...ownSegments(config) });
   node.adopt(node.bc);
   await writeRegistry(config, node, registryExtras(config));
 }
@@ -192,7 +203,7 @@ export async function writeRegistry(config: DaemonConfig, node: NodeSegments, ex
   const write = async (): Promise<void> => {
     const plan = planFor(config, node.bc?.size ?? 0);
     const text = plan.format(plan, extra);
-    await writeRegistryFile(node.registryPath, text, config.mode);
+    await writeRegistryFile(node.registryPath, text, registryMode(config.mode));
     node.registryText = text;
   };
   const next = (registryWrites.get(node) ?? Promise.resolve()).catch(() => undefined).then(write);

@@ -78,7 +78,7 @@ export class RemoteService implements Service {
     const endpoint = await UdpEndpoint.bind({ family: config.family, port: 0, ...(config.listen ? { address: config.listen } : {}) });
     let service: RemoteService;
     try {
-      const transport = openTransport(endpoint, log, node.status.nextEpoch(), config.pskFile, { self: config.clientId, acceptSrc: (src) => src === NODE_MASTER }, {
+      const transport = openTransport(endpoint, log, node.status.nextEpoch(), config.pskFile, config.psk, { self: config.clientId, acceptSrc: (src) => src === NODE_MASTER }, {
         text: 'the network side is unauthenticated: anyone who can reach this node can write into its MO and BC; use --psk-file',
       });
       service = new RemoteService(config, node, log, transport, { address, port: config.port }, fail);

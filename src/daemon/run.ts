@@ -5,6 +5,7 @@
 import { Logger, enableTracing } from '../log.js';
 import { formatKey } from '../segments/segment.js';
 import type { DaemonConfig } from './config.js';
+import { readKeyFile } from './key-file.js';
 import { openNodeSegments, registryExtras, removeNodeSegments, writeRegistry } from './node-segments.js';
 import { onShutdown } from './shutdown.js';
 import type { Service } from './service.js';
@@ -21,6 +22,8 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
   enableTracing();
   const log = new Logger(toolName(config), config.logLevel);
   const shutdown = onShutdown({ log });
+  // Issue 19.4: the key file is opened and checked once, before any segment is created.
+  if (config.pskFile !== undefined && config.psk === undefined) config.psk = readKeyFile(config.pskFile);
   const node = openNodeSegments(config);
   let service: Service | undefined;
   // The control socket (pdsm status/top) and --metrics.

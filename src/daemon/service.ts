@@ -15,6 +15,7 @@ import type { Message } from '../udp/codec.js';
 import { PskKeys } from '../udp/seal.js';
 import type { Peer, UdpEndpoint } from '../udp/socket.js';
 import type { SessionIo } from '../session/io.js';
+import { NODE_MASTER } from '../udp/constants.js';
 import { readKeyFile } from './key-file.js';
 import { Transport, type TransportOptions } from './transport.js';
 import type { DaemonReport, Observers } from './status-report.js';
@@ -35,11 +36,13 @@ export function openTransport(
   log: Logger,
   epoch: number,
   pskFile: string | undefined,
-  options: Omit<TransportOptions, 'keys'>,
+  psk: Buffer | undefined,
+  options: Omit<TransportOptions, 'keys' | 'psk'>,
   unauthenticated: { text: string; fields?: Record<string, string | number> },
 ): Transport {
-  const keys = pskFile !== undefined ? new PskKeys(readKeyFile(pskFile)) : undefined;
-  const transport = new Transport(endpoint, log, epoch, { ...options, ...(keys ? { keys } : {}) });
+  const keys = pskFile !== undefined ? new PskKeys(psk ?? readKeyFile(pskFile)) : undefined;
+  // spec §9.2 version 2: session datagrams only under keys the session core installed.
+  const transport = new Transport(endpoint, log, epoch, { ...options, ...(keys ? { psk: keys } : {}) });
   if (keys) log.info('datagrams are authenticated and encrypted', { psk_file: pskFile });
   else log.warn(unauthenticated.text, unauthenticated.fields);
   return transport;
@@ -55,6 +58,16 @@ export function sessionIo(transport: Transport, log: Logger, observers: Observer
     heard: (id) => st.heard(id),
     rtt: (id, ms) => observers.emitRtt(id, ms),
     scanned: (ms) => observers.emitScan(ms),
+    installSession: (peerId, s) => {
+      const keys = transport.sessionKeys(s.secrets, peerId === NODE_MASTER ? 'remote' : 'master');
+      transport.installSession(peerId, { peerEpoch: s.peerEpoch, ...(keys ? { keys } : {}), ...(s.peer ? { peer: s.peer } : {}) });
+    },
+    dropSession: (peerId) => transport.dropSession(peerId),
+    installGroup: (nonce, masterEpoch) => {
+      const key = transport.groupKey(nonce, masterEpoch);
+      if (key) transport.installGroup(key, masterEpoch);
+    },
+    dropGroup: () => transport.dropGroup(),
   };
 }
 

@@ -15,6 +15,16 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** Name for messages, e.g. "MO". */
   label?: string;
+  /**
+   * A daemon's own segments (issue 19.10): refuse an existing segment that another user
+   * owns, or whose mode grants more than `mode` (a local user who created it first could
+   * read or remove it). Library attaches leave this out.
+   */
+  own?: { uid: number; mode: number };
+}
+
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 }
 
 export function formatKey(key: number): string {
@@ -74,6 +84,14 @@ export class Segment {
           stat = native.stat(existing);
         } catch (err) {
           throw segmentError('cannot stat', key, label, err);
+        }
+        const own = options.own;
+        if (own && (stat.uid !== own.uid || (stat.mode & ~own.mode & 0o777) !== 0)) {
+          throw new PdsmError(
+            'PDSM_ERR_SEGMENT',
+            `${label} segment key ${formatKey(key)} exists owned by uid ${stat.uid} with mode ${octal(stat.mode)}; this daemon (uid ${own.uid}, --mode ${octal(own.mode)}) ` +
+              'only re-attaches segments its own user created with no wider mode: it was left untouched (check who made it, then remove it with ipcrm)',
+          );
         }
         if (stat.size !== size) {
           throw new PdsmError(

@@ -12,6 +12,7 @@
  * the HELLO replaces it and the old peer is sent GOODBYE evicted (§4.4).
  */
 import type { HelloMessage, RejectReason } from '../udp/codec.js';
+import { negotiateVersion } from '../udp/join.js';
 
 export interface VersionRange {
   min: number;
@@ -37,6 +38,8 @@ export interface AdmissionContext {
 
 export type Admission =
   | { kind: 'reject'; reason: RejectReason; expected: number; offered: number; text: string }
+  /** spec §10.4: a HELLO that offers version 2 without its NONCE is malformed: dropped, not answered. */
+  | { kind: 'drop'; reason: 'decode-option' }
   /** Our WELCOME was lost: send the same one again, change nothing (§4.6). */
   | { kind: 'resend' }
   /** A new session; `replaces` says what happens to the old one. */
@@ -57,11 +60,9 @@ export function versionWord(r: VersionRange): number {
 
 export function admit(m: HelloMessage, fromKey: string, c: AdmissionContext): Admission {
   if (c.closing) return reject('unavailable', 0, 0, 'the master is shutting down');
-  const offered = { min: m.versionMin, max: m.versionMax };
-  const version = pickVersion(c.versions, offered);
-  if (version === undefined) {
-    return reject('version', versionWord(c.versions), versionWord(offered), `this master speaks versions ${c.versions.min}..${c.versions.max}, the remote ${offered.min}..${offered.max}`);
-  }
+  const v = negotiateVersion(m, c.versions);
+  if (!v.ok) return 'drop' in v ? { kind: 'drop', reason: 'decode-option' } : reject(v.reject.reason, v.reject.expected, v.reject.offered, v.reject.text);
+  const version = v.version;
   if (m.src >= c.remotes) return reject('client-id', c.remotes, m.src, `client id ${m.src} is out of range 0..${c.remotes - 1}`);
   const problem = c.addressProblem(m.src);
   if (problem !== undefined) return reject('address', 0, 0, problem);

@@ -18,10 +18,14 @@ export const DROP_REASONS = [
   'auth-auth', // the AEAD tag did not verify
   'auth-old-epoch', // sealed, from an older epoch of that sender than already seen
   'auth-replay', // the replay window refused the packet number (§9.4)
+  'auth-wrong-address', // sealed session datagram from another address and port than its session's (§9.3)
+  'no-session', // sealed session datagram and no session (keys) installed for its Src (§9.3)
+  'send-without-session', // (outgoing) a session datagram before its keys were installed: not sent
   // spec §7.1, §7.11: session checks
   'not-for-master', // master: Dst is not 0xffff
   'unknown-client', // master: Src is no client id of this master (non-HELLO)
   'not-joined', // no session for this Src, source address and port, and Epoch
+  'not-validated', // master: a datagram other than HEARTBEAT or GOODBYE before the session's address is validated (§13)
   'unknown-source', // remote: not from the master's address and port
   'not-for-us', // remote: Src is not the master, or Dst neither this client nor ALL for BC
   'old-master-epoch', // remote: DATA/COMMIT/NACK/RESYNC/DIGEST of another master epoch

@@ -13,14 +13,15 @@
  *   batch going out), silence is not judged before 2 x Liveness Ms.
  *
  * Address validation (RFC 9000 §8.1): until a session's address is validated, the master
- * sends it at most 3 x the bytes it received from it. Interim rule until the handshake
- * carries a cookie (issue 19): the first datagram of the session other than HELLO, from
- * the session's address and port with the session's remote epoch (with a key: one that
- * opened under it), validates the address.
+ * sends it at most 3 x the bytes it received from it. In version 2 the WELCOME carries a
+ * COOKIE (spec §4.2) that only a peer receiving at the session address can know; a
+ * HEARTBEAT of the session that echoes it (spec §6.2) validates the address. A version-1
+ * session (no cookie) keeps the old rule: its first datagram other than HELLO validates.
  */
 import type { CommitMessage, DataMessage, DigestMessage, FlowName, HeartbeatMessage, Message, SeqRange } from '../udp/codec.js';
 import { DIGEST_HASHES, DIGEST_HASH_SIZE, TAG_SIZE } from '../udp/constants.js';
 import type { Peer } from '../udp/socket.js';
+import { timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../reliability/clock.js';
 import type { WordSize } from '../segments/word-codec.js';
 import type { SessionIo } from './io.js';
@@ -51,14 +52,22 @@ export class PeerLink {
   #validated: boolean;
   #received = 0;
   #sent = 0;
+  /** The COOKIE of this session's WELCOME (version 2), which validation needs echoed. */
+  readonly #cookie: Uint8Array | undefined;
 
-  constructor(peer: Peer, now: number, livenessMs: number, options: { validated: boolean; receivedBytes?: number }) {
+  constructor(peer: Peer, now: number, livenessMs: number, options: { validated: boolean; receivedBytes?: number; cookie?: Uint8Array }) {
     this.peer = peer;
     this.key = sessionKey(peer);
     this.livenessMs = livenessMs;
     this.lastHeard = now;
     this.#validated = options.validated;
     this.#received = options.receivedBytes ?? 0;
+    this.#cookie = options.cookie;
+  }
+
+  /** True when this session validates by cookie (version 2). */
+  get needsCookie(): boolean {
+    return this.#cookie !== undefined;
   }
 
   get validated(): boolean {
@@ -72,9 +81,15 @@ export class PeerLink {
     if (!this.#validated) this.#received += bytes;
   }
 
-  /** The peer proved it receives at its address (interim rule: see the file comment). Returns true the first time. */
-  validate(): boolean {
+  /**
+   * A datagram of the session arrived carrying `echo` (a HEARTBEAT's cookie, or null): did
+   * it prove, for the first time, that the peer receives at its address? With a cookie only
+   * its exact echo does (compared in constant time); without one, any datagram (version 1).
+   */
+  validate(echo: Uint8Array | null = null): boolean {
     if (this.#validated) return false;
+    const want = this.#cookie;
+    if (want !== undefined && (echo === null || echo.byteLength !== want.byteLength || !timingSafeEqual(echo, want))) return false;
     this.#validated = true;
     return true;
   }

@@ -17,6 +17,7 @@ import type { Clock } from '../reliability/clock.js';
 import { encodeUnchecked, type HelloMessage, type Message, type RejectReason } from '../udp/codec.js';
 import { NODE_ALL, NODE_MASTER, TAG_SIZE } from '../udp/constants.js';
 import { addressBytes, formatPeer, type Peer } from '../udp/socket.js';
+import { CookieJar, freshNonce } from '../udp/seal.js';
 import { admit, type VersionRange } from './admission.js';
 import type { Outgoing, SessionIo } from './io.js';
 import { PeerLink, Periodic, STALL_TOLERANCE_MS, ScanTimes, dispatchFlow, hashesPerDigest, heartbeatFlows, plainAddress, sessionKey, type InPort, type OutPort, type SessionFlows } from './link.js';
@@ -44,6 +45,10 @@ export interface MasterSessionConfig {
   clock: Clock;
   /** A random initial sequence number (spec §7.2); tests pass a fixed one. */
   randomSeq(): number;
+  /** The cookie secret (spec §9.2, local policy); 32 fresh random bytes when absent. */
+  cookieSecret?: Uint8Array;
+  /** Fresh 16-byte nonces (spec §4.5 NONCE, GROUP_NONCE); tests pass their own. */
+  freshNonce?(): Uint8Array;
 }
 
 export interface MasterFlows {
@@ -62,6 +67,16 @@ interface Session {
   mtu: number;
   version: number;
   flows: SessionFlows;
+  /** Version 2 (spec §4.1, §4.2): the HELLO's and the WELCOME's NONCE, and the WELCOME's COOKIE. */
+  helloNonce?: Uint8Array;
+  welcomeNonce?: Uint8Array;
+  cookie?: Uint8Array;
+  /**
+   * The session is reported UP (ST, status, log). A version-2 session is only once its
+   * address is validated (the cookie came back, sealed under its keys when there is a key):
+   * a replayed or spoofed HELLO makes a pending session that never shows and never blocks.
+   */
+  announced: boolean;
 }
 
 interface Slot {
@@ -102,6 +117,10 @@ export class MasterSessions {
   readonly scanTimes = new ScanTimes();
   #state = MasterState.RUNNING;
   #stallLoggedAt = -Infinity;
+  readonly #jar: CookieJar;
+  readonly #nonce: () => Uint8Array;
+  /** spec §9.2: keys the multicast stream for this master process (WELCOME GROUP_NONCE). */
+  readonly #groupNonce: Uint8Array | undefined;
 
   constructor(config: MasterSessionConfig, io: SessionIo, flows: MasterFlows, now: number) {
     this.#c = config;
@@ -111,6 +130,12 @@ export class MasterSessions {
     this.#scan = new Periodic(config.intervalMs, now);
     this.#heartbeat = new Periodic(config.timers.heartbeatMs, now);
     this.#digest = new Periodic(config.timers.digestMs, now);
+    this.#jar = new CookieJar(config.cookieSecret);
+    this.#nonce = config.freshNonce ?? freshNonce;
+    if (config.group && flows.bc && config.versions.max >= 2) {
+      this.#groupNonce = this.#nonce();
+      io.installGroup?.(this.#groupNonce, config.epoch);
+    }
     for (let id = 0; id < config.remotes; id++) {
       this.#slots.push({ id, session: undefined, lastHeard: undefined, rttMs: undefined, address: undefined, bcUnicast: false, sessions: 0 });
     }
@@ -131,7 +156,7 @@ export class MasterSessions {
 
   /** spec §7.11 state of client `id`. */
   peerState(id: number): MasterPeerState {
-    return this.#slots[id]?.session ? MasterPeerState.UP : MasterPeerState.DOWN;
+    return this.#slots[id]?.session?.announced ? MasterPeerState.UP : MasterPeerState.DOWN;
   }
 
   /** -g: the addresses client `id`'s Clientname resolves to. */
@@ -252,11 +277,16 @@ export class MasterSessions {
     const s = slot.session;
     if (!s) return;
     if (evict) this.#send(s, { type: 'goodbye', src: NODE_MASTER, dst: slot.id, epoch: this.#c.epoch, reason: 'evicted' });
-    slot.lastHeard = s.link.lastHeard;
-    slot.rttMs = s.link.rttMs;
     slot.session = undefined;
+    this.#io.dropSession?.(slot.id);
     this.#flows.mo[slot.id]!.stop();
     this.#flows.ro[slot.id]!.stop();
+    if (!s.announced) {
+      this.#io.log('debug', 'unvalidated session ended', { client: slot.id, address: formatPeer(s.link.peer), reason: why });
+      return;
+    }
+    slot.lastHeard = s.link.lastHeard;
+    slot.rttMs = s.link.rttMs;
     this.#io.peerState(slot.id, PeerState.DOWN);
     this.#io.log('warn', 'remote down', { client: slot.id, address: slot.address, reason: why });
   }
@@ -273,6 +303,17 @@ export class MasterSessions {
     this.#reject(from, hello.src, hello.epoch, 'auth-required', 0, 0, 'this master authenticates every datagram: give the remote --psk-file with the same key', now, true);
   }
 
+  /**
+   * With a key, a sealed session datagram came for client `src` with no session keys
+   * installed (the transport dropped it): a remote whose master restarted, or a recording.
+   * REJECT not-joined (handshake-sealed, budgeted) makes a real remote join again at once.
+   */
+  onNoSession(src: number, epoch: number, from: Peer, now: number): void {
+    const s = this.#slots[src]?.session;
+    if (src >= this.#c.remotes || (s && s.link.key === sessionKey(from) && s.remoteEpoch === epoch)) return;
+    this.#reject(from, src, epoch, 'not-joined', 0, 0, 'no session: say HELLO', now);
+  }
+
   /** A datagram that decoded (and, with a key, opened), `bytes` long, from `from`. */
   handle(msg: Message, from: Peer, bytes: number, now: number): void {
     if (msg.dst !== NODE_MASTER) return this.#io.drop('not-for-master', from);
@@ -286,8 +327,14 @@ export class MasterSessions {
       return;
     }
     s.link.heard(now, bytes);
-    this.#io.heard(slot.id);
-    if (s.link.validate()) this.#startBatches(slot);
+    if (s.link.validate(msg.type === 'heartbeat' ? (msg.cookie ?? null) : null)) {
+      if (!s.announced) this.#announce(slot, s, now);
+      this.#startBatches(slot);
+    }
+    if (s.announced) this.#io.heard(slot.id);
+    // spec §13: until the address is validated only HEARTBEAT (which carries the cookie) and
+    // GOODBYE are taken: no blind writes into RO, nothing that makes the master send more.
+    if (!s.link.validated && msg.type !== 'heartbeat' && msg.type !== 'goodbye') return this.#io.drop('not-validated', from, 'debug');
     switch (msg.type) {
       case 'data':
       case 'commit':
@@ -328,8 +375,10 @@ export class MasterSessions {
       closing: this.#state === MasterState.CLOSING, versions: c.versions, remotes: c.remotes,
       addressProblem: (id) => this.#addressProblem(id, from),
       pageSize: c.pageSize, wordSize: c.wordSize, segSize: c.segSize, bcSize: this.#flows.bc ? c.bcSize : 0,
-      session: s && { peerKey: s.link.key, remoteEpoch: s.remoteEpoch, live: !s.link.expired(now, false) },
+      // A pending (unvalidated) session never blocks a HELLO from elsewhere (spec §4.6).
+      session: s && { peerKey: s.link.key, remoteEpoch: s.remoteEpoch, live: s.announced && !s.link.expired(now, false) },
     });
+    if (a.kind === 'drop') return this.#io.drop(a.reason, from);
     if (a.kind === 'reject') return this.#reject(from, m.src, m.epoch, a.reason, a.expected, a.offered, a.text, now);
     if (!slot) return;
     if (a.kind === 'resend') {
@@ -345,10 +394,13 @@ export class MasterSessions {
   #open(slot: Slot, m: HelloMessage, from: Peer, bytes: number, now: number, version: number): void {
     const c = this.#c;
     const bcSender = this.#flows.bc?.sender;
+    // spec §4.2, §9.2 (version 2): our fresh nonce for this session's keys, and the cookie
+    // that binds client id, remote epoch, HELLO nonce and the session address.
+    const v2 = version >= 2 && m.nonce ? { helloNonce: m.nonce, welcomeNonce: this.#nonce(), cookie: this.#jar.make({ clientId: slot.id, remoteEpoch: m.epoch, helloNonce: m.nonce, address: plainAddress(from.address), port: from.port }) } : undefined;
     const session: Session = {
-      link: new PeerLink(from, now, c.timers.livenessMs, { validated: false, receivedBytes: bytes }),
+      link: new PeerLink(from, now, c.timers.livenessMs, { validated: false, receivedBytes: bytes, ...(v2 ? { cookie: v2.cookie } : {}) }),
       remoteEpoch: m.epoch, moNextSeq: c.randomSeq(), bcNextSeq: bcSender ? (bcSender.highestSeq + 1) >>> 0 : 0,
-      mtu: Math.min(c.mtu, m.mtu), version,
+      mtu: Math.min(c.mtu, m.mtu), version, announced: false, ...v2,
       flows: {
         in: { ro: this.#flows.ro[slot.id]! },
         out: { mo: this.#flows.mo[slot.id]!, ...(this.#flows.bc ? { bc: this.#flows.bc } : {}) },
@@ -359,12 +411,13 @@ export class MasterSessions {
       },
     };
     slot.session = session;
-    slot.sessions++;
-    slot.lastHeard = now;
     slot.bcUnicast = false;
-    slot.address = formatPeer(from);
-    this.#io.peerState(slot.id, PeerState.UP);
-    this.#io.heard(slot.id);
+    if (v2) {
+      this.#io.installSession?.(slot.id, {
+        secrets: { clientId: slot.id, helloNonce: v2.helloNonce, welcomeNonce: v2.welcomeNonce, remoteEpoch: m.epoch, masterEpoch: c.epoch },
+        peerEpoch: m.epoch, peer: from,
+      });
+    } else this.#announce(slot, session, now);
     const feedback = (flow: 'ro') => ({
       sendNack: (ranges: { first: number; count: number }[]) => this.#send(session, { type: 'nack', src: NODE_MASTER, dst: slot.id, epoch: c.epoch, flow, ranges }),
       requestResync: (firstPage: number, pageCount: number, full: boolean) =>
@@ -376,7 +429,18 @@ export class MasterSessions {
       sealed: c.sealed, clock: c.clock, emit: (msg) => this.#send(session, msg),
     });
     this.#welcome(slot, session);
-    this.#io.log('info', 'remote joined', { client: slot.id, address: slot.address, epoch: m.epoch, hostname: m.hostname ?? undefined });
+    this.#io.log(v2 ? 'debug' : 'info', v2 ? 'welcomed remote; waiting for its cookie' : 'remote joined', { client: slot.id, address: formatPeer(from), epoch: m.epoch, hostname: m.hostname ?? undefined });
+  }
+
+  /** The session shows UP (ST, status): at once in version 1, once validated in version 2. */
+  #announce(slot: Slot, s: Session, now: number): void {
+    s.announced = true;
+    slot.sessions++;
+    slot.lastHeard = now;
+    slot.address = formatPeer(s.link.peer);
+    this.#io.peerState(slot.id, PeerState.UP);
+    this.#io.heard(slot.id);
+    if (s.cookie) this.#io.log('info', 'remote joined', { client: slot.id, address: slot.address, epoch: s.remoteEpoch });
   }
 
   /** The session's address is validated: the full MO batch now, and BC's for the newcomer (§8.1). */
@@ -398,6 +462,7 @@ export class MasterSessions {
       intervalMs: c.intervalMs, heartbeatMs: c.timers.heartbeatMs, livenessMs: c.timers.livenessMs,
       clientCount: c.remotes, mtu: s.mtu, version: s.version, wordSize: c.wordSize, bcMode: this.bcMode,
       multicast: c.group ? { port: c.group.port, address: addressBytes(c.group.address) } : null,
+      nonce: s.welcomeNonce ?? null, cookie: s.cookie ?? null, groupNonce: s.cookie && this.#groupNonce ? this.#groupNonce : null,
       options: [],
     });
   }
@@ -418,7 +483,7 @@ export class MasterSessions {
   peers(now: number): MasterPeerView[] {
     return this.#slots.map((slot) => {
       const s = slot.session;
-      const code = s ? PeerState.UP : slot.lastHeard !== undefined ? PeerState.DOWN : PeerState.UNKNOWN;
+      const code = s?.announced ? PeerState.UP : slot.lastHeard !== undefined ? PeerState.DOWN : PeerState.UNKNOWN;
       const heard = s?.link.lastHeard ?? slot.lastHeard;
       const rtt = s?.link.rttMs ?? slot.rttMs;
       return {

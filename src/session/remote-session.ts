@@ -23,6 +23,7 @@ import { multicastNackDelay } from '../reliability/receiver.js';
 import type { Message, RejectMessage, WelcomeMessage } from '../udp/codec.js';
 import { NODE_ALL, NODE_MASTER } from '../udp/constants.js';
 import { formatPeer, type Peer } from '../udp/socket.js';
+import { freshNonce } from '../udp/seal.js';
 import type { VersionRange } from './admission.js';
 import type { Outgoing, SessionIo } from './io.js';
 import { PeerLink, Periodic, STALL_TOLERANCE_MS, ScanTimes, dispatchFlow, hashesPerDigest, heartbeatFlows, sessionKey, type InPort, type OutPort, type SessionFlows } from './link.js';
@@ -47,6 +48,8 @@ export interface RemoteSessionConfig {
   randomSeq(): number;
   /** Jitter source in [0, 1). */
   random?(): number;
+  /** Fresh 16-byte nonces (spec §4.5 NONCE); tests pass their own. */
+  freshNonce?(): Uint8Array;
 }
 
 export interface RemoteIo extends SessionIo {
@@ -73,6 +76,8 @@ interface Session {
   flows: SessionFlows;
   heartbeat: Periodic;
   digest: Periodic;
+  /** Version 2: the WELCOME's COOKIE, echoed in every HEARTBEAT of the session (spec §6.2). */
+  cookie: Uint8Array | null;
 }
 
 const REJECT_WHAT: Partial<Record<RejectMessage['reason'], string>> = {
@@ -112,6 +117,8 @@ export class RemoteSession {
   /** A WELCOME being made ready (BC, multicast group) before the session is UP. */
   #accepting: WelcomeMessage | undefined;
   #roNextSeq = 0;
+  /** spec §4.1 NONCE (version 2): fresh for each epoch, the same in that epoch's retransmitted HELLOs. */
+  #helloNonce: Uint8Array | null = null;
   #helloAt = Infinity;
   #helloAttempt = 0;
   #warnedAt = 0;
@@ -228,6 +235,7 @@ export class RemoteSession {
     this.#send({
       type: 'heartbeat', src: this.#c.clientId, dst: NODE_MASTER, epoch: this.#epoch, timestamp: stampUs(now), echo: s.link.echo(now),
       wantBcUnicast: s.fallback.wantUnicast, flows: [{ flow: 'ro', highestSeq: sender ? sender.highestSeq : (this.#roNextSeq - 1) >>> 0 }],
+      cookie: s.cookie,
     });
   }
 
@@ -240,6 +248,7 @@ export class RemoteSession {
 
   #startJoining(now: number): void {
     this.#roNextSeq = this.#c.randomSeq();
+    this.#helloNonce = this.#c.versions.max >= 2 ? (this.#c.freshNonce ?? freshNonce)() : null;
     this.#helloAttempt = 0;
     this.#warnedAt = now;
     this.#hello(now);
@@ -250,7 +259,7 @@ export class RemoteSession {
     this.#send({
       type: 'hello', src: c.clientId, dst: NODE_MASTER, epoch: this.#epoch, versionMin: c.versions.min, versionMax: c.versions.max,
       mtu: c.mtu, pageSize: c.pageSize, segSize: c.segSize, bcSize: 0, roNextSeq: this.#roNextSeq, wordSize: c.wordSize,
-      hostname: c.hostname.slice(0, 255), options: [],
+      hostname: c.hostname.slice(0, 255), nonce: this.#helloNonce, options: [],
     });
     // No answer at all: the master is down, unreachable, or drops us for a key mismatch.
     const hint = 'no answer from the master yet; is it running and reachable, and do both sides use the same --psk-file?';
@@ -315,6 +324,8 @@ export class RemoteSession {
       return;
     }
     if (this.#state !== RemoteState.JOINING || this.#accepting) return;
+    // spec §4.2, §10.4: a version-2 WELCOME carries NONCE and COOKIE; without them no keys, no validation.
+    if (w.version >= 2 && (!w.nonce || !w.cookie || !this.#helloNonce)) return this.#io.drop('decode-option');
     this.#accepting = w;
     this.#io.prepare(w).then(
       (bc) => this.#up(w, bc, this.#c.clock.now()),
@@ -339,7 +350,16 @@ export class RemoteSession {
       masterEpoch: w.epoch, mtu, bcMode: w.bcMode, bc: bcFlow, fallback: new MulticastFallback(),
       flows: { in: { mo: this.#flows.mo, ...(bcFlow ? { bc: bcFlow } : {}) }, out: { ro: this.#flows.ro } },
       heartbeat: new Periodic(this.#timers.heartbeatMs, now), digest: new Periodic(this.#timers.digestMs, now),
+      cookie: w.version >= 2 ? (w.cookie ?? null) : null,
     };
+    if (w.version >= 2 && w.nonce && this.#helloNonce) {
+      // spec §9.2: from here on every datagram of the session is sealed under keys from both nonces and epochs.
+      this.#io.installSession?.(NODE_MASTER, {
+        secrets: { clientId: c.clientId, helloNonce: this.#helloNonce, welcomeNonce: w.nonce, remoteEpoch: this.#epoch, masterEpoch: w.epoch },
+        peerEpoch: w.epoch,
+      });
+      if (w.bcMode === 'multicast' && w.groupNonce) this.#io.installGroup?.(w.groupNonce, w.epoch);
+    }
     const feedback = (flow: 'mo' | 'bc') => ({
       sendNack: (ranges: { first: number; count: number }[]) => this.#send({ type: 'nack', src: c.clientId, dst: NODE_MASTER, epoch: this.#epoch, flow, ranges }),
       requestResync: (firstPage: number, pageCount: number, full: boolean) =>
@@ -363,6 +383,8 @@ export class RemoteSession {
     this.#io.peerState(-1, PeerState.UP);
     this.#io.heard(-1);
     this.#io.log('info', 'joined master', { master: formatPeer(c.master), master_epoch: w.epoch, remotes: w.clientCount });
+    // spec §4.2, §13: echo the cookie at once, so the master validates our address and starts MO and BC.
+    if (session.cookie) this.#heartbeat(session, now);
     this.#flows.ro.tick(); // the full RO batch right away
   }
 
@@ -371,6 +393,8 @@ export class RemoteSession {
     const s = this.#session;
     if (!s) return;
     this.#session = undefined;
+    this.#io.dropSession?.(NODE_MASTER);
+    this.#io.dropGroup?.();
     this.#lastHeard = s.link.lastHeard;
     this.#flows.ro.stop();
     this.#flows.mo.stop();

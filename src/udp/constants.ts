@@ -7,9 +7,12 @@
 
 // spec/protocol.md §2 Conventions, §3 Common header
 export const MAGIC = 0x5044534d; // "PDSM"
-export const VERSION = 1;
-export const VERSION_MIN_SUPPORTED = 1;
-export const VERSION_MAX_SUPPORTED = 1;
+/** The protocol version of this implementation (spec §10.4): session datagrams carry it. */
+export const VERSION = 2;
+export const VERSION_MIN_SUPPORTED = 2;
+export const VERSION_MAX_SUPPORTED = 2;
+/** HELLO, WELCOME and REJECT always carry header Version 1, in every version (spec §10.4). */
+export const HANDSHAKE_HEADER_VERSION = 1;
 
 export const HDR_MAGIC = 0; // u32
 export const HDR_VERSION = 4; // u8
@@ -43,6 +46,8 @@ export const FLAG_COMMIT_REPLACES = 0x01;
 export const FLAG_COMMIT_FULL = 0x02;
 export const FLAG_HEARTBEAT_ECHO = 0x01;
 export const FLAG_HEARTBEAT_WANT_BC_UNICAST = 0x02;
+/** spec §6.2, version 2: the remote echoes the WELCOME cookie after the flow entries. */
+export const FLAG_HEARTBEAT_COOKIE = 0x04;
 export const FLAG_RESYNC_FULL = 0x01;
 
 // spec §3.3 Flows
@@ -138,6 +143,14 @@ export const GOODBYE_REASONS = { shutdown: 0, evicted: 1, 'protocol-error': 2 } 
 export const OPT_HOSTNAME = 1;
 export const OPT_MULTICAST_GROUP = 2;
 export const OPT_TEXT = 3;
+/** spec §4.5 NONCE (HELLO, WELCOME): 16 fresh random bytes per session attempt. */
+export const OPT_NONCE = 4;
+/** spec §4.5 COOKIE (WELCOME): 16 bytes the remote echoes in its HEARTBEATs (address validation). */
+export const OPT_COOKIE = 5;
+/** spec §4.5 GROUP_NONCE (WELCOME, BC Mode 2): 16 bytes that key the master's multicast stream. */
+export const OPT_GROUP_NONCE = 6;
+export const NONCE_BYTES = 16;
+export const COOKIE_BYTES = 16;
 export const OPTION_HEADER_SIZE = 2; // type u8, length u8
 
 // spec §5.1 DATA
@@ -167,6 +180,8 @@ export const HEARTBEAT_ECHO_DELAY = 32; // u32
 export const HEARTBEAT_FLOW_COUNT = 36; // u8
 export const HEARTBEAT_FLOWS = 37;
 export const HEARTBEAT_FLOW_SIZE = 5; // flow u8, highest_seq u32
+/** spec §6.2: the 16-byte cookie follows the flow entries when COOKIE is set. */
+export const HEARTBEAT_COOKIE_SIZE = 16;
 
 // spec §6.3 DIGEST
 export const DIGEST_BATCH_ID = 24; // u32
@@ -186,3 +201,7 @@ export const TAG_SIZE = 16;
 export const KEY_SIZE = 32;
 export const MIN_PSK_SIZE = 16;
 export const REPLAY_WINDOW_SIZE = 1024;
+/** spec §9.3: the clear random salt of a sealed HELLO, WELCOME or REJECT, after the header. */
+export const HANDSHAKE_SALT_SIZE = 16;
+/** spec §9.2: the length of the per-process cookie secret (local policy). */
+export const COOKIE_SECRET_SIZE = 32;

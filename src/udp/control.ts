@@ -2,7 +2,8 @@
  * Feedback and liveness (spec/protocol.md §6): NACK, HEARTBEAT, DIGEST, RESYNC.
  */
 import {
-  DIGEST_BATCH_ID, DIGEST_FIRST_PAGE, DIGEST_HASH_COUNT, DIGEST_HASH_SIZE, DIGEST_HASHES, FLAG_HEARTBEAT_ECHO,
+  DIGEST_BATCH_ID, DIGEST_FIRST_PAGE, DIGEST_HASH_COUNT, DIGEST_HASH_SIZE, DIGEST_HASHES, FLAG_HEARTBEAT_COOKIE,
+  FLAG_HEARTBEAT_ECHO, HEARTBEAT_COOKIE_SIZE,
   FLAG_HEARTBEAT_WANT_BC_UNICAST, FLAG_RESYNC_FULL, FLOW_NONE, FLOW_RO, HEARTBEAT_ECHO_DELAY,
   HEARTBEAT_ECHO_TIMESTAMP, HEARTBEAT_FLOW_COUNT, HEARTBEAT_FLOW_SIZE, HEARTBEAT_FLOWS, HEARTBEAT_TIMESTAMP,
   MAX_NACK_RANGES, MAX_SEQ_SPAN, NACK_RANGE_COUNT, NACK_RANGE_SIZE, NACK_RANGES, NODE_MASTER, RESYNC_FIRST_PAGE,
@@ -40,6 +41,11 @@ export interface HeartbeatMessage extends Envelope {
   /** Remote only: multicast BC is not arriving, send BC by unicast (spec §8.4). */
   wantBcUnicast: boolean;
   flows: HeartbeatFlow[];
+  /**
+   * Remote only (version 2): the COOKIE of the session's WELCOME, echoed so the master knows
+   * the remote receives at the session address (spec §6.2, §13); null or absent: not sent.
+   */
+  cookie?: Uint8Array | null;
 }
 
 /** spec §6.3 DIGEST: XXH64 of pages firstPage.. as they stand after batch `batchId`. */
@@ -93,15 +99,17 @@ export function encodeNack(m: NackMessage): Buffer {
 
 // spec/protocol.md §6.2 HEARTBEAT
 export function decodeHeartbeat(h: Header, view: DataView, bytes: Uint8Array): { ok: true; msg: HeartbeatMessage } | Rejected {
-  if ((h.flags & ~(FLAG_HEARTBEAT_ECHO | FLAG_HEARTBEAT_WANT_BC_UNICAST)) !== 0) return reject('flags');
+  if ((h.flags & ~(FLAG_HEARTBEAT_ECHO | FLAG_HEARTBEAT_WANT_BC_UNICAST | FLAG_HEARTBEAT_COOKIE)) !== 0) return reject('flags');
   if (h.flow !== FLOW_NONE) return reject('flow');
   if (!controlRouteOk(h.src, h.dst, true, true)) return reject('role');
   const fromMaster = h.src === NODE_MASTER;
-  if (fromMaster && (h.flags & FLAG_HEARTBEAT_WANT_BC_UNICAST) !== 0) return reject('flags');
+  if (fromMaster && (h.flags & (FLAG_HEARTBEAT_WANT_BC_UNICAST | FLAG_HEARTBEAT_COOKIE)) !== 0) return reject('flags');
   if (bytes.byteLength < HEARTBEAT_FLOWS) return reject('short');
   const n = view.getUint8(HEARTBEAT_FLOW_COUNT);
   if (n > 2) return reject('count');
-  if (bytes.byteLength !== HEARTBEAT_FLOWS + n * HEARTBEAT_FLOW_SIZE) return reject('length');
+  const hasCookie = (h.flags & FLAG_HEARTBEAT_COOKIE) !== 0;
+  const cookieAt = HEARTBEAT_FLOWS + n * HEARTBEAT_FLOW_SIZE;
+  if (bytes.byteLength !== cookieAt + (hasCookie ? HEARTBEAT_COOKIE_SIZE : 0)) return reject('length');
   const echoTimestamp = view.getUint32(HEARTBEAT_ECHO_TIMESTAMP, false);
   const echoDelay = view.getUint32(HEARTBEAT_ECHO_DELAY, false);
   const hasEcho = (h.flags & FLAG_HEARTBEAT_ECHO) !== 0;
@@ -126,13 +134,18 @@ export function decodeHeartbeat(h: Header, view: DataView, bytes: Uint8Array): {
       echo: hasEcho ? { timestamp: echoTimestamp, delay: echoDelay } : null,
       wantBcUnicast: (h.flags & FLAG_HEARTBEAT_WANT_BC_UNICAST) !== 0,
       flows,
+      cookie: hasCookie ? bytes.subarray(cookieAt, cookieAt + HEARTBEAT_COOKIE_SIZE) : null,
     },
   };
 }
 
 export function encodeHeartbeat(m: HeartbeatMessage): Buffer {
-  const w = new Writer(HEARTBEAT_FLOWS + m.flows.length * HEARTBEAT_FLOW_SIZE);
-  const flags = (m.echo !== null ? FLAG_HEARTBEAT_ECHO : 0) | (m.wantBcUnicast ? FLAG_HEARTBEAT_WANT_BC_UNICAST : 0);
+  const cookie = m.cookie ?? null;
+  if (cookie !== null && cookie.byteLength !== HEARTBEAT_COOKIE_SIZE) throw new RangeError(`cookie must be ${HEARTBEAT_COOKIE_SIZE} bytes`);
+  const cookieAt = HEARTBEAT_FLOWS + m.flows.length * HEARTBEAT_FLOW_SIZE;
+  const w = new Writer(cookieAt + (cookie !== null ? HEARTBEAT_COOKIE_SIZE : 0));
+  const flags = (m.echo !== null ? FLAG_HEARTBEAT_ECHO : 0) | (m.wantBcUnicast ? FLAG_HEARTBEAT_WANT_BC_UNICAST : 0) |
+    (cookie !== null ? FLAG_HEARTBEAT_COOKIE : 0);
   writeHeader(w, TYPE_HEARTBEAT, flags, FLOW_NONE, m);
   w.u32(HEARTBEAT_TIMESTAMP, m.timestamp, 'timestamp');
   w.u32(HEARTBEAT_ECHO_TIMESTAMP, m.echo?.timestamp ?? 0, 'echo.timestamp');
@@ -143,6 +156,7 @@ export function encodeHeartbeat(m: HeartbeatMessage): Buffer {
     w.u8(at, FLOW_CODES[f.flow], 'flow');
     w.u32(at + 1, f.highestSeq, 'highestSeq');
   });
+  if (cookie !== null) w.bytes(cookieAt, cookie);
   return w.buf;
 }
 

@@ -9,9 +9,26 @@
  */
 import {
   FLAG_SEALED, FLOW_BC, FLOW_MO, FLOW_RO, HDR_DST, HDR_EPOCH, HDR_FLAGS, HDR_FLOW,
-  HDR_MAGIC, HDR_PACKET_NUMBER, HDR_SRC, HDR_TYPE, HDR_VERSION, HEADER_SIZE, MAGIC, MAX_REMOTES,
-  NODE_ALL, NODE_MASTER, VERSION,
+  HDR_MAGIC, HDR_PACKET_NUMBER, HDR_SRC, HDR_TYPE, HDR_VERSION, HEADER_SIZE, HANDSHAKE_HEADER_VERSION, MAGIC,
+  MAX_REMOTES, NODE_ALL, NODE_MASTER, TYPE_HELLO, TYPE_REJECT, TYPE_WELCOME, VERSION,
+  COMMIT_SIZE, DATA_PAYLOAD, DIGEST_HASH_SIZE, DIGEST_HASHES, GOODBYE_SIZE, HEARTBEAT_COOKIE_SIZE, HEARTBEAT_FLOW_SIZE,
+  HEARTBEAT_FLOWS, HELLO_OPTIONS, MAX_NACK_RANGES, NACK_RANGE_SIZE, NACK_RANGES, REJECT_OPTIONS, RESYNC_SIZE,
+  TYPE_COMMIT, TYPE_DATA, TYPE_DIGEST, TYPE_GOODBYE, TYPE_HEARTBEAT, TYPE_NACK, TYPE_RESYNC, WELCOME_OPTIONS,
 } from './constants.js';
+
+/** spec §3.1: an assigned message type. */
+export function isKnownType(type: number): boolean {
+  return (type >= TYPE_HELLO && type <= TYPE_HEARTBEAT) || (type >= TYPE_DATA && type <= TYPE_RESYNC);
+}
+
+/**
+ * spec §10.4: the header Version a datagram of `type` carries. HELLO, WELCOME and REJECT
+ * keep Version 1 in every protocol version (so nodes of different versions can always
+ * handshake); every other type carries the session's version, 2.
+ */
+export function headerVersion(type: number): number {
+  return type === TYPE_HELLO || type === TYPE_WELCOME || type === TYPE_REJECT ? HANDSHAKE_HEADER_VERSION : VERSION;
+}
 
 /** Why a datagram was rejected: a stable set of strings for counters and tests (spec §10.2). */
 export const DECODE_REJECT_REASONS = [
@@ -66,7 +83,7 @@ export function isRemoteId(id: number): boolean {
 }
 
 /**
- * spec §3 Common header: read and check the fixed fields (magic, version, packet number).
+ * spec §3 Common header: read and check the fixed fields (magic, version for the type, packet number).
  * Type, flags, flow and route are checked by the type's decoder.
  */
 export function readHeader(bytes: Uint8Array): { ok: true; header: Header; view: DataView } | Rejected {
@@ -74,7 +91,10 @@ export function readHeader(bytes: Uint8Array): { ok: true; header: Header; view:
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(HDR_MAGIC, false) !== MAGIC) return reject('magic');
   const version = view.getUint8(HDR_VERSION);
-  if (version !== VERSION) return reject('version');
+  const type = view.getUint8(HDR_TYPE);
+  // spec §10.4: Version 1 for HELLO, WELCOME, REJECT, 2 for the rest; an unknown type is the decoder's 'type'.
+  if (version !== HANDSHAKE_HEADER_VERSION && version !== VERSION) return reject('version');
+  if (isKnownType(type) && version !== headerVersion(type)) return reject('version');
   const flags = view.getUint8(HDR_FLAGS);
   if ((flags & FLAG_SEALED) !== 0) return reject('sealed');
   // packet_number is a u64 whose top 16 bits MUST be zero (spec §3).
@@ -167,7 +187,7 @@ function checkInt(value: number, max: number, name: string): number {
 /** spec §3 Common header: write it at offset 0 of `w`. */
 export function writeHeader(w: Writer, type: number, flags: number, flow: number, env: Envelope): void {
   w.u32(HDR_MAGIC, MAGIC, 'magic');
-  w.u8(HDR_VERSION, VERSION, 'version');
+  w.u8(HDR_VERSION, headerVersion(type), 'version');
   w.u8(HDR_TYPE, type, 'type');
   w.u8(HDR_FLAGS, flags, 'flags');
   w.u8(HDR_FLOW, flow, 'flow');
@@ -178,6 +198,29 @@ export function writeHeader(w: Writer, type: number, flags: number, flow: number
   w.u16(HDR_PACKET_NUMBER, 0, 'packetNumber');
   w.u16(HDR_PACKET_NUMBER + 2, Math.floor(pn / 0x1_0000_0000), 'packetNumber');
   w.u32(HDR_PACKET_NUMBER + 4, pn % 0x1_0000_0000, 'packetNumber');
+}
+
+/**
+ * spec §4-§6: can a plain datagram of `type` have `length` bytes? A cheap check on the
+ * header alone, so a receiver can drop a sealed datagram of an impossible size before the
+ * AEAD (spec §9.3). The decoder checks the exact rules afterwards.
+ */
+export function plainLengthPossible(type: number, length: number): boolean {
+  switch (type) {
+    case TYPE_HELLO: return length >= HELLO_OPTIONS;
+    case TYPE_WELCOME: return length >= WELCOME_OPTIONS;
+    case TYPE_REJECT: return length >= REJECT_OPTIONS;
+    case TYPE_GOODBYE: return length === GOODBYE_SIZE;
+    case TYPE_HEARTBEAT: return length >= HEARTBEAT_FLOWS && length <= HEARTBEAT_FLOWS + 2 * HEARTBEAT_FLOW_SIZE + HEARTBEAT_COOKIE_SIZE;
+    case TYPE_DATA: return length > DATA_PAYLOAD;
+    case TYPE_COMMIT: return length === COMMIT_SIZE;
+    case TYPE_NACK:
+      return length >= NACK_RANGES + NACK_RANGE_SIZE && length <= NACK_RANGES + MAX_NACK_RANGES * NACK_RANGE_SIZE &&
+        (length - NACK_RANGES) % NACK_RANGE_SIZE === 0;
+    case TYPE_DIGEST: return length >= DIGEST_HASHES + DIGEST_HASH_SIZE && (length - DIGEST_HASHES) % DIGEST_HASH_SIZE === 0;
+    case TYPE_RESYNC: return length === RESYNC_SIZE;
+    default: return false;
+  }
 }
 
 /** The Envelope part of a header, for typed messages. */

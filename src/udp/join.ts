@@ -6,7 +6,8 @@ import {
   BC_MODE_MULTICAST, BC_MODE_NONE, BC_MODE_UNICAST, FLOW_NONE, GOODBYE_REASON, GOODBYE_REASONS, GOODBYE_SIZE,
   HELLO_BC_SIZE, HELLO_MTU, HELLO_OPTIONS, HELLO_PAGE_SIZE, HELLO_RO_NEXT_SEQ, HELLO_SEG_SIZE, HELLO_VERSION_MAX,
   HELLO_VERSION_MIN, HELLO_WORD_SIZE, MAX_DATAGRAM, MAX_PAGE_SIZE, MAX_REMOTES, MAX_SEGMENT_SIZE, MIN_MTU,
-  MIN_PAGE_SIZE, OPT_HOSTNAME, OPT_MULTICAST_GROUP, OPT_TEXT, REJECT_EXPECTED, REJECT_OFFERED,
+  MIN_PAGE_SIZE, COOKIE_BYTES, NONCE_BYTES, OPT_COOKIE, OPT_GROUP_NONCE, OPT_HOSTNAME, OPT_MULTICAST_GROUP, OPT_NONCE,
+  OPT_TEXT, REJECT_EXPECTED, REJECT_OFFERED, VERSION_MAX_SUPPORTED, VERSION_MIN_SUPPORTED,
   REJECT_OPTIONS, REJECT_REASON, REJECT_REASONS, REJECT_REMOTE_EPOCH, TYPE_GOODBYE, TYPE_HELLO, TYPE_REJECT,
   TYPE_WELCOME, VERSION, WELCOME_BC_MODE, WELCOME_BC_NEXT_SEQ, WELCOME_BC_SIZE, WELCOME_CLIENT_COUNT,
   WELCOME_HEARTBEAT_MS, WELCOME_INTERVAL_MS, WELCOME_LIVENESS_MS, WELCOME_MO_NEXT_SEQ, WELCOME_MTU,
@@ -37,6 +38,12 @@ export interface HelloMessage extends Envelope {
   wordSize: WordSize;
   /** Option HOSTNAME (printable ASCII), or null. */
   hostname: string | null;
+  /**
+   * Option NONCE (spec §4.5, version 2): 16 fresh random bytes, one per remote epoch, that
+   * go into the session keys. REQUIRED when the HELLO offers version 2; decode gives null
+   * when absent (a version-1 HELLO), and negotiateVersion() refuses such a v2 offer.
+   */
+  nonce?: Uint8Array | null;
   /** Options this version does not know, kept for re-encoding. */
   options: RawOption[];
 }
@@ -65,6 +72,12 @@ export interface WelcomeMessage extends Envelope {
   wordSize: WordSize;
   bcMode: BcMode;
   multicast: MulticastGroup | null;
+  /** Option NONCE (version 2): the master's fresh 16 bytes for this session's keys; null when absent. */
+  nonce?: Uint8Array | null;
+  /** Option COOKIE (version 2): 16 bytes the remote echoes in HEARTBEAT (spec §4.2, §6.2); null when absent. */
+  cookie?: Uint8Array | null;
+  /** Option GROUP_NONCE (version 2, BC Mode 2 only): keys the multicast stream (spec §9.2); null when absent. */
+  groupNonce?: Uint8Array | null;
   options: RawOption[];
 }
 
@@ -133,17 +146,59 @@ export function decodeHello(h: Header, view: DataView, bytes: Uint8Array): { ok:
   const raw = takeOption(opts.options, OPT_HOSTNAME);
   const hostname = raw === null ? null : asciiFrom(raw, 0x21);
   if (raw !== null && hostname === null) return reject('option');
+  const nonce = takeOption(opts.options, OPT_NONCE);
+  if (nonce !== null && nonce.byteLength !== NONCE_BYTES) return reject('option');
   return {
     ok: true,
     msg: {
       type: 'hello', ...envelopeOf(h), versionMin, versionMax, mtu, pageSize, segSize, bcSize,
-      roNextSeq: view.getUint32(HELLO_RO_NEXT_SEQ, false), wordSize, hostname, options: opts.options,
+      roNextSeq: view.getUint32(HELLO_RO_NEXT_SEQ, false), wordSize, hostname, nonce, options: opts.options,
     },
   };
 }
 
+/** REJECT version's Expected and Offered fields: (min << 8) | max (spec §4.3). */
+export function versionRange(min: number, max: number): number {
+  return ((min & 0xff) << 8) | (max & 0xff);
+}
+
+export type VersionChoice =
+  | { ok: true; version: number }
+  | { ok: false; reject: { reason: 'version'; expected: number; offered: number; text: string } }
+  | { ok: false; drop: 'option' };
+
+/**
+ * spec §10.4, for the master: the session version for this HELLO, or the REJECT `version`
+ * to answer (Expected = this master's range, Offered = the HELLO's, each (min << 8) | max),
+ * or a drop when the HELLO offers version 2 without the NONCE that version requires.
+ */
+export function negotiateVersion(
+  h: Pick<HelloMessage, 'versionMin' | 'versionMax' | 'nonce'>,
+  ours: { min: number; max: number } = { min: VERSION_MIN_SUPPORTED, max: VERSION_MAX_SUPPORTED },
+): VersionChoice {
+  const version = Math.min(h.versionMax, ours.max);
+  if (version < h.versionMin || version < ours.min) {
+    return {
+      ok: false,
+      reject: {
+        reason: 'version', expected: versionRange(ours.min, ours.max), offered: versionRange(h.versionMin, h.versionMax),
+        text: `this master speaks protocol versions ${ours.min}..${ours.max}, the remote ${h.versionMin}..${h.versionMax}`,
+      },
+    };
+  }
+  if (version >= 2 && (h.nonce === null || h.nonce === undefined)) return { ok: false, drop: 'option' };
+  return { ok: true, version };
+}
+
+function fixedOption(type: number, value: Uint8Array | null | undefined, size: number, name: string): RawOption[] {
+  if (value === null || value === undefined) return [];
+  if (value.byteLength !== size) throw new RangeError(`${name} must be ${size} bytes, got ${value.byteLength}`);
+  return [{ type, value }];
+}
+
 export function encodeHello(m: HelloMessage): Buffer {
   const known: RawOption[] = m.hostname === null ? [] : [{ type: OPT_HOSTNAME, value: asciiTo(m.hostname, 0x21, 'hostname') }];
+  known.push(...fixedOption(OPT_NONCE, m.nonce, NONCE_BYTES, 'nonce'));
   const options = canonicalOptions(known, m.options);
   const w = new Writer(HELLO_OPTIONS + optionsSize(options));
   writeHeader(w, TYPE_HELLO, 0, FLOW_NONE, m);
@@ -205,9 +260,18 @@ export function decodeWelcome(h: Header, view: DataView, bytes: Uint8Array): { o
     if (port === 0 || !isMulticastAddress(multicast.address)) return reject('option');
   }
   if ((bcMode === 'multicast') !== (multicast !== null)) return reject('option');
+  const nonce = takeOption(opts.options, OPT_NONCE);
+  const cookie = takeOption(opts.options, OPT_COOKIE);
+  const groupNonce = takeOption(opts.options, OPT_GROUP_NONCE);
+  if (nonce !== null && nonce.byteLength !== NONCE_BYTES) return reject('option');
+  if (cookie !== null && cookie.byteLength !== COOKIE_BYTES) return reject('option');
+  if (groupNonce !== null && (groupNonce.byteLength !== NONCE_BYTES || bcMode !== 'multicast')) return reject('option');
   return {
     ok: true,
-    msg: { type: 'welcome', ...envelopeOf(h), ...m, version, wordSize, bcMode, multicast, options: opts.options },
+    msg: {
+      type: 'welcome', ...envelopeOf(h), ...m, version, wordSize, bcMode, multicast, nonce, cookie, groupNonce,
+      options: opts.options,
+    },
   };
 }
 
@@ -220,6 +284,9 @@ export function encodeWelcome(m: WelcomeMessage): Buffer {
     value.set(m.multicast.address, 2);
     known.push({ type: OPT_MULTICAST_GROUP, value });
   }
+  known.push(...fixedOption(OPT_NONCE, m.nonce, NONCE_BYTES, 'nonce'));
+  known.push(...fixedOption(OPT_COOKIE, m.cookie, COOKIE_BYTES, 'cookie'));
+  known.push(...fixedOption(OPT_GROUP_NONCE, m.groupNonce, NONCE_BYTES, 'groupNonce'));
   const options = canonicalOptions(known, m.options);
   const w = new Writer(WELCOME_OPTIONS + optionsSize(options));
   writeHeader(w, TYPE_WELCOME, 0, FLOW_NONE, m);

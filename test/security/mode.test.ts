@@ -7,7 +7,7 @@ import { masterKeys } from '../../src/segments/layout.js';
 import { BIN, startDaemon, testPlace } from '../fixtures/daemon.js';
 
 for (const mode of [0o666, 0o660, 0o600]) {
-  t.test(`--mode ${mode.toString(8)} sets the permissions of the segments and the registry file`, async (t) => {
+  t.test(`--mode ${mode.toString(8)} sets the permissions of the segments and, less group and other write, of the registry file`, async (t) => {
     const place = testPlace();
     t.teardown(() => place.cleanup());
     const args = mode === 0o666 ? [] : ['--mode', `0${mode.toString(8)}`];
@@ -23,6 +23,7 @@ for (const mode of [0o666, 0o660, 0o600]) {
       }
       t.equal(native.stat(id).mode, mode, `${name} has mode ${mode.toString(8)}`);
     }
-    t.equal(statSync(join(place.dir, 'pdsm_master_registry')).mode & 0o777, mode, 'the registry file too');
+    // Issue 19.11: never group- or world-writable, whatever --mode says.
+    t.equal(statSync(join(place.dir, 'pdsm_master_registry')).mode & 0o777, mode & ~0o022, `the registry file ${(mode & ~0o022).toString(8)}`);
   });
 }

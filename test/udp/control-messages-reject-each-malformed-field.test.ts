@@ -53,7 +53,8 @@ t.test('HEARTBEAT decodes its timestamp, echo, BC request and flows', async (t) 
 
 t.test('malformed HEARTBEATs are rejected with their reasons', async (t) => {
   const hb = heartbeat([{ flow: 'ro', highestSeq: 9 }]);
-  t.equal(verdict(edited(hb, (b) => { b[HDR_FLAGS] = 0x04; })), 'flags');
+  t.equal(verdict(edited(hb, (b) => { b[HDR_FLAGS] = 0x08; })), 'flags', 'no flag above COOKIE (0x04)');
+  t.equal(verdict(edited(hb, (b) => { b[HDR_FLAGS] = 0x04; })), 'length', 'COOKIE set without the 16 cookie bytes');
   t.equal(verdict(edited(hb, (b) => { b[HDR_FLOW] = 2; })), 'flow', 'a heartbeat belongs to no flow');
   t.equal(verdict(edited(hb, (b) => { b.writeUInt16BE(5, HDR_DST); })), 'role', 'remote to remote');
   t.equal(verdict(edited(heartbeat([], true), (b) => { b[HDR_FLAGS] = 0x02; })), 'flags', 'the master never asks for BC by unicast');

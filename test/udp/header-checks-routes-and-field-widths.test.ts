@@ -18,12 +18,12 @@ t.test('readHeader gives every field as written and checks the fixed ones', asyn
   const w = new Writer(HEADER_SIZE);
   writeHeader(w, TYPE_HEARTBEAT, 0x03, FLOW_RO, { src: 0x0102, dst: M, epoch: 0xdeadbeef, packetNumber: 0x1234_5678_9abc });
   t.same([...w.buf], [
-    0x50, 0x44, 0x53, 0x4d, 1, TYPE_HEARTBEAT, 0x03, FLOW_RO, 0x01, 0x02, 0xff, 0xff,
+    0x50, 0x44, 0x53, 0x4d, 2, TYPE_HEARTBEAT, 0x03, FLOW_RO, 0x01, 0x02, 0xff, 0xff,
     0xde, 0xad, 0xbe, 0xef, 0, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc,
   ], 'big-endian, at the offsets of spec §3');
   const r = readHeader(w.buf);
   if (!r.ok) throw new Error(r.reason);
-  t.same(r.header, { version: 1, type: TYPE_HEARTBEAT, flags: 0x03, flow: FLOW_RO, src: 0x0102, dst: M, epoch: 0xdeadbeef, packetNumber: 0x1234_5678_9abc });
+  t.same(r.header, { version: 2, type: TYPE_HEARTBEAT, flags: 0x03, flow: FLOW_RO, src: 0x0102, dst: M, epoch: 0xdeadbeef, packetNumber: 0x1234_5678_9abc });
   t.same(envelopeOf(r.header), { src: 0x0102, dst: M, epoch: 0xdeadbeef, packetNumber: 0x1234_5678_9abc }, 'the envelope is those four fields only');
 
   t.same(readHeader(w.buf.subarray(0, HEADER_SIZE - 1)), { ok: false, reason: 'short' }, 'one byte short of a header');
@@ -35,6 +35,8 @@ t.test('readHeader gives every field as written and checks the fixed ones', asyn
   };
   t.equal(bad(3, 0x4e), 'magic', 'last byte of the magic');
   t.equal(bad(4, 0), 'version', 'version 0');
+  t.equal(bad(4, 1), 'version', 'version 1 is for HELLO, WELCOME and REJECT only (spec §10.4)');
+  t.equal(bad(4, 3), 'version', 'version 3');
   t.equal(bad(6, 0x83), 'sealed');
   t.equal(bad(17, 1), 'range', 'the low byte of the 16 zero bits of the packet number');
   t.equal(bad(16, 0x80), 'range', 'the high byte too');
