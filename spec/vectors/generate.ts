@@ -249,7 +249,7 @@ const defs: Def[] = [
       'epoch 0x6553f100.',
     message: {
       type: 'data', src: MASTER, dst: ALL, epoch: MASTER_EPOCH, packetNumber: 0, flow: 'bc', seq: 0x7fffffff,
-      batchId: 9, page: 7, offset: 0, payload: words(0x0102030405060708, 1),
+      batchId: 9, page: 7, offset: 0, payload: words(0x0102030405060700, 1),
     },
     sealing: { kind: 'group', groupNonce: GROUP_NONCE },
   },
