@@ -186,8 +186,14 @@ export function renderScan(report: DaemonReport): string {
   if (s.length === 0) return 'scan: none yet';
   const last = s[s.length - 1]!;
   const max = Math.max(...s);
-  const loop = report.loopDelay ? `; event loop delay p99 ${report.loopDelay.p99Ms} ms, max ${report.loopDelay.maxMs} ms` : '';
-  return `scan: last ${last.toFixed(2)} ms, max ${max.toFixed(2)} ms over the last ${s.length}${loop}`;
+  return `scan: last ${last.toFixed(2)} ms, max ${max.toFixed(2)} ms over the last ${s.length}`;
+}
+
+/** The daemon's event-loop delay (loop-monitor.ts) on a line of its own, when reported. */
+export function renderLoopDelay(report: DaemonReport): string[] {
+  const d = report.loopDelay;
+  if (!d) return [];
+  return [`event loop delay p99 ${d.p99Ms} ms, max ${d.maxMs} ms, p50 ${d.p50Ms} ms over ${d.windowS} s`];
 }
 
 /** One line per flow with a full resync under way: bytes done of total, rate, time left. */
@@ -211,6 +217,7 @@ export function renderStatus(report: DaemonReport, width = 80): string {
     renderWire(report),
     ...renderDrops(report, width),
     renderScan(report),
+    ...renderLoopDelay(report),
     ...renderResyncs(report),
     '',
     ...renderPeerTable(report),
@@ -258,6 +265,7 @@ export function renderTop(report: DaemonReport, width: number, rates?: TopRates)
     ...(rates ? [renderRates(report, rates)] : []),
     ...renderDrops(report, width),
     renderScan(report),
+    ...renderLoopDelay(report),
     ...renderResyncs(report),
     '',
     ...renderPeerTable(report),

@@ -19,7 +19,8 @@ import type { Logger } from '../log.js';
 import type { MasterConfig } from './config.js';
 import { InFlow, OutFlow, type FlowGeometry } from './flows.js';
 import type { NodeSegments } from './node-segments.js';
-import { CoreDriver, commonReport, openTransport, sessionIo, warnStuck, type Service } from './service.js';
+import { LoopMonitor } from './loop-monitor.js';
+import { CoreDriver, commonReport, logResyncs, openTransport, sessionIo, warnStuck, type Service } from './service.js';
 import type { Transport } from './transport.js';
 import { Observers, type DaemonReport } from './status-report.js';
 
@@ -36,6 +37,8 @@ export class MasterService implements Service {
   readonly #group: Peer | undefined;
   readonly #driver: CoreDriver;
   readonly #startedAt = performance.now();
+  /** How long the event loop was held (status, metrics); runs from start() to stop(). */
+  readonly #loop = new LoopMonitor();
   #namesTimer: NodeJS.Timeout | undefined;
 
   private constructor(config: MasterConfig, node: NodeSegments, log: Logger, transport: Transport) {
@@ -49,12 +52,16 @@ export class MasterService implements Service {
       const start = sliceOffset(id, config.segSize);
       const mo = new OutFlow('mo', node.mo.buffer.subarray(start, start + config.segSize), config.pageSize, node.status, records.moOut(id));
       mo.onStuck((n) => warnStuck(log, 'mo', records.moOut(id), n, id));
+      logResyncs(log, mo, { client: id });
       this.#mo.push(mo);
-      this.#ro.push(new InFlow('ro', node.ro.buffer.subarray(start, start + config.segSize), geometry, node.status, records.roIn(id)));
+      const ro = new InFlow('ro', node.ro.buffer.subarray(start, start + config.segSize), geometry, node.status, records.roIn(id));
+      logResyncs(log, ro, { client: id });
+      this.#ro.push(ro);
     }
     if (node.bc) {
       this.#bc = new OutFlow('bc', node.bc.buffer, config.pageSize, node.status, records.bcOut);
       this.#bc.onStuck((n) => warnStuck(log, 'bc', records.bcOut, n));
+      logResyncs(log, this.#bc);
       if (config.multicast) this.#group = { address: config.multicast.group, port: config.port + 1 };
     }
     const io = sessionIo(transport, log, this.observers, {
@@ -102,6 +109,7 @@ export class MasterService implements Service {
       await endpoint.close(0);
       throw err;
     }
+    service.#loop.start();
     await service.#refreshNames();
     service.#driver.listen(service.transport);
     if (config.clientNames) service.#namesTimer = setInterval(() => void service.#refreshNames(), 60_000);
@@ -141,7 +149,7 @@ export class MasterService implements Service {
     const c = this.config;
     const now = realClock.now();
     const report: DaemonReport = {
-      ...commonReport('master', this.transport, this.#startedAt, now, this.core.scanTimes.list()),
+      ...commonReport('master', this.transport, this.#startedAt, now, this.core.scanTimes.list(), this.#loop),
       params: {
         port: this.transport.endpoint.localPort, family: c.family, remotes: c.remotes, seg_size: c.segSize, page_size: c.pageSize,
         word_size: c.wordSize, interval_ms: c.intervalMs, mtu: c.mtu, heartbeat_ms: this.timers.heartbeatMs,
@@ -159,6 +167,7 @@ export class MasterService implements Service {
     clearInterval(this.#namesTimer);
     this.#driver.stop();
     this.core.close();
+    this.#loop.stop();
     await this.transport.endpoint.close(1000);
   }
 }

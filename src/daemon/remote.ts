@@ -20,7 +20,8 @@ import type { Logger } from '../log.js';
 import type { RemoteConfig } from './config.js';
 import { InFlow, OutFlow, type FlowGeometry } from './flows.js';
 import { attachBroadcast, type NodeSegments } from './node-segments.js';
-import { CoreDriver, commonReport, openTransport, sessionIo, warnStuck, type Service } from './service.js';
+import { LoopMonitor } from './loop-monitor.js';
+import { CoreDriver, commonReport, logResyncs, openTransport, sessionIo, warnStuck, type Service } from './service.js';
 import type { Transport } from './transport.js';
 import { Observers, type DaemonReport } from './status-report.js';
 
@@ -40,6 +41,8 @@ export class RemoteService implements Service {
   #multicast: { endpoint: UdpEndpoint; group: string; iface: string | undefined } | undefined;
   readonly #driver: CoreDriver;
   readonly #startedAt = performance.now();
+  /** How long the event loop was held (status, metrics); runs from start() to stop(). */
+  readonly #loop = new LoopMonitor();
 
   private constructor(config: RemoteConfig, node: NodeSegments, log: Logger, transport: Transport, master: Peer, fail: (err: Error) => void) {
     this.config = config;
@@ -51,6 +54,8 @@ export class RemoteService implements Service {
     this.#roOut = new OutFlow('ro', node.ro.buffer, config.pageSize, node.status, REMOTE_ST.RO_OUT);
     this.#moIn = new InFlow('mo', node.mo.buffer, this.#geometry, node.status, REMOTE_ST.MO_IN);
     this.#roOut.onStuck((n) => warnStuck(log, 'ro', REMOTE_ST.RO_OUT, n));
+    logResyncs(log, this.#roOut);
+    logResyncs(log, this.#moIn);
     const records = (): number[] => (this.#bcIn ? [REMOTE_ST.MO_IN, REMOTE_ST.RO_OUT, REMOTE_ST.BC_IN] : [REMOTE_ST.MO_IN, REMOTE_ST.RO_OUT]);
     const io: RemoteIo = {
       ...sessionIo(transport, log, this.observers, {
@@ -86,6 +91,7 @@ export class RemoteService implements Service {
       await endpoint.close(0);
       throw err;
     }
+    service.#loop.start();
     service.#driver.listen(service.transport);
     log.info('joining master', { master: formatPeer(service.#master), host: config.masterHost, epoch: service.epoch });
     return service;
@@ -99,7 +105,10 @@ export class RemoteService implements Service {
   async #prepare(w: WelcomeMessage): Promise<InFlow | undefined> {
     if (w.bcSize === 0) return undefined;
     await attachBroadcast(this.config, this.#node, w.bcSize);
-    this.#bcIn ??= new InFlow('bc', this.#node.bc!.buffer, this.#geometry, this.#node.status, REMOTE_ST.BC_IN);
+    if (!this.#bcIn) {
+      this.#bcIn = new InFlow('bc', this.#node.bc!.buffer, this.#geometry, this.#node.status, REMOTE_ST.BC_IN);
+      logResyncs(this.#log, this.#bcIn);
+    }
     if (w.bcMode === 'multicast' && w.multicast) await this.#joinGroup(addressText(w.multicast.address), w.multicast.port);
     return this.#bcIn;
   }
@@ -143,7 +152,7 @@ export class RemoteService implements Service {
     if (this.#bcIn) flows.push(this.#bcIn.report());
     const heard = core.lastHeardMsAgo(now);
     return {
-      ...commonReport('remote', this.transport, this.#startedAt, now, core.scanTimes.list()),
+      ...commonReport('remote', this.transport, this.#startedAt, now, core.scanTimes.list(), this.#loop),
       params: {
         client_id: c.clientId, master: formatPeer(this.#master), family: c.family, seg_size: c.segSize, page_size: c.pageSize,
         word_size: c.wordSize, interval_ms: c.intervalMs, mtu: s?.mtu ?? c.mtu, heartbeat_ms: core.timers.heartbeatMs,
@@ -164,6 +173,7 @@ export class RemoteService implements Service {
   async stop(): Promise<void> {
     this.#driver.stop();
     this.core.close();
+    this.#loop.stop();
     await this.#leaveGroup();
     await this.transport.endpoint.close(1000);
   }

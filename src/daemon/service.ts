@@ -19,6 +19,8 @@ import { NODE_MASTER } from '../udp/constants.js';
 import { readKeyFile } from './key-file.js';
 import { Transport, type TransportOptions } from './transport.js';
 import type { DaemonReport, Observers } from './status-report.js';
+import type { ResyncEvent } from './flows.js';
+import type { LoopMonitor } from './loop-monitor.js';
 
 /** The network side of a daemon, started once the segments are ready. */
 export interface Service {
@@ -126,8 +128,8 @@ export class CoreDriver {
   }
 }
 
-/** The report fields both roles fill the same way. */
-export function commonReport(role: DaemonReport['role'], transport: Transport, startedAt: number, now: number, scanMs: number[]): Omit<DaemonReport, 'params' | 'peers'> {
+/** The report fields both roles fill the same way (loopDelay from the daemon's LoopMonitor). */
+export function commonReport(role: DaemonReport['role'], transport: Transport, startedAt: number, now: number, scanMs: number[], loop: LoopMonitor): Omit<DaemonReport, 'params' | 'peers'> {
   return {
     role,
     pid: process.pid,
@@ -136,6 +138,19 @@ export function commonReport(role: DaemonReport['role'], transport: Transport, s
     wire: { sent: Object.fromEntries(transport.sent), received: Object.fromEntries(transport.received) },
     drops: Object.fromEntries(transport.drops),
     scanMs,
+    loopDelay: loop.report(),
+  };
+}
+
+/**
+ * Log a flow's full resyncs (flows.ts ResyncEvent): one line when one starts and one when it
+ * ends, with size, duration and rate; never one per datagram.
+ */
+export function logResyncs(log: Pick<Logger, 'info'>, flow: { onResync: ((e: ResyncEvent) => void) | undefined }, fields: Record<string, string | number> = {}): void {
+  flow.onResync = (e) => {
+    const what = { ...fields, flow: e.flow, direction: e.direction, bytes: e.bytes };
+    if (e.kind === 'start') log.info('full resync started', what);
+    else log.info('full resync done', { ...what, duration_ms: e.durationMs, rate_bytes_s: e.rate });
   };
 }
 

@@ -37,6 +37,8 @@ export const DROP_REASONS = [
   'invalid-data', // checks of §5 against the segment failed
   'beyond-window', // too far ahead of what the receiver holds
   'duplicate', // already received (retransmission, loss repair)
+  // spec §6.4: the sender refused a RESYNC
+  'invalid-resync', // First Page + Page Count beyond the segment, or a count of 0 (dropped whole)
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -135,7 +135,10 @@ export interface OutPort {
   readonly sender: {
     readonly highestSeq: number;
     onNack(ranges: readonly SeqRange[], repair?: (m: DataMessage | CommitMessage) => void): void;
-    onResync(firstPage: number, pageCount: number, full: boolean): void;
+    /** spec §6.4: false when the RESYNC is invalid for this segment (it is then dropped whole). */
+    onResync(firstPage: number, pageCount: number, full: boolean): boolean;
+    /** The session's smoothed RTT (spec §6.2), ms: the flow controller's growth period (§7.9). */
+    setRtt(srttMs: number): void;
   } | undefined;
   start(options: {
     src: number; dst: number; epoch: number; firstSeq: number; geometry: { pageSize: number; wordSize: WordSize; mtu: number };
@@ -192,7 +195,9 @@ export function dispatchFlow(msg: FlowMessage, flows: SessionFlows, io: SessionI
     case 'resync': {
       const sender = flows.out[msg.flow]?.sender;
       if (!sender) return io.drop('wrong-flow', from);
-      return sender.onResync(msg.firstPage, msg.pageCount, msg.full);
+      // spec §6.4: a RESYNC outside the segment is dropped whole, never partly answered.
+      if (!sender.onResync(msg.firstPage, msg.pageCount, msg.full)) io.drop('invalid-resync', from, 'warn');
+      return;
     }
     case 'digest': {
       const flow = flows.in[msg.flow];

@@ -344,7 +344,10 @@ export class MasterSessions {
         return dispatchFlow(msg, s.flows, this.#io, from, { client: slot.id });
       case 'heartbeat': {
         const rtt = s.link.onHeartbeat(msg, now);
-        if (rtt !== undefined) this.#io.rtt(slot.id, rtt);
+        if (rtt !== undefined) {
+          this.#io.rtt(slot.id, rtt);
+          this.#setRtt(slot.id, rtt);
+        }
         heartbeatFlows(msg, s.flows);
         if (msg.wantBcUnicast && this.#c.group && !slot.bcUnicast) {
           slot.bcUnicast = true;
@@ -358,6 +361,22 @@ export class MasterSessions {
       default:
         return this.#io.drop('unexpected-type', from);
     }
+  }
+
+  /**
+   * spec §7.9: a smoothed RTT (spec §6.2) sets the growth period of the flows that send to
+   * that remote: its MO flow, and the shared BC flow, which follows the slowest remote.
+   */
+  #setRtt(id: number, srttMs: number): void {
+    this.#flows.mo[id]!.sender?.setRtt(srttMs);
+    const bc = this.#flows.bc?.sender;
+    if (!bc) return;
+    let slowest = srttMs;
+    for (const slot of this.#slots) {
+      const r = slot.session?.link.rttMs;
+      if (r !== undefined && r > slowest) slowest = r;
+    }
+    bc.setRtt(slowest);
   }
 
   #addressProblem(id: number, from: Peer): string | undefined {

@@ -303,7 +303,11 @@ export class RemoteSession {
         return dispatchFlow(msg, s.flows, this.#io, from, {});
       case 'heartbeat': {
         const rtt = s.link.onHeartbeat(msg, now);
-        if (rtt !== undefined) this.#io.rtt(-1, rtt);
+        if (rtt !== undefined) {
+          this.#io.rtt(-1, rtt);
+          // spec §7.9: the smoothed RTT sets the RO flow controller's growth period.
+          this.#flows.ro.sender?.setRtt(rtt);
+        }
         heartbeatFlows(msg, s.flows);
         for (const f of msg.flows) if (f.flow === 'bc') s.fallback.onHighest(f.highestSeq);
         return;

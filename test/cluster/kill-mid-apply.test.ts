@@ -1,5 +1,4 @@
 import t from 'tap';
-import { REMOTE_ST } from '../../src/segments/layout.js';
 import { eventually } from '../fixtures/cluster.js';
 import { harnessFor } from './harness.js';
 
@@ -20,25 +19,31 @@ t.test('a remote killed half way through applying a batch serves consistent read
   const r = remotes.get(0)!;
   const generation = (): bigint => r.status('mo').generation;
 
+  // Bounded: at most 5 tries in at most 60 s. Each kill is by pid and waits at most 10 s for
+  // the exit (h.kill); a try whose poll never sees an apply kills the daemon the same way.
+  const tries = { max: 5, boundMs: 60_000, made: 0 };
+  const began = performance.now();
   let hit: bigint | undefined;
-  for (let attempt = 0; attempt < 3 && hit === undefined; attempt++) {
+  while (hit === undefined && tries.made < tries.max && performance.now() - began < tries.boundMs) {
+    tries.made++;
     await h.kill(0);
     const d = await h.startRemote(0, { wait: 'running' });
     // Its join brings a full MO batch: poll (bounded) until it is being applied, then kill.
     const deadline = performance.now() + 10_000;
     for (let i = 0; i < 50_000_000 && performance.now() < deadline; i++) {
-      const g = generation();
-      if ((g & 1n) === 1n) {
+      if ((generation() & 1n) === 1n) {
         process.kill(d.pid, 'SIGKILL');
         break;
       }
       if (i % 10_000 === 9_999) await new Promise((resolve) => setImmediate(resolve));
     }
-    await d.exited;
+    // SIGKILL by pid (again, or for the first time if no apply was seen) and a bounded wait.
+    await h.kill(0);
     if ((generation() & 1n) === 1n) hit = generation();
   }
   if (hit === undefined) {
-    t.comment('the kill never landed inside an apply in 3 tries; nothing to check this time');
+    const s = Math.round((performance.now() - began) / 1000);
+    t.skip(`the SIGKILL never landed inside an apply in ${tries.made} tries (${s} s; the machine may be too busy or too fast): the restart after one could not be checked`, () => undefined);
     return;
   }
   t.comment(`SIGKILL landed mid-apply: MO generation left at ${hit}`);
