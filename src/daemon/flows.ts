@@ -185,7 +185,6 @@ export class OutFlow {
   #onStuck: ((intervals: number) => void) | undefined;
   /** A sliced scan under way (large regions), and whether a full batch follows it. */
   #scan: SlicedScan | undefined;
-  #resyncStarted: { at: number; bytes: number } | undefined;
   #digestJob: { sender: FlowSender; batchId: number; chunks: DigestChunk[]; done: boolean } | undefined;
   /** Full resyncs begin and end: the daemon logs them. */
   onResync: ((e: ResyncEvent) => void) | undefined;
@@ -220,12 +219,10 @@ export class OutFlow {
   #onBatch(e: BatchEvent): void {
     if (!e.full) return;
     if (e.kind === 'start') {
-      this.#resyncStarted = { at: performance.now(), bytes: e.bytes };
       this.onResync?.({ flow: this.flow, direction: 'out', kind: 'start', bytes: e.bytes });
       return;
     }
     const ms = e.durationMs ?? 0;
-    this.#resyncStarted = undefined;
     this.onResync?.({ flow: this.flow, direction: 'out', kind: 'end', bytes: e.bytes, durationMs: Math.round(ms), rate: ms > 0 ? Math.round((e.bytes * 1000) / ms) : 0 });
   }
 
@@ -377,7 +374,6 @@ export class InFlow {
   readonly flow: FlowName;
   readonly region: Buffer;
   readonly record: number;
-  readonly #status: StatusRecords;
   readonly #geometry: FlowGeometry;
   readonly #scratch: Buffer;
   receiver: FlowReceiver | undefined;
@@ -392,7 +388,6 @@ export class InFlow {
     this.flow = flow;
     this.region = region;
     this.record = record;
-    this.#status = status;
     this.#geometry = geometry;
     this.#scratch = Buffer.alloc(geometry.pageSize);
     this.#totals = new FlowTotals(flow, 'in');
