@@ -68,7 +68,7 @@ export async function benchScan(): Promise<BenchResult> {
       randomFillSync(live);
       const shadow = Buffer.from(live);
       const scanner = new PageScanner(live, PAGE_SIZE);
-      // The daemon's path: snapshot under the ST generation of the flow (DESIGN §3b).
+      // The daemon's path: snapshot under the ST generation of the flow (docs/design.md §3b).
       const st = new BigUint64Array(8);
       const generation = (): bigint => st[0]!;
       scanner.scan(generation); // the first scan reports every page; steady state after it

@@ -68,7 +68,7 @@ export interface AttachOptions {
   readOnly?: boolean;
 }
 
-/** A status record as read from ST (DESIGN §3b). */
+/** A status record as read from ST (docs/design.md §3b). */
 export interface FlowStatus {
   generation: bigint;
   lastBatchNs: bigint;

@@ -1,5 +1,5 @@
 /**
- * The options both daemons share: the seed's (-h -r -s -y) and the extensions of DESIGN §4,
+ * The options both daemons share: the seed's (-h -r -s -y) and the extensions of docs/design.md §4,
  * parsed with one `arg` table per tool and validated up front, before anything is created.
  */
 import arg from 'arg';

@@ -1,6 +1,6 @@
 /**
  * pdsm_master: the controlling node's daemon. Seed options first (-h -r -p -s -g -y 6),
- * then the extensions of DESIGN §4. `main` returns the exit code; the bin only sets it.
+ * then the extensions of docs/design.md §4. `main` returns the exit code; the bin only sets it.
  */
 import { usageError } from '../errors.js';
 import { MAX_REMOTES } from '../segments/layout.js';

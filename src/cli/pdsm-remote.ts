@@ -1,6 +1,6 @@
 /**
  * pdsm_remote: the daemon of every other node. Seed options first (-h -H -n -s -r -y 6),
- * then the extensions of DESIGN §4. `main` returns the exit code; the bin only sets it.
+ * then the extensions of docs/design.md §4. `main` returns the exit code; the bin only sets it.
  */
 import { usageError } from '../errors.js';
 import { MAX_REMOTES } from '../segments/layout.js';

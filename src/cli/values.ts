@@ -56,7 +56,7 @@ export function parseChoice<T extends string>(option: string, value: string, cho
   return value as T;
 }
 
-/** `-y 6` is the only accepted value (DESIGN §4); returns the address family. */
+/** `-y 6` is the only accepted value (docs/design.md §4); returns the address family. */
 export function parseFamily(option: string, value: string | undefined): 4 | 6 {
   if (value === undefined) return 4;
   if (value !== '6') throw usageError(`${option}: only "-y 6" (IPv6) is accepted, got "${value}"`);

@@ -7,7 +7,7 @@ import type { LogLevel } from '../log.js';
 export interface CommonConfig {
   /** Address family of the network side: 4, or 6 with `-y 6`. */
   family: 4 | 6;
-  /** Size of one MO/RO slice in bytes, rounded up (DESIGN §1). */
+  /** Size of one MO/RO slice in bytes, rounded up (docs/design.md §1). */
   segSize: number;
   /** Size given with -s before rounding. */
   requestedSize: number;

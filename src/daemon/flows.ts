@@ -1,13 +1,13 @@
 /**
  * The two ends of a flow as a daemon holds them: an outgoing flow scans a region and feeds
  * a FlowSender; an incoming flow feeds a FlowReceiver whose batches are written into a
- * region inside the ST generation (DESIGN §3b). The daemon only wires these to peers.
+ * region inside the ST generation (docs/design.md §3b). The daemon only wires these to peers.
  *
  * Timing: nothing here holds the event loop for long, whatever the segment size. A large
  * region is scanned in slices (scanner.ts SlicedScan, one step per setImmediate turn); the
  * sender paces its datagrams (sender.ts); and a batch is applied in steps of APPLY_STEP_MS,
  * one per turn, while the record's generation stays odd from the first step to the last, so
- * a consistent reader retries until the whole batch is in (DESIGN §3b) and everything else
+ * a consistent reader retries until the whole batch is in (docs/design.md §3b) and everything else
  * (socket reads, heartbeats, other flows) runs in between. Batches are applied in the order
  * the receiver hands them over; a DIGEST is not compared while one is being applied.
  */

@@ -1,5 +1,5 @@
 /**
- * A node's segments: create or re-attach MO, RO, BC and ST with the sizes of DESIGN §1,
+ * A node's segments: create or re-attach MO, RO, BC and ST with the sizes of docs/design.md §1,
  * claim them for this daemon (one daemon per role and id), write the registry file, and
  * undo all of it: detach on shutdown, remove on -r.
  */
@@ -89,7 +89,7 @@ function planFor(config: DaemonConfig, bcSize: number): Plan {
   };
 }
 
-/** ST records of the flows this daemon applies (DESIGN §3b): their generation is its own. */
+/** ST records of the flows this daemon applies (docs/design.md §3b): their generation is its own. */
 function incomingRecords(config: DaemonConfig): number[] {
   if (config.role === 'remote') return [REMOTE_ST.MO_IN, REMOTE_ST.BC_IN];
   const records = masterStRecords(config.remotes);

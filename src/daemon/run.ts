@@ -1,6 +1,6 @@
 /**
  * A daemon's life: open and claim the segments, publish the registry file, serve until
- * SIGINT/SIGTERM, then stop the network side, detach and release (segments stay, DESIGN §1).
+ * SIGINT/SIGTERM, then stop the network side, detach and release (segments stay, docs/design.md §1).
  */
 import { Logger, enableTracing } from '../log.js';
 import { formatKey } from '../segments/segment.js';

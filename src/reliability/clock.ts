@@ -1,6 +1,6 @@
 /**
  * Time for the reliability layer. Intervals and timeouts use a monotonic clock
- * (performance.now, ms); wall-clock time is only for ST stamps (DESIGN §6b). Streams take a
+ * (performance.now, ms); wall-clock time is only for ST stamps (docs/design.md §6b). Streams take a
  * Clock so tests can drive timers deterministically.
  */
 

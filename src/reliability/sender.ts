@@ -25,7 +25,7 @@
  * belonged to can never complete. The sender then resends the current contents (the latest
  * snapshot) of every page of that batch and of all later ones as one new batch flagged
  * REPLACES (spec §7.7): the receiver drops every unapplied batch before it and applies this
- * one, so nobody waits forever (DESIGN §6b). If even the batch's page list is gone, every
+ * one, so nobody waits forever (docs/design.md §6b). If even the batch's page list is gone, every
  * page is sent. Sequence numbers before the session's first are ignored (spec §7.6).
  */
 import type { CommitMessage, DataMessage, FlowName, SeqRange } from '../udp/codec.js';

@@ -1,10 +1,10 @@
 /**
- * Where segments live and how big they are: the SysV key layout (DESIGN §2), size
- * rounding (DESIGN §1), the master's slice layout and the status segment's records (§3b).
+ * Where segments live and how big they are: the SysV key layout (docs/design.md §2), size
+ * rounding (docs/design.md §1), the master's slice layout and the status segment's records (§3b).
  * Pure functions, no system calls.
  */
 
-/** The OS page size that segment sizes are rounded up to (DESIGN §1). */
+/** The OS page size that segment sizes are rounded up to (docs/design.md §1). */
 export const OS_PAGE_SIZE = 4096;
 /** Default key base of the master: MO = K, RO = K+1, BC = K+2, ST = K+3. */
 export const DEFAULT_KEY_BASE = 0x314158;
@@ -16,7 +16,7 @@ export const KEYS_PER_NODE = 4;
 export const MAX_REMOTES = 4096;
 /** Largest key base: every remote key must stay a positive 31-bit SysV key. */
 export const MAX_KEY_BASE = 0x7fffffff - REMOTE_KEY_OFFSET - KEYS_PER_NODE * MAX_REMOTES;
-/** Size of one status record (DESIGN §3b). */
+/** Size of one status record (docs/design.md §3b). */
 export const ST_RECORD_SIZE = 64;
 
 export type SegmentName = 'MO' | 'RO' | 'BC' | 'ST';
@@ -49,15 +49,15 @@ export function roundSegmentSize(size: number, pageSize: number = OS_PAGE_SIZE):
   return Math.ceil(size / unit) * unit;
 }
 
-/** Byte offset of slice n in the master's MO or RO (DESIGN §1: slice n at n*Seg_size). */
+/** Byte offset of slice n in the master's MO or RO (docs/design.md §1: slice n at n*Seg_size). */
 export function sliceOffset(clientId: number, segSize: number): number {
   return clientId * segSize;
 }
 
-/** Status records of a remote (DESIGN §3b). */
+/** Status records of a remote (docs/design.md §3b). */
 export const REMOTE_ST = { MO_IN: 0, BC_IN: 1, RO_OUT: 2, COUNT: 3 } as const;
 
-/** Status record indexes of a master with `remotes` remotes (DESIGN §3b). */
+/** Status record indexes of a master with `remotes` remotes (docs/design.md §3b). */
 export function masterStRecords(remotes: number): {
   roIn: (n: number) => number;
   moOut: (n: number) => number;

@@ -1,5 +1,5 @@
 /**
- * Registry files: how applications find the segments (DESIGN §3). The first two lines are
+ * Registry files: how applications find the segments (docs/design.md §3). The first two lines are
  * a public contract that C programs parse with fscanf, so they are written in exactly the
  * seed's shape; extra lines only follow them. Files are written atomically (temp file in
  * the same folder, then rename) and never through a symlink.
@@ -59,7 +59,7 @@ function optionalLine(name: 'BC' | 'ST', entry: SegmentEntry | undefined): strin
   return entry ? `PDSM_${name}_key ${formatKey(entry.key)} PDSM_${name}_size ${entry.size}\n` : '';
 }
 
-/** The text of the master registry file (DESIGN §3). */
+/** The text of the master registry file (docs/design.md §3). */
 export function formatMasterRegistry(r: Omit<MasterRegistry, 'extra'> & { extra?: Record<string, string | number> }): string {
   const tail = ` Number_of_segs ${r.segs} Seg_size ${r.segSize}\n`;
   return (
@@ -71,7 +71,7 @@ export function formatMasterRegistry(r: Omit<MasterRegistry, 'extra'> & { extra?
   );
 }
 
-/** The text of remote n's registry file (DESIGN §3). */
+/** The text of remote n's registry file (docs/design.md §3). */
 export function formatRemoteRegistry(r: Omit<RemoteRegistry, 'extra'> & { extra?: Record<string, string | number> }): string {
   return (
     `PDSM_MO_key ${formatKey(r.MO.key)} PDSM_MO_size ${r.MO.size}\n` +

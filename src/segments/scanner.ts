@@ -5,10 +5,10 @@
  * addon) and comparing with the hash of what was last sent. Each page that differs is then
  * copied into a private snapshot and hashed again from the copy, and that copy is what the
  * sender reads and that hash is what the next scan compares with: the bytes hashed and the
- * bytes sent are always the same version (DESIGN §6b), and one scan's dirty pages form one
+ * bytes sent are always the same version (docs/design.md §6b), and one scan's dirty pages form one
  * batch. Only changed pages are copied, so an idle region costs one hashing read.
  *
- * When the flow's writers use the ST generation (DESIGN §3b), the whole pass (hash, then
+ * When the flow's writers use the ST generation (docs/design.md §3b), the whole pass (hash, then
  * copy) must run while the generation is even and unchanged; otherwise it is retried for a
  * few milliseconds and then reported `busy`, and the next interval tries again. A writer
  * mid-update can therefore never leave half of its pages in a batch. Applications that

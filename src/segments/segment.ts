@@ -1,7 +1,7 @@
 /**
  * One SysV shared memory segment attached to this process: the policy around the addon's
  * system calls. Opening never re-creates: an existing segment of another size is an error
- * that names both sizes and leaves the segment untouched (DESIGN §2).
+ * that names both sizes and leaves the segment untouched (docs/design.md §2).
  */
 import { PdsmError, isSystemError } from '../errors.js';
 import { native, type ShmAttachment, type ShmStat } from './native.js';

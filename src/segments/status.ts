@@ -1,5 +1,5 @@
 /**
- * The status segment ST (DESIGN §3b): one 64-byte record per flow, native byte order, and
+ * The status segment ST (docs/design.md §3b): one 64-byte record per flow, native byte order, and
  * the seqlock that lets applications read and write multi-word records whole.
  *
  * Record layout (offset: field):
@@ -156,7 +156,7 @@ export interface SeqlockOptions {
 }
 
 /**
- * Run `read` until it ran while the record's generation was even and unchanged (DESIGN §3b
+ * Run `read` until it ran while the record's generation was even and unchanged (docs/design.md §3b
  * reader rule), and return its result. Throws PDSM_ERR_BUSY when no stable window came
  * within the time limit. It spins: a batch is applied in microseconds, so waiting on a
  * timer would cost far more than it saves.
@@ -177,7 +177,7 @@ export function consistentRead<T>(st: StatusRecords, record: number, read: () =>
 }
 
 /**
- * Make a multi-word update travel whole (DESIGN §3b writer rule): the generation is made
+ * Make a multi-word update travel whole (docs/design.md §3b writer rule): the generation is made
  * odd, `write` runs, and it is made even again, also when `write` throws.
  */
 export function consistentWrite<T>(st: StatusRecords, record: number, write: () => T): T {

@@ -1,6 +1,6 @@
 /**
  * The session states of spec/protocol.md §7.11, one enum per side, and the one vocabulary
- * for a peer's state that every report uses: ST's peer-state codes (DESIGN §3b), named.
+ * for a peer's state that every report uses: ST's peer-state codes (docs/design.md §3b), named.
  */
 import { PeerState, type PeerStateValue } from '../segments/status.js';
 

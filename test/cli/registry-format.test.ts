@@ -5,12 +5,12 @@ import { masterKeys, remoteKeys } from '../../src/segments/layout.js';
 import { findSegment } from '../../src/segments/segment.js';
 import { BIN, runBin, startDaemon, testPlace } from '../fixtures/daemon.js';
 
-// DESIGN §3 with the default keys, byte for byte. Default keys are shared by the whole
+// docs/design.md §3 with the default keys, byte for byte. Default keys are shared by the whole
 // host, so this test skips rather than touch segments it did not create.
 const defaults = [...Object.values(masterKeys()), ...Object.values(remoteKeys(3))];
 const busy = defaults.some((k) => findSegment(k) !== undefined);
 
-t.test('the registry files match DESIGN §3 byte for byte', { skip: busy ? 'segments with the default keys exist on this host' : false }, async (t) => {
+t.test('the registry files match docs/design.md §3 byte for byte', { skip: busy ? 'segments with the default keys exist on this host' : false }, async (t) => {
   const place = testPlace();
   const dirOnly = ['-d', place.dir, '-P', String(place.port)];
   t.teardown(() => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { eventually } from '../fixtures/cluster.js';
 import { harnessFor } from './harness.js';
 
-// A daemon killed between the two generation bumps of applying a batch (DESIGN §3b) leaves
+// A daemon killed between the two generation bumps of applying a batch (docs/design.md §3b) leaves
 // its incoming flow's ST generation odd. The segments outlive it, so its restart must make
 // the generation even again; if it only goes on bumping by two per batch, the parity stays
 // inverted for good: consistent readers find no stable window between batches

@@ -6,7 +6,7 @@
  * remote n's MO), `ro[n]` (remote n's RO -> master RO slice n) or `bc[n]` (the master's BC
  * -> remote n's BC). Each sender region has one writer (a Source); the BC writer feeds
  * every remote's bc[n] flow, so those flows share it. A writer keeps a counter seq and,
- * per step, inside the sender's ST generation (writeConsistent, DESIGN §3b), stores
+ * per step, inside the sender's ST generation (writeConsistent, docs/design.md §3b), stores
  *   value(seq) = tag << 48 | seq
  * at PAIR_A (offset 0, the first page) and PAIR_B (the last word, the last page), and at
  * slot seq % slots, slots spread over every page. So the region after step s is a pure

@@ -4,7 +4,7 @@ import { StatusRecords } from '../../src/segments/status.js';
 import type { DataMessage } from '../../src/udp/codec.js';
 
 // issue 12: a batch of any size is written in steps across event-loop turns while the
-// flow's ST generation stays odd from the first step to the last (DESIGN §3b), so a
+// flow's ST generation stays odd from the first step to the last (docs/design.md §3b), so a
 // consistent reader retries until the whole batch is in, and batches land in order.
 
 const PAGE = 1024;

@@ -1,4 +1,4 @@
-// DESIGN §1, §2, §3b: the SysV keys of the master and of remote n, segment size rounding,
+// docs/design.md §1, §2, §3b: the SysV keys of the master and of remote n, segment size rounding,
 // the master's slices and the status segment's records, as fixed numbers a C client can rely on.
 import t from 'tap';
 import {
@@ -7,7 +7,7 @@ import {
   stSegmentSize,
 } from '../../src/segments/layout.js';
 
-t.test('the default keys are those of DESIGN §2', async (t) => {
+t.test('the default keys are those of docs/design.md §2', async (t) => {
   t.same(masterKeys(), { MO: 0x314158, RO: 0x314159, BC: 0x31415a, ST: 0x31415b });
   t.same(remoteKeys(0), { MO: 0x314180, RO: 0x314181, BC: 0x314182, ST: 0x314183 });
   t.same(remoteKeys(3), { MO: 0x31418c, RO: 0x31418d, BC: 0x31418e, ST: 0x31418f });
@@ -45,7 +45,7 @@ t.test('slice n of the master MO and RO starts at n times Seg_size', async (t) =
   t.equal(sliceOffset(3, 8192), 24576);
 });
 
-t.test('status records are numbered as DESIGN §3b says', async (t) => {
+t.test('status records are numbered as docs/design.md §3b says', async (t) => {
   t.same(REMOTE_ST, { MO_IN: 0, BC_IN: 1, RO_OUT: 2, COUNT: 3 });
   const m = masterStRecords(5);
   t.equal(m.roIn(0), 0);
