@@ -169,6 +169,13 @@ export interface InPort {
 
 export type FlowMessage = Extract<Message, { type: 'data' | 'commit' | 'nack' | 'resync' | 'digest' }>;
 
+const FLOW_TYPES: ReadonlySet<Message['type']> = new Set(['data', 'commit', 'nack', 'resync', 'digest']);
+
+/** The messages a session hands to its flows (dispatchFlow), whichever side it is. */
+export function isFlowMessage(msg: Message): msg is FlowMessage {
+  return FLOW_TYPES.has(msg.type);
+}
+
 /** The flows of one session by name, and how a NACKed datagram of a flow is repaired. */
 export interface SessionFlows {
   in: Partial<Record<FlowName, InPort>>;

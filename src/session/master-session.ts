@@ -20,7 +20,7 @@ import { addressBytes, formatPeer, type Peer } from '../udp/socket.js';
 import { CookieJar, freshNonce } from '../udp/seal.js';
 import { admit, type VersionRange } from './admission.js';
 import type { Outgoing, SessionIo } from './io.js';
-import { PeerLink, Periodic, STALL_TOLERANCE_MS, ScanTimes, dispatchFlow, hashesPerDigest, heartbeatFlows, plainAddress, sessionKey, type InPort, type OutPort, type SessionFlows } from './link.js';
+import { PeerLink, Periodic, STALL_TOLERANCE_MS, ScanTimes, dispatchFlow, isFlowMessage, hashesPerDigest, heartbeatFlows, plainAddress, sessionKey, type InPort, type OutPort, type SessionFlows } from './link.js';
 import { RejectBudget } from './reject-budget.js';
 import { MasterPeerState, MasterState, peerStateName, type PeerStateName } from './states.js';
 import { stampUs, type ProtocolTimers } from './timers.js';
@@ -335,13 +335,8 @@ export class MasterSessions {
     // spec §13: until the address is validated only HEARTBEAT (which carries the cookie) and
     // GOODBYE are taken: no blind writes into RO, nothing that makes the master send more.
     if (!s.link.validated && msg.type !== 'heartbeat' && msg.type !== 'goodbye') return this.#io.drop('not-validated', from, 'debug');
+    if (isFlowMessage(msg)) return dispatchFlow(msg, s.flows, this.#io, from, { client: slot.id });
     switch (msg.type) {
-      case 'data':
-      case 'commit':
-      case 'nack':
-      case 'resync':
-      case 'digest':
-        return dispatchFlow(msg, s.flows, this.#io, from, { client: slot.id });
       case 'heartbeat': {
         const rtt = s.link.onHeartbeat(msg, now);
         if (rtt !== undefined) {

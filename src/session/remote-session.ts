@@ -26,7 +26,7 @@ import { formatPeer, type Peer } from '../udp/socket.js';
 import { freshNonce } from '../udp/seal.js';
 import type { VersionRange } from './admission.js';
 import type { Outgoing, SessionIo } from './io.js';
-import { PeerLink, Periodic, STALL_TOLERANCE_MS, ScanTimes, dispatchFlow, hashesPerDigest, heartbeatFlows, sessionKey, type InPort, type OutPort, type SessionFlows } from './link.js';
+import { PeerLink, Periodic, STALL_TOLERANCE_MS, ScanTimes, dispatchFlow, isFlowMessage, hashesPerDigest, heartbeatFlows, sessionKey, type InPort, type OutPort, type SessionFlows } from './link.js';
 import { MulticastFallback } from './multicast-fallback.js';
 import { RemoteState, peerStateName, type PeerStateName } from './states.js';
 import { defaultTimers, helloDelay, stampUs, type ProtocolTimers } from './timers.js';
@@ -294,13 +294,8 @@ export class RemoteSession {
     s.link.heard(now, bytes);
     this.#lastHeard = now;
     this.#io.heard(-1);
+    if (isFlowMessage(msg)) return dispatchFlow(msg, s.flows, this.#io, from, {});
     switch (msg.type) {
-      case 'data':
-      case 'commit':
-      case 'nack':
-      case 'resync':
-      case 'digest':
-        return dispatchFlow(msg, s.flows, this.#io, from, {});
       case 'heartbeat': {
         const rtt = s.link.onHeartbeat(msg, now);
         if (rtt !== undefined) {
