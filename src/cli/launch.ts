@@ -1,6 +1,6 @@
 /**
  * The one kit for starting daemons as processes: the demo (`npm start`), the tests
- * (test/fixtures/daemon.ts, cluster.ts, test/cluster/harness.ts) and the benchmarks
+ * (test/fixtures/daemon.ts, cluster.ts, test/fixtures/scenario/harness.ts) and the benchmarks
  * (bench/lib/cluster.ts) all start `pdsm_master` and `pdsm_remote` through it. It ships with
  * the demo, so it imports from src/ only.
  *

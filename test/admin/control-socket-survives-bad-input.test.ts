@@ -2,7 +2,7 @@ import t from 'tap';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { BIN, startDaemon, testPlace } from '../fixtures/daemon.js';
-import { statusJson } from './helpers.js';
+import { statusJson } from '../fixtures/admin.js';
 
 /** Connect, send `data`, collect what comes back until the daemon closes or `waitMs` passes. */
 function exchange(path: string, data: string, waitMs = 500): Promise<string> {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../fixtures/daemon.js';
 import { eventually, startCluster } from '../fixtures/cluster.js';
-import { freeTcpPort, scrape, type Exposition } from './helpers.js';
+import { freeTcpPort, scrape, type Exposition } from '../fixtures/admin.js';
 
 // contrib/grafana/pdsm.json must only query what the daemons export: every metric name in
 // every panel's expression (and the template variable's query) has a `# TYPE` in a real

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { eventually, startCluster } from '../fixtures/cluster.js';
-import { freeTcpPort, scrape, type Exposition } from './helpers.js';
+import { freeTcpPort, scrape, type Exposition } from '../fixtures/admin.js';
 
 t.test('the metrics endpoints scrape as Prometheus text and their counters move when data flows', async (t) => {
   const [masterPort, remotePort] = [await freeTcpPort(), await freeTcpPort()];

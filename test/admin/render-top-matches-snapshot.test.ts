@@ -1,6 +1,6 @@
 import t from 'tap';
 import { renderStatus, renderTop } from '../../src/cli/pdsm-render.js';
-import { MASTER_SNAPSHOT, MASTER_SNAPSHOT_LATER } from './snapshot.js';
+import { MASTER_SNAPSHOT, MASTER_SNAPSHOT_LATER } from '../fixtures/snapshot.js';
 
 const TABLE = `PEER   STATE    HEARD     RTT FLOW     PAGES   BYTES  NACKS   RETX RESYNC  PEND
 0      up        0.0s  0.31ms MO out    127k  124MiB     12     15      1     -

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { startCluster } from '../fixtures/cluster.js';
 import { BIN, runBin } from '../fixtures/daemon.js';
-import { statusJson } from './helpers.js';
+import { statusJson } from '../fixtures/admin.js';
 
 // issue 12: both daemons measure their event-loop delay from start-up and report it in
 // `pdsm status` (JSON and text), and log one line when a full resync starts and one when it

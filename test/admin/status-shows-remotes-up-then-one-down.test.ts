@@ -1,7 +1,7 @@
 import t from 'tap';
 import { startCluster } from '../fixtures/cluster.js';
 import { BIN, runBin } from '../fixtures/daemon.js';
-import { statusJson } from './helpers.js';
+import { statusJson } from '../fixtures/admin.js';
 
 t.test('pdsm status shows both remotes up, then the killed one down', async (t) => {
   // -i 50: heartbeat 50 ms, liveness max(1 s, 5 x 50 ms) = 1 s.

@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { eventually, startCluster } from '../fixtures/cluster.js';
-import { makeLib, missingAny } from './helpers.js';
+import { makeLib, missingAny } from '../fixtures/clients.js';
 
 /** Run a program to completion, bounded; resolve with its exit code and output. */
 function run(exe: string, args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { testPlace } from '../fixtures/daemon.js';
-import { assertLines, makeLib, missingAny } from './helpers.js';
+import { assertLines, makeLib, missingAny } from '../fixtures/clients.js';
 
 // libpdsm's own C tests: the test program plays the daemon (it makes the segments and the
 // registry files) and checks every call, including hostile registry files.

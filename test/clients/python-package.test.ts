@@ -2,7 +2,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { testPlace } from '../fixtures/daemon.js';
-import { PY_DIR, missing } from './helpers.js';
+import { PY_DIR, missing } from '../fixtures/clients.js';
 
 const noPython = missing('python3');
 const noPip = noPython || (spawnSync('python3', ['-m', 'pip', '--version']).status === 0 ? false : 'python3 has no pip module');

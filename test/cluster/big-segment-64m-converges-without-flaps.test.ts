@@ -3,7 +3,7 @@ import { randomFillSync } from 'node:crypto';
 import { BIN, runBin } from '../fixtures/daemon.js';
 import type { DaemonReport } from '../../src/daemon/status-report.js';
 import { attachMaster } from '../../src/index.js';
-import { harnessFor } from './harness.js';
+import { harnessFor } from '../fixtures/scenario/harness.js';
 
 // issue 12: a 64 MiB segment, random bytes on both sides, one master and one remote on
 // loopback. The remote's cold join brings the master's 64 MiB MO as one full batch, and

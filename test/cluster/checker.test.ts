@@ -1,6 +1,6 @@
 import t from 'tap';
-import { compareSides, ContinuousReader, differingRanges } from './checker.js';
-import { FlowModel, makeFlow, makeSource, PAIR_A, Writers, type Flow } from './workload.js';
+import { compareSides, ContinuousReader, differingRanges } from '../fixtures/scenario/checker.js';
+import { FlowModel, makeFlow, makeSource, PAIR_A, Writers, type Flow } from '../fixtures/scenario/workload.js';
 
 /** A flow between two plain buffers: what the cluster tests build from real segments. */
 function fakeFlow(client = 0, size = 4096): Flow {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { eventually } from '../fixtures/cluster.js';
-import { harnessFor } from './harness.js';
+import { harnessFor } from '../fixtures/scenario/harness.js';
 
 // A daemon killed between the two generation bumps of applying a batch (docs/design.md §3b) leaves
 // its incoming flow's ST generation odd. The segments outlive it, so its restart must make

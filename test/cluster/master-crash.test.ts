@@ -1,7 +1,7 @@
 import t from 'tap';
 import { canUseNetns } from '../fixtures/netns.js';
-import { harnessFor } from './harness.js';
-import { bcAgrees, ms, restart, startScenario } from './scenario.js';
+import { harnessFor } from '../fixtures/scenario/harness.js';
+import { bcAgrees, ms, restart, startScenario } from '../fixtures/scenario/scenario.js';
 
 const netns = canUseNetns();
 const skip = netns.ok ? false : `cluster tests need network namespaces: ${netns.why}`;

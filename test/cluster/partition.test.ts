@@ -2,8 +2,8 @@ import t from 'tap';
 import { PeerState } from '../../src/index.js';
 import { eventually } from '../fixtures/cluster.js';
 import { canUseNetns } from '../fixtures/netns.js';
-import { harnessFor } from './harness.js';
-import { bcAgrees, ms, startScenario, unicastFallbacks } from './scenario.js';
+import { harnessFor } from '../fixtures/scenario/harness.js';
+import { bcAgrees, ms, startScenario, unicastFallbacks } from '../fixtures/scenario/scenario.js';
 
 const netns = canUseNetns();
 const skip = netns.ok ? false : `cluster tests need network namespaces: ${netns.why}`;

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { startRelay } from '../fixtures/lossy-relay.js';
 import { testSeed } from '../fixtures/prng.js';
-import { harnessFor } from './harness.js';
-import { bcAgrees, ms, startScenario } from './scenario.js';
+import { harnessFor } from '../fixtures/scenario/harness.js';
+import { bcAgrees, ms, startScenario } from '../fixtures/scenario/scenario.js';
 
 // The relay only relays on loopback: this scenario runs the daemons in this namespace,
 // every remote's traffic through one seeded relay. Replay with PDSM_TEST_SEED.

@@ -2,9 +2,9 @@ import t from 'tap';
 import { PeerState } from '../../src/index.js';
 import { eventually } from '../fixtures/cluster.js';
 import { canUseNetns } from '../fixtures/netns.js';
-import { harnessFor } from './harness.js';
-import { bcAgrees, ms, restart, startScenario, type Scenario } from './scenario.js';
-import type { Flow } from './workload.js';
+import { harnessFor } from '../fixtures/scenario/harness.js';
+import { bcAgrees, ms, restart, startScenario, type Scenario } from '../fixtures/scenario/scenario.js';
+import type { Flow } from '../fixtures/scenario/workload.js';
 
 const netns = canUseNetns();
 const skip = netns.ok ? false : `cluster tests need network namespaces: ${netns.why}`;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../fixtures/daemon.js';
 import { eventually, startCluster, type Cluster } from '../fixtures/cluster.js';
-import { makeLib, missingAny, PY_DIR } from '../clients/helpers.js';
+import { makeLib, missingAny, PY_DIR } from '../fixtures/clients.js';
 
 // The issue's done-when: README's C program, built with `cc $(pkg-config --cflags --libs
 // pdsm)` after `make install PREFIX=$tmp`, reads a value that README's Python program stored

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, startCluster } from '../fixtures/cluster.js';
 import { writeKey } from '../fixtures/keys.js';
-import { statusJson } from '../admin/helpers.js';
+import { statusJson } from '../fixtures/admin.js';
 import { HDR_TYPE, TYPE_HELLO } from '../../src/udp/constants.js';
 
 const keyDir = mkdtempSync(join(tmpdir(), 'pdsm-key-'));

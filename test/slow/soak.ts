@@ -21,8 +21,8 @@
 import { parseArgs } from 'node:util';
 import { canUseNetns } from '../fixtures/netns.js';
 import { Prng, testSeed } from '../fixtures/prng.js';
-import { createHarness, label, type Harness, type NodeId } from '../cluster/harness.js';
-import { bcAgrees, ms, startScenario, unicastFallbacks, type Scenario } from '../cluster/scenario.js';
+import { createHarness, label, type Harness, type NodeId } from '../fixtures/scenario/harness.js';
+import { bcAgrees, ms, startScenario, unicastFallbacks, type Scenario } from '../fixtures/scenario/scenario.js';
 
 const { values } = parseArgs({
   options: {
