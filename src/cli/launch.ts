@@ -17,7 +17,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,8 +105,10 @@ export function makePlace(o: PlaceOptions): Place {
 export interface Proc {
   readonly child: ChildProcess;
   readonly pid: number;
-  /** stderr so far (with keepStderr false: its last 64 KiB or more). */
+  /** stderr so far (with keepStderr false: its last 64 KiB or more); with a logFile, the file. */
   stderr(): string;
+  /** stderr and, with keepStdout, stdout as they arrived; with a logFile, the file. */
+  output(): string;
   /** Characters of stderr seen so far, a mark for stderrSince. */
   mark(): number;
   stderrSince(mark: number): string;
@@ -124,6 +126,13 @@ export interface WatchOptions {
   label?: string;
   /** false: keep only about the last 64 KiB of stderr (long traced runs). Default true. */
   keepStderr?: boolean;
+  /** Keep stdout too, in output() (programs that answer on stdout). Default false. */
+  keepStdout?: boolean;
+  /**
+   * The process writes stdout and stderr to this file instead of pipes (a node.exe under
+   * Wine cannot write to a host pipe): stderr() and output() read it, waits poll it.
+   */
+  logFile?: string;
 }
 
 const running = new Set<ChildProcess>();
@@ -152,19 +161,29 @@ export function watchProcess(child: ChildProcess, o: WatchOptions = {}): Proc {
   running.add(child);
   const label = `${o.label ?? 'process'} (pid ${pid})`;
   const keep = o.keepStderr ?? true;
-  let err = '';
+  let piped = '';
+  let out = '';
   let dropped = 0;
   const waiters = new Set<() => void>();
+  const fromFile = (): string => (o.logFile !== undefined && existsSync(o.logFile) ? readFileSync(o.logFile, 'utf8') : '');
+  const errText = (): string => (o.logFile !== undefined ? fromFile() : piped);
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
-    err += chunk;
-    if (!keep && err.length > 1 << 20) {
-      dropped += err.length - (64 << 10);
-      err = err.slice(-(64 << 10));
+    piped += chunk;
+    if (o.keepStdout) out += chunk;
+    if (!keep && piped.length > 1 << 20) {
+      dropped += piped.length - (64 << 10);
+      piped = piped.slice(-(64 << 10));
     }
     for (const w of [...waiters]) w();
   });
-  child.stdout?.resume();
+  if (o.keepStdout) {
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      out += chunk;
+      for (const w of [...waiters]) w();
+    });
+  } else child.stdout?.resume();
   const exited = new Promise<number | string>((res) =>
     child.once('exit', (code, signal) => {
       running.delete(child);
@@ -175,33 +194,38 @@ export function watchProcess(child: ChildProcess, o: WatchOptions = {}): Proc {
   return {
     child,
     pid,
-    stderr: () => err,
-    mark: () => dropped + err.length,
-    stderrSince: (mark) => err.slice(Math.max(0, mark - dropped)),
+    stderr: errText,
+    output: () => (o.logFile !== undefined ? fromFile() : o.keepStdout ? out : piped),
+    mark: () => dropped + errText().length,
+    stderrSince: (mark) => errText().slice(Math.max(0, mark - dropped)),
     alive,
     exited,
     waitFor(pattern, timeoutMs = 15_000) {
-      if (pattern.test(err)) return Promise.resolve();
+      const seen = (): string => (o.keepStdout || o.logFile !== undefined ? (o.logFile !== undefined ? fromFile() : out) : piped);
+      if (pattern.test(seen())) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const check = (): void => {
-          if (!pattern.test(err)) return;
+          if (!pattern.test(seen())) return;
           finish();
           resolve();
         };
+        // A log file has no data events: poll it.
+        const poll = o.logFile !== undefined ? setInterval(check, 100) : undefined;
         const finish = (): void => {
           clearTimeout(timer);
+          if (poll) clearInterval(poll);
           waiters.delete(check);
         };
         const timer = setTimeout(() => {
           finish();
-          reject(new Error(`${label}: timed out after ${timeoutMs} ms waiting for ${pattern}; stderr:\n${err}`));
+          reject(new Error(`${label}: timed out after ${timeoutMs} ms waiting for ${pattern}; output:\n${seen()}`));
         }, timeoutMs);
         waiters.add(check);
         void exited.then((how) => {
           if (!waiters.has(check)) return; // already settled
-          if (pattern.test(err)) return check();
+          if (pattern.test(seen())) return check();
           finish();
-          reject(new Error(`${label} exited (${how}) before ${pattern}; stderr:\n${err}`));
+          reject(new Error(`${label} exited (${how}) before ${pattern}; output:\n${seen()}`));
         });
       });
     },
@@ -228,6 +252,8 @@ export function watchProcess(child: ChildProcess, o: WatchOptions = {}): Proc {
 
 export interface SpawnOptions extends WatchOptions {
   env?: NodeJS.ProcessEnv;
+  /** 'pipe' to talk to the program on stdin; default 'ignore'. */
+  stdin?: 'ignore' | 'pipe';
   /** Where stdout goes: 'pipe' (read and dropped, the default) or a file descriptor. */
   stdout?: 'pipe' | number;
   /** Its own process group (the cluster harness kills groups). */
@@ -236,9 +262,14 @@ export interface SpawnOptions extends WatchOptions {
 
 /** Start `command` with `args` (stdin ignored, stderr kept) and watch it. */
 export function spawnProcess(command: string, args: string[], o: SpawnOptions = {}): Proc {
-  const stdio: StdioOptions = ['ignore', o.stdout ?? 'pipe', 'pipe'];
-  const child = spawn(command, args, { env: { ...process.env, ...o.env }, stdio, ...(o.detached ? { detached: true } : {}) });
-  return watchProcess(child, o);
+  const log = o.logFile !== undefined ? openSync(o.logFile, 'a') : undefined;
+  const stdio: StdioOptions = [o.stdin ?? 'ignore', log ?? o.stdout ?? 'pipe', log ?? 'pipe'];
+  try {
+    const child = spawn(command, args, { env: { ...process.env, ...o.env }, stdio, ...(o.detached ? { detached: true } : {}) });
+    return watchProcess(child, o);
+  } finally {
+    if (log !== undefined) closeSync(log); // the child has its own copy
+  }
 }
 
 /** Start a node script (a daemon bin, a helper) with this process's node. */
