@@ -3,13 +3,18 @@
  * period in multicast mode. The master's BC Highest Seq advanced past what we have in each
  * of 3 periods in a row while not one multicast datagram arrived: multicast does not reach
  * us. Safety net for a quiet BC (one change, then nothing, would never make 3 advancing
- * periods): behind for 20 periods in a row with no multicast at all, though our NACKs asked
- * for repairs all along. Plain loss lets some datagrams through and resets both counts.
+ * periods): behind for 20 periods in a row, and for at least FALLBACK_QUIET_MS, with no
+ * multicast at all, though our NACKs asked for repairs all along. The time bound matters
+ * under heavy loss: NACKs back off to 2 s (spec §12), so at -i 50 twenty periods are only
+ * about five NACK rounds, and at 30% loss each way five rounds all fail often enough to move
+ * a healthy remote off multicast; twenty seconds are some fifteen rounds. Plain loss lets
+ * some datagrams through and resets both counts.
  * Sticky until the next join (a new detector per session).
  */
 
 export const FALLBACK_ADVANCING_PERIODS = 3;
 export const FALLBACK_QUIET_PERIODS = 20;
+export const FALLBACK_QUIET_MS = 20_000;
 
 export class MulticastFallback {
   /** Set: ask for BC by unicast (WANT_BC_UNICAST in our HEARTBEATs). */
@@ -18,6 +23,8 @@ export class MulticastFallback {
   #highest: number | undefined;
   #highestAtCheck: number | undefined;
   #multicastSinceCheck = 0;
+  /** When the current streak without multicast began (ms, the caller's clock). */
+  #quietSince: number | undefined;
   periodsWithout = 0;
   advancingWithout = 0;
 
@@ -32,10 +39,10 @@ export class MulticastFallback {
   }
 
   /**
-   * One heartbeat period passed; `expected` is the next BC sequence the receiver waits for.
-   * Returns true when this check turned the fallback on.
+   * One heartbeat period passed at `now` (ms); `expected` is the next BC sequence the
+   * receiver waits for. Returns true when this check turned the fallback on.
    */
-  check(expected: number | undefined): boolean {
+  check(expected: number | undefined, now: number): boolean {
     if (this.wantUnicast) return false;
     const highest = this.#highest;
     const behind = expected !== undefined && highest !== undefined && ((highest - expected + 1) | 0) > 0;
@@ -46,11 +53,14 @@ export class MulticastFallback {
     if (heard || !behind) {
       this.periodsWithout = 0;
       this.advancingWithout = 0;
+      this.#quietSince = undefined;
       return false;
     }
+    this.#quietSince ??= now;
     this.periodsWithout++;
     this.advancingWithout = advanced ? this.advancingWithout + 1 : 0;
-    if (this.advancingWithout >= FALLBACK_ADVANCING_PERIODS || this.periodsWithout >= FALLBACK_QUIET_PERIODS) {
+    const quietLongEnough = this.periodsWithout >= FALLBACK_QUIET_PERIODS && now - this.#quietSince >= FALLBACK_QUIET_MS;
+    if (this.advancingWithout >= FALLBACK_ADVANCING_PERIODS || quietLongEnough) {
       this.wantUnicast = true;
       return true;
     }

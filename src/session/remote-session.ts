@@ -228,7 +228,7 @@ export class RemoteSession {
   }
 
   #heartbeat(s: Session, now: number): void {
-    if (s.bcMode === 'multicast' && s.fallback.check(s.bc?.receiver?.expected)) {
+    if (s.bcMode === 'multicast' && s.fallback.check(s.bc?.receiver?.expected, now)) {
       this.#io.log('warn', 'no multicast arrives; asking the master for BC by unicast', { periods: s.fallback.periodsWithout, advancing: s.fallback.advancingWithout });
     }
     const sender = this.#flows.ro.sender;

@@ -6,29 +6,48 @@ const GROUP = { address: '239.1.2.3', port: 31416 };
 
 t.test('the detector asks for unicast after 3 advancing periods without multicast, and plain loss resets it', async (t) => {
   const f = new MulticastFallback();
+  let now = 0;
+  const tick = (): number => (now += 50);
   f.onHighest(10);
-  t.notOk(f.check(5), 'first look: nothing to compare');
+  t.notOk(f.check(5, tick()), 'first look: nothing to compare');
   f.onHighest(11);
-  t.notOk(f.check(5));
+  t.notOk(f.check(5, tick()));
   f.onMulticast(); // loss lets one through
   f.onHighest(12);
-  t.notOk(f.check(5), 'reset');
+  t.notOk(f.check(5, tick()), 'reset');
   t.equal(f.advancingWithout, 0);
   for (const h of [13, 14]) {
     f.onHighest(h);
-    t.notOk(f.check(5));
+    t.notOk(f.check(5, tick()));
   }
   f.onHighest(15);
-  t.ok(f.check(5), 'third advancing period in a row');
+  t.ok(f.check(5, tick()), 'third advancing period in a row');
   t.ok(f.wantUnicast);
 });
 
-t.test('a quiet BC: behind for 20 periods with no multicast at all also asks for unicast', async (t) => {
+t.test('a quiet BC: behind for 20 periods and 20 s with no multicast at all also asks for unicast', async (t) => {
   const f = new MulticastFallback();
   f.onHighest(10);
   let on = false;
-  for (let i = 0; i < 20; i++) on = f.check(5) || on;
-  t.ok(on && f.wantUnicast);
+  // At -i 50: 20 periods are 1 s, far fewer NACK rounds than 30% loss can defeat; not yet.
+  for (let i = 1; i <= 20; i++) on = f.check(5, i * 50) || on;
+  t.notOk(on || f.wantUnicast, '20 periods in 1 s are not enough');
+  for (let i = 21; i <= 500 && !on; i++) on = f.check(5, i * 50);
+  t.ok(on && f.wantUnicast, 'after 20 s still behind with no multicast: unicast');
+  const g = new MulticastFallback();
+  g.onHighest(10);
+  let gOn = false;
+  // At -i 2000 twenty periods are 40 s: the period count is the bound.
+  for (let i = 1; i <= 19; i++) gOn = g.check(5, i * 2000) || gOn;
+  t.notOk(gOn, '19 periods are not enough, even 38 s');
+  t.ok(g.check(5, 20 * 2000), 'the 20th period is');
+  const h = new MulticastFallback();
+  h.onHighest(10);
+  for (let i = 1; i <= 600; i++) {
+    if (i === 300) h.onMulticast(); // one repair got through: 15 s before it, 15 s after
+    h.check(5, i * 50);
+  }
+  t.notOk(h.wantUnicast, 'a multicast datagram inside the streak starts it over (30 s in all, never 20 s in a row)');
 });
 
 t.test('the remote sets WANT_BC_UNICAST when no multicast arrives, and clears it only by joining again', async (t) => {
