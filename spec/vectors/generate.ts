@@ -57,7 +57,7 @@ interface Def {
   sealing?: Sealing;
 }
 
-const defs: Def[] = [
+const plainDefs: Def[] = [
   {
     name: 'hello', section: '4.1',
     description: 'Remote 3 asks to join: version 2 only, MTU 1200, page 1024, Seg_size 4096, any BC size, ' +
@@ -212,15 +212,22 @@ const defs: Def[] = [
       firstPage: 0, pageCount: 0,
     },
   },
+];
+
+/** The message of plain vector `name`: a sealed vector seals exactly that message. */
+function messageOf(name: string): Message {
+  const d = plainDefs.find((x) => x.name === name);
+  if (d === undefined) throw new Error(`no plain vector ${name}`);
+  return d.message;
+}
+
+const defs: Def[] = [
+  ...plainDefs,
   {
     name: 'sealed-hello', section: '9.3',
     description: 'The HELLO of vector hello with a handshake seal: PSK 00 01 .. 1f, salt 10 11 .. 1f in clear after ' +
       'the header; key = HKDF-SHA256(PSK, salt, "pdsm v2 handshake key" || 0003 || ffff).',
-    message: {
-      type: 'hello', src: 3, dst: MASTER, epoch: REMOTE_EPOCH, packetNumber: 0, versionMin: 2, versionMax: 2,
-      mtu: 1200, pageSize: 1024, segSize: 4096, bcSize: 0, roNextSeq: 0xfffffff0, wordSize: 8,
-      hostname: 'node-3.example', nonce: HELLO_NONCE, options: [],
-    },
+    message: messageOf('hello'),
     sealing: { kind: 'handshake', salt: SALT },
   },
   {
@@ -237,20 +244,14 @@ const defs: Def[] = [
   {
     name: 'sealed-heartbeat-remote', section: '9.3',
     description: 'The HEARTBEAT of heartbeat-remote sealed under the same session\'s key for src 0x0003, dst 0xffff.',
-    message: {
-      type: 'heartbeat', src: 3, dst: MASTER, epoch: REMOTE_EPOCH, packetNumber: 7, timestamp: 12345678, echo: null,
-      wantBcUnicast: true, flows: [{ flow: 'ro', highestSeq: 0xffffffff }], cookie: COOKIE,
-    },
+    message: messageOf('heartbeat-remote'),
     sealing: { kind: 'session', session: SESSION },
   },
   {
     name: 'sealed-data-bc-multicast', section: '9.3',
     description: 'The BC DATA of data-bc-multicast sealed under the group key of GROUP_NONCE e0 .. ef and master ' +
       'epoch 0x6553f100.',
-    message: {
-      type: 'data', src: MASTER, dst: ALL, epoch: MASTER_EPOCH, packetNumber: 0, flow: 'bc', seq: 0x7fffffff,
-      batchId: 9, page: 7, offset: 0, payload: words(0x0102030405060700, 1),
-    },
+    message: messageOf('data-bc-multicast'),
     sealing: { kind: 'group', groupNonce: GROUP_NONCE },
   },
 ];
