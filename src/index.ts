@@ -15,6 +15,8 @@ import { masterStRecords, REMOTE_ST, sliceOffset, ST_RECORD_SIZE } from './segme
 import { readMasterRegistry, readRemoteRegistry, registryDir, type SegmentEntry } from './segments/registry.js';
 import { Segment } from './segments/segment.js';
 import { StatusRecords, consistentRead, consistentWrite, type SeqlockOptions } from './segments/status.js';
+import type { WordSize } from './segments/word-codec.js';
+import { isWordSize } from './udp/join.js';
 
 export { PdsmError, ERROR_CODES, type PdsmErrorCode } from './errors.js';
 
@@ -42,7 +44,7 @@ export type WordView = Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
  * and slices do).
  */
 export function wordView(region: Buffer, wordSize: number): WordView {
-  if (wordSize !== 1 && wordSize !== 2 && wordSize !== 4 && wordSize !== 8) throw new PdsmError('PDSM_ERR_RANGE', `word size must be 1, 2, 4 or 8, got ${wordSize}`);
+  if (!isWordSize(wordSize)) throw new PdsmError('PDSM_ERR_RANGE', `word size must be 1, 2, 4 or 8, got ${wordSize}`);
   if (region.byteOffset % wordSize !== 0) throw new PdsmError('PDSM_ERR_RANGE', `a ${wordSize}-byte word view needs a ${wordSize}-aligned region (offset ${region.byteOffset})`);
   const { buffer, byteOffset } = region;
   const n = Math.floor(region.length / wordSize);
@@ -53,11 +55,11 @@ export function wordView(region: Buffer, wordSize: number): WordView {
 }
 
 /** PDSM_word_size of a registry file; 8 (the default -w) for daemons that predate the line. */
-function registryWordSize(extra: Record<string, string>, file: string): 1 | 2 | 4 | 8 {
+function registryWordSize(extra: Record<string, string>, file: string): WordSize {
   const raw = extra['PDSM_word_size'];
   if (raw === undefined) return 8;
   const w = Number(raw);
-  if (w !== 1 && w !== 2 && w !== 4 && w !== 8) throw new PdsmError('PDSM_ERR_REGISTRY', `${file}: PDSM_word_size must be 1, 2, 4 or 8, got "${raw}"`);
+  if (!isWordSize(w)) throw new PdsmError('PDSM_ERR_REGISTRY', `${file}: PDSM_word_size must be 1, 2, 4 or 8, got "${raw}"`);
   return w;
 }
 
@@ -81,7 +83,7 @@ interface Attached {
   /** Detach every segment; all Buffers handed out become empty. Idempotent. */
   detach(): void;
   /** The daemons' -w (PDSM_word_size): store values exactly this wide, e.g. through wordView(). */
-  wordSize: 1 | 2 | 4 | 8;
+  wordSize: WordSize;
 }
 
 export interface RemoteNode extends Attached {
