@@ -167,6 +167,7 @@ export function watchProcess(child: ChildProcess, o: WatchOptions = {}): Proc {
   const waiters = new Set<() => void>();
   const fromFile = (): string => (o.logFile !== undefined && existsSync(o.logFile) ? readFileSync(o.logFile, 'utf8') : '');
   const errText = (): string => (o.logFile !== undefined ? fromFile() : piped);
+  const outputText = (): string => (o.logFile !== undefined ? fromFile() : o.keepStdout ? out : piped);
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
     piped += chunk;
@@ -195,13 +196,13 @@ export function watchProcess(child: ChildProcess, o: WatchOptions = {}): Proc {
     child,
     pid,
     stderr: errText,
-    output: () => (o.logFile !== undefined ? fromFile() : o.keepStdout ? out : piped),
+    output: outputText,
     mark: () => dropped + errText().length,
     stderrSince: (mark) => errText().slice(Math.max(0, mark - dropped)),
     alive,
     exited,
     waitFor(pattern, timeoutMs = 15_000) {
-      const seen = (): string => (o.keepStdout || o.logFile !== undefined ? (o.logFile !== undefined ? fromFile() : out) : piped);
+      const seen = outputText; // what waitFor matches: stderr, plus stdout when kept, or the log file
       if (pattern.test(seen())) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const check = (): void => {
