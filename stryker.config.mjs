@@ -18,9 +18,14 @@ import { posix } from 'node:path';
 
 /** The codec's own tests; the 120,000-round fuzz is left out (it kills nothing the others miss, at 10x their time). */
 const CODEC_TESTS = [
-  'test/udp/decode-*.test.ts', 'test/udp/encode-*.test.ts', 'test/udp/random-messages-round-trip.test.ts',
-  'test/udp/vectors-decode-and-reencode.test.ts', 'test/udp/data-*.test.ts', 'test/udp/header-*.test.ts',
-  'test/udp/control-*.test.ts', 'test/udp/codec-*.test.ts',
+  'test/udp/decode-*.test.ts',
+  'test/udp/encode-*.test.ts',
+  'test/udp/random-messages-round-trip.test.ts',
+  'test/udp/vectors-decode-and-reencode.test.ts',
+  'test/udp/data-*.test.ts',
+  'test/udp/header-*.test.ts',
+  'test/udp/control-*.test.ts',
+  'test/udp/codec-*.test.ts',
 ];
 
 /** Module -> the test files that check it. A module missing here runs UNIT_TESTS. */
@@ -45,7 +50,11 @@ const MODULES = {
  * repeats the list. file:line refers to the commit named in docs/testing.md.
  */
 export const EQUIVALENT = [
-  ['src/segments/word-codec.ts:17', 'HOST_LITTLE_ENDIAN -> true', 'on a little-endian host (x86, this machine) true is the right answer; a big-endian host kills it'],
+  [
+    'src/segments/word-codec.ts:17',
+    'HOST_LITTLE_ENDIAN -> true',
+    'on a little-endian host (x86, this machine) true is the right answer; a big-endian host kills it',
+  ],
   ['src/udp/serial.ts:42', 'seqMax `>= 0` -> `> 0`', 'a distance of 0 means a === b, so either operand is the answer'],
   ['src/segments/word-codec.ts:32', '`bytes.byteLength === 0` -> false', 'swapping an empty buffer does nothing; the test only saves a call'],
   ['src/segments/word-codec.ts:58', '`src !== dst` -> true', 'copying an array onto itself leaves it as it was'],
@@ -54,8 +63,16 @@ export const EQUIVALENT = [
   ['src/udp/replay-window.ts:38', '`highest < 0 ? size : ...` -> the jump', 'before the first accept the bitmap is all zero, so any shift leaves it zero'],
   ['src/udp/replay-window.ts:55', '`by >= size` -> `by > size`', 'a shift by exactly size moves every word out through the loop, leaving zero as fill() does'],
   ['src/udp/replay-window.ts:61', 'loop from `words + 1`', 'writes past the end of a Uint32Array are ignored'],
-  ['src/udp/seal.ts PskKeys.key', 'the cache lookup `k === undefined` -> true, or the set() removed', 'deriving the key again gives the same key: the cache only saves time'],
-  ['src/udp/replay-window.ts:63-64', '`src >= 0` / `src - 1 >= 0` -> true, `src + 1`', 'a negative index of a Uint32Array reads undefined, which `?? 0` makes 0'],
+  [
+    'src/udp/seal.ts PskKeys.key',
+    'the cache lookup `k === undefined` -> true, or the set() removed',
+    'deriving the key again gives the same key: the cache only saves time',
+  ],
+  [
+    'src/udp/replay-window.ts:63-64',
+    '`src >= 0` / `src - 1 >= 0` -> true, `src + 1`',
+    'a negative index of a Uint32Array reads undefined, which `?? 0` makes 0',
+  ],
 ];
 
 /** Test files that import src/ directly and spawn no daemon. */
@@ -79,7 +96,12 @@ function expand(patterns) {
   const out = new Set();
   for (const p of patterns) {
     const dir = posix.dirname(p);
-    const re = new RegExp(`^${posix.basename(p).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    const re = new RegExp(
+      `^${posix
+        .basename(p)
+        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')}$`,
+    );
     for (const f of readdirSync(dir)) if (re.test(f)) out.add(posix.join(dir, f));
   }
   return [...out].sort();

@@ -54,7 +54,16 @@ interface CaseResult {
 }
 
 function countTrace(text: string): Omit<CaseResult, 'remotes' | 'multicast' | 'group' | 'visibleAllMs' | 'settleMs' | 'onUnicast' | 'windowMs'> {
-  const r = { bcDatagrams: 0, bcBytes: 0, dataDatagrams: 0, commitDatagrams: 0, destinations: 0, retransmits: 0, nacksReceived: 0, otherSent: {} as Record<string, { n: number; bytes: number }> };
+  const r = {
+    bcDatagrams: 0,
+    bcBytes: 0,
+    dataDatagrams: 0,
+    commitDatagrams: 0,
+    destinations: 0,
+    retransmits: 0,
+    nacksReceived: 0,
+    otherSent: {} as Record<string, { n: number; bytes: number }>,
+  };
   const peers = new Set<string>();
   const seen = new Set<string>();
   for (const line of text.split('\n')) {
@@ -87,24 +96,41 @@ async function runCase(remotes: number, multicast: boolean): Promise<CaseResult>
   const place = await newPlace(remotes);
   const group = multicast ? `239.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}` : undefined;
   const master = await startMaster(place, {
-    intervalMs: INTERVAL_MS, remotes, size: '4K', env: TRACE_ENV,
+    intervalMs: INTERVAL_MS,
+    remotes,
+    size: '4K',
+    env: TRACE_ENV,
     extra: ['-b', '16K', ...(group ? ['-m', group, '--multicast-if', '127.0.0.1'] : [])],
   });
   const procs: Proc[] = [];
   const nodes: RemoteNode[] = [];
   const m: MasterNode = attachMaster({ registryDir: place.dir });
-  const detach = onCleanup(() => { m.detach(); for (const n of nodes) n.detach(); });
+  const detach = onCleanup(() => {
+    m.detach();
+    for (const n of nodes) n.detach();
+  });
   try {
     const bc = m.bc;
     if (!bc || bc.length !== BC_SIZE) throw new Error(`master BC is ${bc?.length ?? 'missing'}, expected ${BC_SIZE}`);
     // A pattern in every page: a remote's BC equals the master's only once its join batch arrived.
-    m.writeConsistent('bc', () => { for (let p = 0; p < BC_SIZE / PAGE; p++) bc.writeBigUInt64LE(BigInt(0xb0 + p), p * PAGE); });
+    m.writeConsistent('bc', () => {
+      for (let p = 0; p < BC_SIZE / PAGE; p++) bc.writeBigUInt64LE(BigInt(0xb0 + p), p * PAGE);
+    });
     const t0 = performance.now();
     for (let first = 0; first < remotes; first += START_BATCH) {
       const ids = Array.from({ length: Math.min(START_BATCH, remotes - first) }, (_, i) => first + i);
-      procs.push(...await Promise.all(ids.map((id) => startRemote(place, id, {
-        intervalMs: INTERVAL_MS, remotes, size: '4K', extra: group ? ['--multicast-if', '127.0.0.1'] : [],
-      }))));
+      procs.push(
+        ...(await Promise.all(
+          ids.map((id) =>
+            startRemote(place, id, {
+              intervalMs: INTERVAL_MS,
+              remotes,
+              size: '4K',
+              extra: group ? ['--multicast-if', '127.0.0.1'] : [],
+            }),
+          ),
+        )),
+      );
     }
     for (let id = 0; id < remotes; id++) nodes.push(attachRemote({ registryDir: place.dir, clientId: id }));
     const equal = (n: RemoteNode): boolean => n.bc !== undefined && n.bc.equals(bc);
@@ -144,18 +170,51 @@ export async function benchFanout(): Promise<BenchResult> {
   const rows = results.map((r) => {
     const base = unicastOf(r.remotes);
     const wire = r.bcBytes + IP_UDP_HEADERS * r.bcDatagrams;
-    return [r.multicast ? 'multicast' : 'unicast', String(r.remotes), String(r.bcDatagrams), `${r.dataDatagrams}+${r.commitDatagrams}`, String(r.bcBytes), String(wire),
-      num(r.bcBytes / r.remotes, 1), base ? ratio(r.bcBytes, base.bcBytes, 3) : '-', base ? ratio(r.bcDatagrams, base.bcDatagrams, 3) : '-',
-      String(r.destinations), String(r.nacksReceived), String(r.retransmits), num(r.visibleAllMs, 1)];
+    return [
+      r.multicast ? 'multicast' : 'unicast',
+      String(r.remotes),
+      String(r.bcDatagrams),
+      `${r.dataDatagrams}+${r.commitDatagrams}`,
+      String(r.bcBytes),
+      String(wire),
+      num(r.bcBytes / r.remotes, 1),
+      base ? ratio(r.bcBytes, base.bcBytes, 3) : '-',
+      base ? ratio(r.bcDatagrams, base.bcDatagrams, 3) : '-',
+      String(r.destinations),
+      String(r.nacksReceived),
+      String(r.retransmits),
+      num(r.visibleAllMs, 1),
+    ];
   });
-  const hb = results.map((r) => `${r.multicast ? 'multicast' : 'unicast'} ${r.remotes}: ${Object.entries(r.otherSent).map(([t, c]) => `${t} ${c.n} (${c.bytes} B)`).join(', ') || 'none'} in ${num(r.windowMs, 0)} ms`);
+  const hb = results.map(
+    (r) =>
+      `${r.multicast ? 'multicast' : 'unicast'} ${r.remotes}: ${
+        Object.entries(r.otherSent)
+          .map(([t, c]) => `${t} ${c.n} (${c.bytes} B)`)
+          .join(', ') || 'none'
+      } in ${num(r.windowMs, 0)} ms`,
+  );
   const table: Table = {
     title: `Fan-out: what the master sends for one changed BC page (${PAGE} B; -b 16K, -i ${INTERVAL_MS}), real daemons on loopback`,
-    columns: ['mode', 'remotes', 'BC datagrams', 'data+commit', 'UDP payload B', '+IPv4/UDP hdr', 'B per remote', 'bytes vs unicast', 'dgrams vs unicast', 'destinations', 'NACKs in', 'retransmits', 'visible at all ms'],
+    columns: [
+      'mode',
+      'remotes',
+      'BC datagrams',
+      'data+commit',
+      'UDP payload B',
+      '+IPv4/UDP hdr',
+      'B per remote',
+      'bytes vs unicast',
+      'dgrams vs unicast',
+      'destinations',
+      'NACKs in',
+      'retransmits',
+      'visible at all ms',
+    ],
     rows,
     notes: [
       'baseline: unicast fan-out to the same number of remotes, same run (1.00x)',
-      'counted from the master\'s PDSM_DEBUG=pdsm:udp trace: send lines of DATA and COMMIT with flow=bc, from the change until every remote saw it + 500 ms',
+      "counted from the master's PDSM_DEBUG=pdsm:udp trace: send lines of DATA and COMMIT with flow=bc, from the change until every remote saw it + 500 ms",
       'multicast: -m 239.x.y.z --multicast-if 127.0.0.1 on the master, --multicast-if 127.0.0.1 on each remote (loopback multicast; the master sends the same datagrams as it would into network namespaces)',
       `remotes on unicast fallback (master log "remote gets no multicast"): ${results.map((r) => `${r.multicast ? 'multicast' : 'unicast'} ${r.remotes}: ${r.onUnicast}`).join(', ')}`,
       `other datagrams the master sent in the same window (not counted above): ${hb.join('; ')}`,

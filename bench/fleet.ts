@@ -36,7 +36,9 @@ const RAW_COUNT = 300_000;
 
 /** RcvbufErrors of /proc/net/snmp (Udp line), the whole network namespace. */
 function rcvbufErrors(): number {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
   const names = lines[0]!.split(/\s+/);
   const values = lines[1]!.split(/\s+/);
   return Number(values[names.indexOf('RcvbufErrors')]);
@@ -88,17 +90,36 @@ class SimRemote {
   }
 
   hello(port: number): void {
-    this.send({
-      type: 'hello', versionMin: 1, versionMax: 1, mtu: 1200, pageSize: PAGE_SIZE, segSize: SEG_SIZE, bcSize: 0,
-      roNextSeq: this.roNextSeq, wordSize: 8, hostname: `sim-${this.id}`, options: [],
-    }, port, true);
+    this.send(
+      {
+        type: 'hello',
+        versionMin: 1,
+        versionMax: 1,
+        mtu: 1200,
+        pageSize: PAGE_SIZE,
+        segSize: SEG_SIZE,
+        bcSize: 0,
+        roNextSeq: this.roNextSeq,
+        wordSize: 8,
+        hostname: `sim-${this.id}`,
+        options: [],
+      },
+      port,
+      true,
+    );
   }
 
   heartbeat(port: number): void {
-    this.send({
-      type: 'heartbeat', timestamp: Math.floor(performance.now() * 1000) >>> 0, echo: null, wantBcUnicast: false,
-      flows: [{ flow: 'ro', highestSeq: (this.roNextSeq - 1) >>> 0 }],
-    }, port);
+    this.send(
+      {
+        type: 'heartbeat',
+        timestamp: Math.floor(performance.now() * 1000) >>> 0,
+        echo: null,
+        wantBcUnicast: false,
+        flows: [{ flow: 'ro', highestSeq: (this.roNextSeq - 1) >>> 0 }],
+      },
+      port,
+    );
   }
 
   resyncFull(port: number): void {
@@ -150,14 +171,18 @@ async function bindSocket(): Promise<Socket> {
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
   try {
     s.setRecvBufferSize(8 * 1024 * 1024); // what a real remote asks for (capped at rmem_max)
-  } catch { /* capped */ }
+  } catch {
+    /* capped */
+  }
   return s;
 }
 
 /** Raw baseline: a helper process blasts datagrams of DATA size at one socket of ours. */
 async function rawRate(): Promise<{ sent: number; received: number; sendMs: number; receivedPerSecond: number; sentPerSecond: number; drops: number }> {
   const socket = await bindSocket();
-  const undo = onCleanup(() => { socket.close(); });
+  const undo = onCleanup(() => {
+    socket.close();
+  });
   const port = socket.address().port;
   let received = 0;
   let first = 0;
@@ -191,7 +216,15 @@ export async function benchFleet(): Promise<BenchResult> {
   const master = await startMaster(place, { intervalMs: INTERVAL_MS, remotes: REMOTES, size: '64K', keepStderr: false });
   const node = attachMaster({ registryDir: place.dir });
   const sims: SimRemote[] = [];
-  const undo = onCleanup(() => { node.detach(); for (const s of sims) try { s.socket.close(); } catch { /* closed */ } });
+  const undo = onCleanup(() => {
+    node.detach();
+    for (const s of sims)
+      try {
+        s.socket.close();
+      } catch {
+        /* closed */
+      }
+  });
   const timers: NodeJS.Timeout[] = [];
   const data: Record<string, unknown> = { remotes: REMOTES };
   const rows: (string | number)[][] = [];
@@ -281,8 +314,18 @@ export async function benchFleet(): Promise<BenchResult> {
 
     const pct = (w: { cpu: number; seconds: number }): number => (100 * w.cpu) / w.seconds;
     const perInterval = (w: { cpu: number; seconds: number }): number => (1000 * w.cpu) / (w.seconds / (INTERVAL_MS / 1000));
-    rows.push(['master CPU, idle (heartbeats only)', `${num(pct(idle), 2)}% of a core`, `${num(perInterval(idle), 1)} ms`, `${dataIdle} DATA in ${num(idle.seconds, 1)} s`]);
-    rows.push([`master CPU, 1% of pages change (${changePages}/interval)`, `${num(pct(busy), 2)}% of a core`, `${num(perInterval(busy), 1)} ms`, `${dataBusy} DATA in ${num(busy.seconds, 1)} s`]);
+    rows.push([
+      'master CPU, idle (heartbeats only)',
+      `${num(pct(idle), 2)}% of a core`,
+      `${num(perInterval(idle), 1)} ms`,
+      `${dataIdle} DATA in ${num(idle.seconds, 1)} s`,
+    ]);
+    rows.push([
+      `master CPU, 1% of pages change (${changePages}/interval)`,
+      `${num(pct(busy), 2)}% of a core`,
+      `${num(perInterval(busy), 1)} ms`,
+      `${dataBusy} DATA in ${num(busy.seconds, 1)} s`,
+    ]);
     const cpuTable: Table = {
       title: `Fleet: pdsm_master -p ${REMOTES} -s 64K -i ${INTERVAL_MS}, ${REMOTES} simulated remotes in one process, loopback`,
       columns: ['phase', 'CPU', 'CPU per interval', 'MO DATA received by the remotes'],
@@ -293,10 +336,30 @@ export async function benchFleet(): Promise<BenchResult> {
       ],
     };
     const rateRows: (string | number)[][] = [
-      ['raw: helper process -> one socket here, unpaced', String(raw.sent), String(raw.received), `${num(raw.receivedPerSecond / 1000, 1)}k/s`, `${num(raw.sentPerSecond / 1000, 1)}k/s sent`, '1.00x', String(raw.drops)],
-      [`full resync: ${REMOTES} x RESYNC FULL of 64 KiB`, String(REMOTES * (PAGES + 1)), String(resyncDatagrams), `${num(resyncRate / 1000, 1)}k/s`, `${num(resyncSeconds, 2)} s`, ratio(resyncRate, raw.receivedPerSecond), String(drops)],
+      [
+        'raw: helper process -> one socket here, unpaced',
+        String(raw.sent),
+        String(raw.received),
+        `${num(raw.receivedPerSecond / 1000, 1)}k/s`,
+        `${num(raw.sentPerSecond / 1000, 1)}k/s sent`,
+        '1.00x',
+        String(raw.drops),
+      ],
+      [
+        `full resync: ${REMOTES} x RESYNC FULL of 64 KiB`,
+        String(REMOTES * (PAGES + 1)),
+        String(resyncDatagrams),
+        `${num(resyncRate / 1000, 1)}k/s`,
+        `${num(resyncSeconds, 2)} s`,
+        ratio(resyncRate, raw.receivedPerSecond),
+        String(drops),
+      ],
     ];
-    const idleTarget = { target: `idle master < 5% of a core at -i ${INTERVAL_MS} with ${REMOTES} remotes`, measured: `${num(pct(idle), 2)}%`, met: Number(pct(idle).toFixed(2)) < 5 };
+    const idleTarget = {
+      target: `idle master < 5% of a core at -i ${INTERVAL_MS} with ${REMOTES} remotes`,
+      measured: `${num(pct(idle), 2)}%`,
+      met: Number(pct(idle).toFixed(2)) < 5,
+    };
     const resyncTarget = {
       target: 'full resync >= 0.5x the raw datagram rate, nothing lost to receive-buffer overflow',
       measured: `${ratio(resyncRate, raw.receivedPerSecond)} (${num(resyncRate / 1000, 1)}k/s vs ${num(raw.receivedPerSecond / 1000, 1)}k/s), ${resynced.length}/${REMOTES} complete, socket drops ${drops}, RcvbufErrors during the resync +${rcvbufResync}`,
@@ -316,15 +379,34 @@ export async function benchFleet(): Promise<BenchResult> {
       ],
     };
     Object.assign(data, {
-      joinSeconds, joined, joinFull: joinFull.length, idle, busy, dataIdle, dataBusy, changePages,
-      resyncSeconds, resyncDatagrams, resyncRate, resynced: resynced.length, drops, rcvbuf, rcvbufResync, raw,
+      joinSeconds,
+      joined,
+      joinFull: joinFull.length,
+      idle,
+      busy,
+      dataIdle,
+      dataBusy,
+      changePages,
+      resyncSeconds,
+      resyncDatagrams,
+      resyncRate,
+      resynced: resynced.length,
+      drops,
+      rcvbuf,
+      rcvbufResync,
+      raw,
       rejects: sims.reduce((a, s) => a + s.rejects, 0),
     });
     return { name: 'fleet', tables: [cpuTable, rateTable], targets, data, seconds: (performance.now() - t0) / 1000 };
   } finally {
     for (const t of timers) clearInterval(t);
     node.detach();
-    for (const s of sims) try { s.socket.close(); } catch { /* closed */ }
+    for (const s of sims)
+      try {
+        s.socket.close();
+      } catch {
+        /* closed */
+      }
     undo();
     await master.stop();
   }

@@ -65,7 +65,19 @@ export async function benchForged(): Promise<BenchResult> {
   const log = new Logger('bench', 'error');
   const EPOCH = 0x6553f100;
   const data = (pn: number, epoch = EPOCH): Buffer => {
-    const plain = encode({ type: 'data', src: 0, dst: NODE_MASTER, epoch, packetNumber: pn, flow: 'ro', seq: 1, batchId: 1, page: 0, offset: 0, payload: Buffer.alloc(1024, 7) });
+    const plain = encode({
+      type: 'data',
+      src: 0,
+      dst: NODE_MASTER,
+      epoch,
+      packetNumber: pn,
+      flow: 'ro',
+      seq: 1,
+      batchId: 1,
+      page: 0,
+      offset: 0,
+      payload: Buffer.alloc(1024, 7),
+    });
     const sealed = seal(randomBytes(32), plain); // a key the receiver does not have: a forgery
     return sealed;
   };
@@ -102,8 +114,11 @@ export async function benchForged(): Promise<BenchResult> {
     ],
   };
   return {
-    name: 'forged', tables: [table], targets: [],
-    data: Object.fromEntries(rows), seconds: (performance.now() - t0) / 1000,
+    name: 'forged',
+    tables: [table],
+    targets: [],
+    data: Object.fromEntries(rows),
+    seconds: (performance.now() - t0) / 1000,
   };
 }
 

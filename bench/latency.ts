@@ -33,7 +33,9 @@ async function pingPong(): Promise<number[]> {
     await echo.waitFor(/port \d+/);
     const port = Number(/port (\d+)/.exec(echo.stderr())![1]);
     const socket = createSocket('udp4');
-    const close = onCleanup(() => { socket.close(); });
+    const close = onCleanup(() => {
+      socket.close();
+    });
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
     const payload = Buffer.alloc(64);
     const rtts: number[] = [];
@@ -46,7 +48,10 @@ async function pingPong(): Promise<number[]> {
           socket.send(payload, port, '127.0.0.1');
         };
         // A lost datagram would stall the ping-pong: resend after 100 ms of silence.
-        let guard = setTimeout(function again() { send(); guard = setTimeout(again, 100); }, 100);
+        let guard = setTimeout(function again() {
+          send();
+          guard = setTimeout(again, 100);
+        }, 100);
         socket.on('message', () => {
           rtts.push(nowMs() - sentAt);
           clearTimeout(guard);
@@ -55,7 +60,10 @@ async function pingPong(): Promise<number[]> {
             resolve();
             return;
           }
-          guard = setTimeout(function again() { send(); guard = setTimeout(again, 100); }, 100);
+          guard = setTimeout(function again() {
+            send();
+            guard = setTimeout(again, 100);
+          }, 100);
           send();
         });
         send();
@@ -88,7 +96,10 @@ async function storeToVisible(intervalMs: number, updates: number, maxSeconds: n
   const remote = await startRemote(place, 0, opts);
   const m = attachMaster({ registryDir: place.dir });
   const r = attachRemote({ registryDir: place.dir, clientId: 0 });
-  const detach = onCleanup(() => { m.detach(); r.detach(); });
+  const detach = onCleanup(() => {
+    m.detach();
+    r.detach();
+  });
   try {
     const slice = m.moSlice(0);
     let busy = 0;
@@ -145,7 +156,16 @@ async function storeToVisible(intervalMs: number, updates: number, maxSeconds: n
     const wallSeconds = (nowMs() - t0) / 1000;
     const cpu = [cpuSeconds(master.pid) - cpu0[0]!, cpuSeconds(remote.pid) - cpu0[1]!];
     const kept = samples.slice(WARMUP);
-    return { intervalMs, samples: kept, timeouts, busy, summary: summarize(kept), cpuMaster: cpu[0]! / wallSeconds, cpuRemote: cpu[1]! / wallSeconds, wallSeconds };
+    return {
+      intervalMs,
+      samples: kept,
+      timeouts,
+      busy,
+      summary: summarize(kept),
+      cpuMaster: cpu[0]! / wallSeconds,
+      cpuRemote: cpu[1]! / wallSeconds,
+      wallSeconds,
+    };
   } finally {
     m.detach();
     r.detach();
@@ -168,15 +188,26 @@ export async function benchLatency(): Promise<BenchResult> {
   ];
   for (const r of runs) {
     const s = r.summary;
-    rows.push([`store->visible -i ${r.intervalMs}`, String(s.n), num(s.p50, 3), num(s.p99, 3), num(s.max, 3), num(s.mean, 3),
-      ratio(s.p50, oneWay.p50, 1), num(s.p99 - r.intervalMs, 3), `${num(r.cpuMaster * 100, 1)}% / ${num(r.cpuRemote * 100, 1)}%`]);
+    rows.push([
+      `store->visible -i ${r.intervalMs}`,
+      String(s.n),
+      num(s.p50, 3),
+      num(s.p99, 3),
+      num(s.max, 3),
+      num(s.mean, 3),
+      ratio(s.p50, oneWay.p50, 1),
+      num(s.p99 - r.intervalMs, 3),
+      `${num(r.cpuMaster * 100, 1)}% / ${num(r.cpuRemote * 100, 1)}%`,
+    ]);
   }
   const at1 = runs.find((r) => r.intervalMs === 1)!;
-  const targets = [{
-    target: 'p99 store->visible <= interval + 2 ms at -i 1',
-    measured: `p99 ${num(at1.summary.p99, 3)} ms over ${at1.summary.n} updates (limit 3 ms)`,
-    met: at1.summary.n >= 1000 && at1.summary.p99 <= 3,
-  }];
+  const targets = [
+    {
+      target: 'p99 store->visible <= interval + 2 ms at -i 1',
+      measured: `p99 ${num(at1.summary.p99, 3)} ms over ${at1.summary.n} updates (limit 3 ms)`,
+      met: at1.summary.n >= 1000 && at1.summary.p99 <= 3,
+    },
+  ];
   const shortRuns = runs.filter((r) => r.summary.n < 1000);
   const table: Table = {
     title: 'Latency: store on the master (MO slice 0) to visible on the remote, loopback, real daemons, ms',
@@ -188,7 +219,9 @@ export async function benchLatency(): Promise<BenchResult> {
       'reader polls with consistent reads every ~20 us (Atomics.wait), so figures include up to ~0.1 ms of polling delay',
       `timeouts (not visible within max(1 s, 20 intervals)): ${runs.map((r) => `-i ${r.intervalMs}: ${r.timeouts}`).join(', ')}`,
       `polls where readConsistent gave up (PDSM_ERR_BUSY, retried at the next poll): ${runs.map((r) => `-i ${r.intervalMs}: ${r.busy}`).join(', ')}`,
-      ...(shortRuns.length ? [`fewer than 1000 updates (time bound): ${shortRuns.map((r) => `-i ${r.intervalMs}: ${r.summary.n} in ${num(r.wallSeconds, 0)} s`).join(', ')}`] : []),
+      ...(shortRuns.length
+        ? [`fewer than 1000 updates (time bound): ${shortRuns.map((r) => `-i ${r.intervalMs}: ${r.summary.n} in ${num(r.wallSeconds, 0)} s`).join(', ')}`]
+        : []),
       ...targets.map(targetLine),
     ],
   };

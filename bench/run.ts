@@ -38,7 +38,9 @@ function machine(): Record<string, unknown> {
   try {
     const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
     if (m?.[1]) model = m[1];
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return { nproc: cpus().length, cpu: model, node: process.version, platform: `${process.platform} ${process.arch}`, loadavg: loadavg() };
 }
 
@@ -52,7 +54,9 @@ async function main(argv: string[]): Promise<number> {
   const chosen = argv.length ? argv : Object.keys(BENCHES);
   const started = new Date();
   const m = machine();
-  process.stdout.write(`PDSM benchmarks ${started.toISOString()}\nmachine: nproc ${m['nproc']}, ${m['cpu']}, node ${m['node']}, loadavg ${(m['loadavg'] as number[]).map((x) => x.toFixed(2)).join(' ')}\n\n`);
+  process.stdout.write(
+    `PDSM benchmarks ${started.toISOString()}\nmachine: nproc ${m['nproc']}, ${m['cpu']}, node ${m['node']}, loadavg ${(m['loadavg'] as number[]).map((x) => x.toFixed(2)).join(' ')}\n\n`,
+  );
   const results: BenchResult[] = [];
   const failures: { name: string; error: string }[] = [];
   for (const name of chosen) {

@@ -62,7 +62,10 @@ export async function benchScan(): Promise<BenchResult> {
   for (const size of SIZES) {
     const key = 0x20000000 + (randomInt(0, 0x3fff) << 16) + 0x8000;
     const seg = Segment.open(key, size.bytes, { create: true, label: 'bench' });
-    const undo = onCleanup(() => { seg.detach(); Segment.remove(key); });
+    const undo = onCleanup(() => {
+      seg.detach();
+      Segment.remove(key);
+    });
     try {
       const live = seg.buffer;
       randomFillSync(live);
@@ -74,8 +77,19 @@ export async function benchScan(): Promise<BenchResult> {
       scanner.scan(generation); // the first scan reports every page; steady state after it
       const hashes = new BigUint64Array(size.bytes / PAGE_SIZE);
       const ops: Op[] = [
-        { name: 'scan', run: () => { const r = scanner.scan(generation); if (r !== 'busy') sink += r.dirty.length; } },
-        { name: 'memcmp', run: () => { sink += Buffer.compare(live, shadow); } },
+        {
+          name: 'scan',
+          run: () => {
+            const r = scanner.scan(generation);
+            if (r !== 'busy') sink += r.dirty.length;
+          },
+        },
+        {
+          name: 'memcmp',
+          run: () => {
+            sink += Buffer.compare(live, shadow);
+          },
+        },
         {
           name: 'memcmp-pages',
           run: () => {
@@ -84,9 +98,24 @@ export async function benchScan(): Promise<BenchResult> {
             }
           },
         },
-        { name: 'copy', run: () => { sink += live.copy(shadow); } },
-        { name: 'xxh3', run: () => { sink += native.hashPagesXxh3(live, PAGE_SIZE, 0n, hashes); } },
-        { name: 'xxh64', run: () => { sink += native.hashPages(live, PAGE_SIZE, 0n, hashes); } },
+        {
+          name: 'copy',
+          run: () => {
+            sink += live.copy(shadow);
+          },
+        },
+        {
+          name: 'xxh3',
+          run: () => {
+            sink += native.hashPagesXxh3(live, PAGE_SIZE, 0n, hashes);
+          },
+        },
+        {
+          name: 'xxh64',
+          run: () => {
+            sink += native.hashPages(live, PAGE_SIZE, 0n, hashes);
+          },
+        },
       ];
       const samples = new Map<string, number[]>(ops.map((o) => [o.name, []]));
       for (const op of ops) measure(op, size.bytes); // warm-up round, discarded
@@ -95,8 +124,16 @@ export async function benchScan(): Promise<BenchResult> {
       const scan = med['scan']!;
       const memcmp = med['memcmp']!;
       rows.push([
-        size.label, num(scan), num(memcmp), num(med['memcmp-pages']), num(med['copy']), num(med['xxh3']), num(med['xxh64']),
-        ratio(scan, memcmp), ratio(scan, med['memcmp-pages']!), ratio(med['xxh3']!, med['xxh64']!),
+        size.label,
+        num(scan),
+        num(memcmp),
+        num(med['memcmp-pages']),
+        num(med['copy']),
+        num(med['xxh3']),
+        num(med['xxh64']),
+        ratio(scan, memcmp),
+        ratio(scan, med['memcmp-pages']!),
+        ratio(med['xxh3']!, med['xxh64']!),
       ]);
       (data['sizes'] as unknown[]).push({ size: size.bytes, medianGBps: med, samplesGBps: Object.fromEntries(samples) });
       if (size.target !== undefined) {

@@ -43,12 +43,24 @@ export function codecBatch(g: Geometry, dirty: number): WireCount {
   const source: PageSource = { pageCount, page: (i) => region.subarray(i * g.pageSize, (i + 1) * g.pageSize) };
   const out: (DataMessage | CommitMessage)[] = [];
   const sender = new FlowSender({
-    flow: 'mo', src: 0xffff, dst: 0, epoch: 1, firstSeq: 1, pageSize: g.pageSize, wordSize: g.wordSize, mtu: g.mtu,
-    sealed: false, source, clock: realClock, emit: (m) => out.push(m),
+    flow: 'mo',
+    src: 0xffff,
+    dst: 0,
+    epoch: 1,
+    firstSeq: 1,
+    pageSize: g.pageSize,
+    wordSize: g.wordSize,
+    mtu: g.mtu,
+    sealed: false,
+    source,
+    clock: realClock,
+    emit: (m) => out.push(m),
   });
   sender.sendBatch(Array.from({ length: dirty }, (_, i) => i));
   let payloadBytes = 0;
-  out.forEach((m, i) => { payloadBytes += encodeUnchecked({ ...m, packetNumber: i }).byteLength; });
+  out.forEach((m, i) => {
+    payloadBytes += encodeUnchecked({ ...m, packetNumber: i }).byteLength;
+  });
   return {
     datagrams: out.length,
     payloadBytes,
@@ -84,7 +96,10 @@ async function traceBatches(dirtyCounts: number[]): Promise<Map<number, WireCoun
   const remote = await startRemote(place, 0, { ...opts, env: {} });
   const m = attachMaster({ registryDir: place.dir });
   const r = attachRemote({ registryDir: place.dir, clientId: 0 });
-  const detach = onCleanup(() => { m.detach(); r.detach(); });
+  const detach = onCleanup(() => {
+    m.detach();
+    r.detach();
+  });
   const results = new Map<number, WireCount & { heartbeats: number; heartbeatBytes: number }>();
   try {
     const slice = m.moSlice(0);
@@ -97,7 +112,9 @@ async function traceBatches(dirtyCounts: number[]): Promise<Map<number, WireCoun
       value++;
       const mark = master.mark();
       const v = value;
-      m.writeConsistent(0, () => { for (let p = 0; p < dirty; p++) slice.writeBigUInt64LE(v, p * pageSize + 8); });
+      m.writeConsistent(0, () => {
+        for (let p = 0; p < dirty; p++) slice.writeBigUInt64LE(v, p * pageSize + 8);
+      });
       const lastPage = (dirty - 1) * pageSize + 8;
       for (let i = 0; i < 500; i++) {
         if (r.readConsistent('mo', () => r.mo.readBigUInt64LE(lastPage)) === v) break;
@@ -131,7 +148,15 @@ export async function benchWire(): Promise<BenchResult> {
       const c = codecBatch(g, dirty);
       const changed = dirty * g.pageSize;
       const wire = c.payloadBytes + IP_UDP_HEADERS * c.datagrams;
-      rows.push([`codec: ${g.label}`, String(dirty), String(c.datagrams), String(c.payloadBytes), ratio(c.payloadBytes, changed, 3), ratio(wire, changed, 3), ratio(c.payloadBytes, 8 * dirty, 1)]);
+      rows.push([
+        `codec: ${g.label}`,
+        String(dirty),
+        String(c.datagrams),
+        String(c.payloadBytes),
+        ratio(c.payloadBytes, changed, 3),
+        ratio(wire, changed, 3),
+        ratio(c.payloadBytes, 8 * dirty, 1),
+      ]);
       (data['codec'] as unknown[]).push({ ...g, dirty, ...c, changedBytes: changed });
     }
   }
@@ -139,7 +164,15 @@ export async function benchWire(): Promise<BenchResult> {
   for (const [dirty, c] of traces) {
     const changed = dirty * 1024;
     const wire = c.payloadBytes + IP_UDP_HEADERS * c.datagrams;
-    rows.push(['trace: real daemons, default geometry', String(dirty), String(c.datagrams), String(c.payloadBytes), ratio(c.payloadBytes, changed, 3), ratio(wire, changed, 3), ratio(c.payloadBytes, 8 * dirty, 1)]);
+    rows.push([
+      'trace: real daemons, default geometry',
+      String(dirty),
+      String(c.datagrams),
+      String(c.payloadBytes),
+      ratio(c.payloadBytes, changed, 3),
+      ratio(wire, changed, 3),
+      ratio(c.payloadBytes, 8 * dirty, 1),
+    ]);
   }
   data['trace'] = Object.fromEntries(traces);
   const agree = [1, 64].every((d) => traces.get(d)?.payloadBytes === codecBatch(geometries[0]!, d).payloadBytes);
@@ -151,7 +184,9 @@ export async function benchWire(): Promise<BenchResult> {
     notes: [
       'per changed u64: payload bytes when one 8-byte counter changed in each dirty page (page granularity)',
       `codec and trace ${agree ? 'agree byte for byte' : 'DISAGREE'} for the default geometry`,
-      hb ? `heartbeat (not counted above): ${num(hb.heartbeatBytes / hb.heartbeats, 0)} bytes each, every min(1 s, -i) (>= 50 ms) per remote` : 'no heartbeat traced in the window',
+      hb
+        ? `heartbeat (not counted above): ${num(hb.heartbeatBytes / hb.heartbeats, 0)} bytes each, every min(1 s, -i) (>= 50 ms) per remote`
+        : 'no heartbeat traced in the window',
     ],
   };
   return { name: 'wire', tables: [table], targets: [], data, seconds: (performance.now() - t0) / 1000 };

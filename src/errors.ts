@@ -60,9 +60,5 @@ export interface SystemError extends Error {
 }
 
 export function isSystemError(err: unknown): err is SystemError {
-  return (
-    err instanceof Error &&
-    typeof (err as Partial<SystemError>).code === 'string' &&
-    typeof (err as Partial<SystemError>).syscall === 'string'
-  );
+  return err instanceof Error && typeof (err as Partial<SystemError>).code === 'string' && typeof (err as Partial<SystemError>).syscall === 'string';
 }

@@ -45,7 +45,8 @@ export type WordView = Uint8Array | Uint16Array | Uint32Array | BigUint64Array;
  */
 export function wordView(region: Buffer, wordSize: number): WordView {
   if (!isWordSize(wordSize)) throw new PdsmError('PDSM_ERR_RANGE', `word size must be 1, 2, 4 or 8, got ${wordSize}`);
-  if (region.byteOffset % wordSize !== 0) throw new PdsmError('PDSM_ERR_RANGE', `a ${wordSize}-byte word view needs a ${wordSize}-aligned region (offset ${region.byteOffset})`);
+  if (region.byteOffset % wordSize !== 0)
+    throw new PdsmError('PDSM_ERR_RANGE', `a ${wordSize}-byte word view needs a ${wordSize}-aligned region (offset ${region.byteOffset})`);
   const { buffer, byteOffset } = region;
   const n = Math.floor(region.length / wordSize);
   if (wordSize === 1) return new Uint8Array(buffer, byteOffset, n);

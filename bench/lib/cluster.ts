@@ -81,7 +81,11 @@ export function spawnNode(args: string[], env: NodeJS.ProcessEnv = {}, keepStder
  * stdout is read and dropped.
  */
 export function spawnProcess(command: string, args: string[], env: NodeJS.ProcessEnv = {}, keepStderr = true): Proc {
-  const p = spawnWatched(command, args, { env, keepStderr, label: command === process.execPath ? (args.find((a) => a.endsWith('.js') || a.endsWith('.ts')) ?? 'node') : command });
+  const p = spawnWatched(command, args, {
+    env,
+    keepStderr,
+    label: command === process.execPath ? (args.find((a) => a.endsWith('.js') || a.endsWith('.ts')) ?? 'node') : command,
+  });
   const forget = onCleanup(async () => void (await p.stop('SIGTERM', 2000)));
   void p.exited.then(forget);
   return p;
@@ -104,16 +108,43 @@ export interface DaemonOptions {
 export async function startMaster(place: Place, o: DaemonOptions): Promise<Proc> {
   // PDSM_BENCH_CPU_PROF=DIR: profile the master (written when it stops), to see what limits a figure.
   const prof = process.env['PDSM_BENCH_CPU_PROF'];
-  const args = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), BIN.master, ...place.args, '-p', String(o.remotes), '-s', o.size, '-i', String(o.intervalMs),
-    '-P', String(place.port), '-L', '127.0.0.1', ...(o.extra ?? [])];
+  const args = [
+    ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+    BIN.master,
+    ...place.args,
+    '-p',
+    String(o.remotes),
+    '-s',
+    o.size,
+    '-i',
+    String(o.intervalMs),
+    '-P',
+    String(place.port),
+    '-L',
+    '127.0.0.1',
+    ...(o.extra ?? []),
+  ];
   const p = spawnNode(args, o.env, o.keepStderr ?? true);
   await p.waitFor(/running/);
   return p;
 }
 
 export async function startRemote(place: Place, id: number, o: DaemonOptions): Promise<Proc> {
-  const args = [BIN.remote, ...place.args, '-n', String(id), '-s', o.size, '-i', String(o.intervalMs),
-    '-P', String(place.port), '-H', '127.0.0.1', ...(o.extra ?? [])];
+  const args = [
+    BIN.remote,
+    ...place.args,
+    '-n',
+    String(id),
+    '-s',
+    o.size,
+    '-i',
+    String(o.intervalMs),
+    '-P',
+    String(place.port),
+    '-H',
+    '127.0.0.1',
+    ...(o.extra ?? []),
+  ];
   const p = spawnNode(args, o.env, o.keepStderr ?? true);
   await p.waitFor(/running/);
   await p.waitFor(/joined master/);

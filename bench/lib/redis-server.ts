@@ -20,7 +20,9 @@ function onPath(name: string): string | undefined {
     try {
       accessSync(p, constants.X_OK);
       return p;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return undefined;
 }
@@ -36,7 +38,13 @@ export async function ensureRedisServer(log: (line: string) => void): Promise<{ 
     await run('apt-get', ['update'], { env, timeout: 180_000, maxBuffer: 16 << 20 });
     await run('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], { env, timeout: 240_000, maxBuffer: 16 << 20 });
   } catch (err) {
-    return { skip: `installing redis-server failed: ${String((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').slice(-2).join(' / ')}` };
+    return {
+      skip: `installing redis-server failed: ${String((err as { stderr?: string }).stderr ?? (err as Error).message)
+        .trim()
+        .split('\n')
+        .slice(-2)
+        .join(' / ')}`,
+    };
   }
   const path = onPath('redis-server');
   return path ? { path, installed: true } : { skip: 'apt-get installed redis-server but no redis-server binary was found' };
@@ -50,7 +58,20 @@ export async function redisVersion(path: string): Promise<string> {
 /** Start redis-server on 127.0.0.1:<free port>; resolves once it answers PING. */
 export async function startRedis(path: string): Promise<{ proc: Proc; port: number }> {
   const port = await freeTcpPort();
-  const proc = spawnProcess(path, ['--save', '', '--appendonly', 'no', '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no', '--loglevel', 'warning']);
+  const proc = spawnProcess(path, [
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+  ]);
   for (let i = 0; i < 100; i++) {
     if (proc.child.exitCode !== null) throw new Error(`redis-server exited with ${proc.child.exitCode}: ${proc.stderr().slice(-500)}`);
     try {
@@ -60,7 +81,9 @@ export async function startRedis(path: string): Promise<{ proc: Proc; port: numb
       } finally {
         c.disconnect();
       }
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await sleep(50);
   }
   await proc.stop();
@@ -73,7 +96,9 @@ export async function startRedis(path: string): Promise<{ proc: Proc; port: numb
  */
 export async function connectRedis(port: number): Promise<Redis> {
   const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => { /* surfaced by the command that failed */ });
+  client.on('error', () => {
+    /* surfaced by the command that failed */
+  });
   try {
     await client.connect();
   } catch (err) {

@@ -57,7 +57,10 @@ export function renderTable(t: Table): string {
   const cells = t.rows.map((r) => r.map((c) => (typeof c === 'number' ? num(c) : c)));
   const widths = t.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]): string =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [`## ${t.title}`, line(t.columns), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const r of cells) out.push(line(r));
   for (const n of t.notes) out.push(`  ${n}`);

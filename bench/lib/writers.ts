@@ -73,30 +73,32 @@ async function runRedis(port: number): Promise<{ writers: WriterResult[]; bytesW
   const go = await waitForGo();
   const periodNs = BigInt(Math.round(PERIOD_MS * 1e6));
   type Replies = [Error | null, unknown][] | null;
-  const results = await Promise.all(clients.map(async (client, wi) => {
-    const res: WriterResult = { updates: 0, loopNs: 0, late: 0, errors: 0 };
-    const myKeys = keys[wi]!;
-    let previous: Promise<Replies> | undefined;
-    const countErrors = (replies: Replies): void => {
-      if (replies === null) res.errors++;
-      else for (const [err] of replies) if (err) res.errors++;
-    };
-    for (let r = 0; r < ROUNDS; r++) {
-      const at = go + (BigInt(wi) * periodNs) / BigInt(WRITERS) + BigInt(r) * periodNs;
+  const results = await Promise.all(
+    clients.map(async (client, wi) => {
+      const res: WriterResult = { updates: 0, loopNs: 0, late: 0, errors: 0 };
+      const myKeys = keys[wi]!;
+      let previous: Promise<Replies> | undefined;
+      const countErrors = (replies: Replies): void => {
+        if (replies === null) res.errors++;
+        else for (const [err] of replies) if (err) res.errors++;
+      };
+      for (let r = 0; r < ROUNDS; r++) {
+        const at = go + (BigInt(wi) * periodNs) / BigInt(WRITERS) + BigInt(r) * periodNs;
+        if (previous) countErrors(await previous);
+        if (nowNs() > at + periodNs) res.late++;
+        await sleepUntil(at);
+        const t0 = nowNs();
+        const pipeline = client.pipeline();
+        for (let i = 0; i < COUNTERS; i++) pipeline.incrby(myKeys[i]!, delta(i, r));
+        pipeline.set(`m:${wi}`, String(nowNs()));
+        previous = pipeline.exec();
+        res.loopNs += Number(nowNs() - t0);
+        res.updates += COUNTERS;
+      }
       if (previous) countErrors(await previous);
-      if (nowNs() > at + periodNs) res.late++;
-      await sleepUntil(at);
-      const t0 = nowNs();
-      const pipeline = client.pipeline();
-      for (let i = 0; i < COUNTERS; i++) pipeline.incrby(myKeys[i]!, delta(i, r));
-      pipeline.set(`m:${wi}`, String(nowNs()));
-      previous = pipeline.exec();
-      res.loopNs += Number(nowNs() - t0);
-      res.updates += COUNTERS;
-    }
-    if (previous) countErrors(await previous);
-    return res;
-  }));
+      return res;
+    }),
+  );
   // TCP payload of every writer connection (ioredis keeps its net.Socket as `stream`).
   const bytesWritten = clients.reduce((a, x) => a + x.stream.bytesWritten, 0);
   const bytesRead = clients.reduce((a, x) => a + x.stream.bytesRead, 0);
@@ -115,30 +117,32 @@ async function runPdsm(dir: string, useView: boolean): Promise<{ writers: Writer
   process.stderr.write('ready\n');
   const go = await waitForGo();
   const periodNs = BigInt(Math.round(PERIOD_MS * 1e6));
-  const results = await Promise.all(Array.from({ length: WRITERS }, async (_, wi) => {
-    const res: WriterResult = { updates: 0, loopNs: 0, late: 0, errors: 0 };
-    const base = wi * COUNTERS * 8;
-    for (let r = 0; r < ROUNDS; r++) {
-      const at = go + (BigInt(wi) * periodNs) / BigInt(WRITERS) + BigInt(r) * periodNs;
-      if (nowNs() > at + periodNs) res.late++;
-      await sleepUntil(at);
-      const t0 = nowNs();
-      if (view) {
-        const first = base / 8;
-        for (let i = 0; i < COUNTERS; i++) view[first + i] = view[first + i]! + BigInt(delta(i, r));
-        view[markerBase / 8 + wi] = nowNs();
-      } else {
-        for (let i = 0; i < COUNTERS; i++) {
-          const off = base + i * 8;
-          ro.writeBigUInt64LE(ro.readBigUInt64LE(off) + BigInt(delta(i, r)), off);
+  const results = await Promise.all(
+    Array.from({ length: WRITERS }, async (_, wi) => {
+      const res: WriterResult = { updates: 0, loopNs: 0, late: 0, errors: 0 };
+      const base = wi * COUNTERS * 8;
+      for (let r = 0; r < ROUNDS; r++) {
+        const at = go + (BigInt(wi) * periodNs) / BigInt(WRITERS) + BigInt(r) * periodNs;
+        if (nowNs() > at + periodNs) res.late++;
+        await sleepUntil(at);
+        const t0 = nowNs();
+        if (view) {
+          const first = base / 8;
+          for (let i = 0; i < COUNTERS; i++) view[first + i] = view[first + i]! + BigInt(delta(i, r));
+          view[markerBase / 8 + wi] = nowNs();
+        } else {
+          for (let i = 0; i < COUNTERS; i++) {
+            const off = base + i * 8;
+            ro.writeBigUInt64LE(ro.readBigUInt64LE(off) + BigInt(delta(i, r)), off);
+          }
+          ro.writeBigUInt64LE(nowNs(), markerBase + wi * 8);
         }
-        ro.writeBigUInt64LE(nowNs(), markerBase + wi * 8);
+        res.loopNs += Number(nowNs() - t0);
+        res.updates += COUNTERS;
       }
-      res.loopNs += Number(nowNs() - t0);
-      res.updates += COUNTERS;
-    }
-    return res;
-  }));
+      return res;
+    }),
+  );
   node.detach();
   return { writers: results };
 }

@@ -9,18 +9,7 @@ import { DEFAULT_KEY_BASE, MAX_KEY_BASE, roundSegmentSize } from '../segments/la
 import { registryDir } from '../segments/registry.js';
 import type { CommonConfig, DaemonConfig } from '../daemon/config.js';
 import { removeDaemon, runDaemon } from '../daemon/run.js';
-import {
-  parseAddress,
-  parseChoice,
-  parseFamily,
-  parseHostPort,
-  parseInteger,
-  parseKey,
-  parseMode,
-  parsePageSize,
-  parseSize,
-  parseWordSize,
-} from './values.js';
+import { parseAddress, parseChoice, parseFamily, parseHostPort, parseInteger, parseKey, parseMode, parsePageSize, parseSize, parseWordSize } from './values.js';
 
 /** Largest slice (-s) and broadcast (-b) size: 1 GiB. */
 export const MAX_SEGMENT_SIZE = 1024 ** 3;

@@ -91,7 +91,11 @@ export async function main(argv: string[]): Promise<number> {
     const common = ['-d', dir, '-k', key, '-P', port, '-i', String(interval)];
     const startDaemon = async (bin: string, args: string[], ready: RegExp[]): Promise<void> => {
       // stdout to the log file; stderr kept (its last 64 KiB) for the waits and their errors.
-      const child = spawnNode([bin, ...common, ...args], { stdout: log, keepStderr: false, label: args.includes('-n') ? `remote ${args[args.indexOf('-n') + 1]}` : 'master' });
+      const child = spawnNode([bin, ...common, ...args], {
+        stdout: log,
+        keepStderr: false,
+        label: args.includes('-n') ? `remote ${args[args.indexOf('-n') + 1]}` : 'master',
+      });
       children.push(child);
       for (const pattern of ready) await child.waitFor(pattern, 10_000);
     };
@@ -110,35 +114,39 @@ export async function main(argv: string[]): Promise<number> {
     }
     // Writers: a counter and the time it was stored (monotonic ns), written whole.
     let tick = 0n;
-    timers.push(setInterval(() => {
-      tick++;
-      const now = process.hrtime.bigint();
-      for (let n = 0; n < remotes; n++) {
-        master.writeConsistent(n, () => {
-          master.moSlice(n).writeBigUInt64LE(tick, 0);
-          master.moSlice(n).writeBigUInt64LE(now, 8);
-        });
-        nodes[n]!.writeConsistent(() => {
-          nodes[n]!.ro.writeBigUInt64LE(tick, 0);
-          nodes[n]!.ro.writeBigUInt64LE(now, 8);
-        });
-      }
-    }, 10));
+    timers.push(
+      setInterval(() => {
+        tick++;
+        const now = process.hrtime.bigint();
+        for (let n = 0; n < remotes; n++) {
+          master.writeConsistent(n, () => {
+            master.moSlice(n).writeBigUInt64LE(tick, 0);
+            master.moSlice(n).writeBigUInt64LE(now, 8);
+          });
+          nodes[n]!.writeConsistent(() => {
+            nodes[n]!.ro.writeBigUInt64LE(tick, 0);
+            nodes[n]!.ro.writeBigUInt64LE(now, 8);
+          });
+        }
+      }, 10),
+    );
     // Readers: when a counter changes on the far side, how old is the store it shows?
     const moDelay = nodes.map(() => new Delays());
     const roDelay = nodes.map(() => new Delays());
     const seen = { mo: nodes.map(() => [0n, 0n]), ro: nodes.map(() => [0n, 0n]) };
-    timers.push(setInterval(() => {
-      const now = process.hrtime.bigint();
-      for (let n = 0; n < remotes; n++) {
-        const mo = nodes[n]!.readConsistent('mo', () => [nodes[n]!.mo.readBigUInt64LE(0), nodes[n]!.mo.readBigUInt64LE(8)]);
-        if (mo[0]! !== seen.mo[n]![0]) moDelay[n]!.add(Number(now - mo[1]!) / 1e6);
-        seen.mo[n] = mo;
-        const ro = master.readConsistent(n, () => [master.roSlice(n).readBigUInt64LE(0), master.roSlice(n).readBigUInt64LE(8)]);
-        if (ro[0]! !== seen.ro[n]![0]) roDelay[n]!.add(Number(now - ro[1]!) / 1e6);
-        seen.ro[n] = ro;
-      }
-    }, 1));
+    timers.push(
+      setInterval(() => {
+        const now = process.hrtime.bigint();
+        for (let n = 0; n < remotes; n++) {
+          const mo = nodes[n]!.readConsistent('mo', () => [nodes[n]!.mo.readBigUInt64LE(0), nodes[n]!.mo.readBigUInt64LE(8)]);
+          if (mo[0]! !== seen.mo[n]![0]) moDelay[n]!.add(Number(now - mo[1]!) / 1e6);
+          seen.mo[n] = mo;
+          const ro = master.readConsistent(n, () => [master.roSlice(n).readBigUInt64LE(0), master.roSlice(n).readBigUInt64LE(8)]);
+          if (ro[0]! !== seen.ro[n]![0]) roDelay[n]!.add(Number(now - ro[1]!) / 1e6);
+          seen.ro[n] = ro;
+        }
+      }, 1),
+    );
     const tty = process.stdout.isTTY === true;
     const started = Date.now();
     const render = (): string => {
@@ -156,9 +164,12 @@ export async function main(argv: string[]): Promise<number> {
           `${String(n).padStart(6)}  ${st.padEnd(5)} | ${String(tick).padStart(7)} ${String(seen.mo[n]![0]).padStart(6)} ${fmt(m.quantile(0.5))} ${fmt(m.quantile(1))}  | ${String(tick).padStart(7)} ${String(seen.ro[n]![0]).padStart(6)} ${fmt(r.quantile(0.5))} ${fmt(r.quantile(1))}`,
         );
       }
-      lines.push('', `written: the writer's counter; seen: the counter the other side shows now.`,
+      lines.push(
+        '',
+        `written: the writer's counter; seen: the counter the other side shows now.`,
         `p50/max ms: how old a store was when it became visible on the other side (writers store`,
-        `every 10 ms; the daemons scan every ${interval} ms, so a store waits at most one scan plus the wire).`);
+        `every 10 ms; the daemons scan every ${interval} ms, so a store waits at most one scan plus the wire).`,
+      );
       return lines.join('\n') + '\n';
     };
     timers.push(setInterval(() => process.stdout.write(tty ? `\x1b[H\x1b[2J${render()}` : render()), tty ? 500 : 2000));

@@ -49,7 +49,7 @@ export interface Target {
 
 export function openTarget(seg: (typeof SEGMENTS)[number], dir: string, client: number | undefined, slice: number | undefined): Target {
   if (client !== undefined) {
-    if (slice !== undefined) throw usageError('--slice applies to the master\'s segments: drop --client');
+    if (slice !== undefined) throw usageError("--slice applies to the master's segments: drop --client");
     const node = attachRemote({ registryDir: dir, clientId: client });
     const bytes = { MO: node.mo, RO: node.ro, BC: node.bc, ST: node.st }[seg];
     if (!bytes) {
@@ -172,7 +172,7 @@ export async function dumpOrPoke(command: 'dump' | 'poke', argv: string[]): Prom
       data = Buffer.from(text.replace(/\s+/g, ''), 'hex');
     } else if (kind === '--f64') {
       const f = Number(text);
-      if (text.trim() === '' || Number.isNaN(f) && text.trim().toLowerCase() !== 'nan') throw usageError(`--f64: "${text}" is not a number`);
+      if (text.trim() === '' || (Number.isNaN(f) && text.trim().toLowerCase() !== 'nan')) throw usageError(`--f64: "${text}" is not a number`);
       data = Buffer.alloc(8);
       data.writeDoubleLE(f);
     } else {

@@ -5,7 +5,17 @@
 import { usageError } from '../errors.js';
 import { MAX_REMOTES } from '../segments/layout.js';
 import type { MasterConfig } from '../daemon/config.js';
-import { COMMON_HELP_TAIL, COMMON_SPEC, DEFAULTS, MAX_SEGMENT_SIZE, commonConfig, parseArgs, rejectPositionals, runTool, type Parsed } from './daemon-options.js';
+import {
+  COMMON_HELP_TAIL,
+  COMMON_SPEC,
+  DEFAULTS,
+  MAX_SEGMENT_SIZE,
+  commonConfig,
+  parseArgs,
+  rejectPositionals,
+  runTool,
+  type Parsed,
+} from './daemon-options.js';
 import { parseClientConfig, parseInteger, parseMulticastGroup, parseSize } from './values.js';
 
 export const MASTER_HELP = `Usage: pdsm_master [-h] [-r] [-p number] [-s size] [-g config_file] [-y 6] [options]

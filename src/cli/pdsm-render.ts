@@ -91,8 +91,17 @@ export function wrap(words: string[], width: number, first = ''): string[] {
 // ---- the peer table: 79 columns, one line per flow, the address under the peer ----
 
 const COLUMNS: [title: string, width: number, align: 'l' | 'r'][] = [
-  ['PEER', 6, 'l'], ['STATE', 7, 'l'], ['HEARD', 6, 'r'], ['RTT', 7, 'r'], ['FLOW', 6, 'l'], ['PAGES', 7, 'r'],
-  ['BYTES', 7, 'r'], ['NACKS', 6, 'r'], ['RETX', 6, 'r'], ['RESYNC', 6, 'r'], ['PEND', 5, 'r'],
+  ['PEER', 6, 'l'],
+  ['STATE', 7, 'l'],
+  ['HEARD', 6, 'r'],
+  ['RTT', 7, 'r'],
+  ['FLOW', 6, 'l'],
+  ['PAGES', 7, 'r'],
+  ['BYTES', 7, 'r'],
+  ['NACKS', 6, 'r'],
+  ['RETX', 6, 'r'],
+  ['RESYNC', 6, 'r'],
+  ['PEND', 5, 'r'],
 ];
 /** Characters before the FLOW column: where the address line has room. */
 const ADDRESS_WIDTH = 6 + 1 + 7 + 1 + 6 + 1 + 7;
@@ -176,9 +185,15 @@ export function renderWire(report: DaemonReport): string {
 }
 
 export function renderDrops(report: DaemonReport, width: number): string[] {
-  const drops = Object.entries(report.drops).filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b));
+  const drops = Object.entries(report.drops)
+    .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => a.localeCompare(b));
   if (drops.length === 0) return ['dropped: none'];
-  return wrap(drops.map(([reason, n]) => `${reason}=${n}`), width, 'dropped:');
+  return wrap(
+    drops.map(([reason, n]) => `${reason}=${n}`),
+    width,
+    'dropped:',
+  );
 }
 
 export function renderScan(report: DaemonReport): string {
@@ -200,12 +215,14 @@ export function renderLoopDelay(report: DaemonReport): string[] {
 export function renderResyncs(report: DaemonReport): string[] {
   const all = report.peers.flatMap((p) => p.flows.map((f) => ({ who: peerName(p.id), f })));
   if (report.bc) all.push({ who: 'all', f: report.bc });
-  return all.filter(({ f }) => f.resync).map(({ who, f }) => {
-    const r = f.resync!;
-    const pct = r.bytesTotal > 0 ? Math.floor((100 * r.bytesDone) / r.bytesTotal) : 0;
-    const eta = r.etaS !== undefined ? `, ${r.etaS} s left` : '';
-    return `resync ${f.flow.toUpperCase()} ${f.direction} ${who}${r.phase ? ` ${r.phase}` : ''}: ${fmtBytes(r.bytesDone)} of ${fmtBytes(r.bytesTotal)} (${pct}%), ${fmtBytes(r.rate)}/s${eta}`;
-  });
+  return all
+    .filter(({ f }) => f.resync)
+    .map(({ who, f }) => {
+      const r = f.resync!;
+      const pct = r.bytesTotal > 0 ? Math.floor((100 * r.bytesDone) / r.bytesTotal) : 0;
+      const eta = r.etaS !== undefined ? `, ${r.etaS} s left` : '';
+      return `resync ${f.flow.toUpperCase()} ${f.direction} ${who}${r.phase ? ` ${r.phase}` : ''}: ${fmtBytes(r.bytesDone)} of ${fmtBytes(r.bytesTotal)} (${pct}%), ${fmtBytes(r.rate)}/s${eta}`;
+    });
 }
 
 /** `pdsm status` as text: every line at most `width` (default 80) columns. */

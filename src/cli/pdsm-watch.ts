@@ -30,7 +30,13 @@ export interface WatchLine {
  * The lines of one view, in dump's layout (16 hex bytes, 4 u32 or 4 u64/f64 per line);
  * each value that differs from `previous` goes through `mark`. Pure: the tests call it.
  */
-export function renderWatch(bytes: Buffer, previous: Buffer | undefined, base: number, as: (typeof FORMATS)[number], mark: (value: string) => string): WatchLine[] {
+export function renderWatch(
+  bytes: Buffer,
+  previous: Buffer | undefined,
+  base: number,
+  as: (typeof FORMATS)[number],
+  mark: (value: string) => string,
+): WatchLine[] {
   const lines: WatchLine[] = [];
   const width = as === 'hex' ? 16 : as === 'u32' ? 16 : 32;
   const size = as === 'hex' ? 1 : as === 'u32' ? 4 : 8;
@@ -39,10 +45,13 @@ export function renderWatch(bytes: Buffer, previous: Buffer | undefined, base: n
     let changed = false;
     for (let i = o; i + size <= Math.min(bytes.length, o + width); i += size) {
       const v =
-        as === 'hex' ? bytes[i]!.toString(16).padStart(2, '0')
-        : as === 'u32' ? String(bytes.readUInt32LE(i))
-        : as === 'u64' ? String(bytes.readBigUInt64LE(i))
-        : String(bytes.readDoubleLE(i));
+        as === 'hex'
+          ? bytes[i]!.toString(16).padStart(2, '0')
+          : as === 'u32'
+            ? String(bytes.readUInt32LE(i))
+            : as === 'u64'
+              ? String(bytes.readBigUInt64LE(i))
+              : String(bytes.readDoubleLE(i));
       const differs = previous !== undefined && !bytes.subarray(i, i + size).equals(previous.subarray(i, i + size));
       changed ||= differs;
       values.push(differs ? mark(v) : v);

@@ -240,10 +240,13 @@ export function queryControl(path: string, request: ControlRequest, timeoutMs = 
     socket.on('end', () => finish(new PdsmError('PDSM_ERR_NETWORK', `the daemon on ${path} closed the connection without an answer`)));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       const why =
-        err.code === 'ENOENT' ? 'no such socket'
-        : err.code === 'ECONNREFUSED' ? 'nobody listens (a stale socket)'
-        : err.code === 'EACCES' ? 'permission denied (the socket is not writable by you)'
-        : err.message;
+        err.code === 'ENOENT'
+          ? 'no such socket'
+          : err.code === 'ECONNREFUSED'
+            ? 'nobody listens (a stale socket)'
+            : err.code === 'EACCES'
+              ? 'permission denied (the socket is not writable by you)'
+              : err.message;
       finish(new PdsmError('PDSM_ERR_NETWORK', `no daemon answers on ${path}: ${why} (not running, or another -d or --client?)`, { cause: err }));
     });
   });

@@ -52,7 +52,15 @@ export interface ResyncEvent {
  * converted off to the side and then copied, so even a plain (non-seqlock) reader never
  * sees a byte-swapped word. In one go: for small batches and tests; InFlow uses BatchApplier.
  */
-export function applyBatch(batch: ReceivedBatch, region: Buffer, pageSize: number, wordSize: WordSize, status: StatusRecords, record: number, scratch: Buffer): void {
+export function applyBatch(
+  batch: ReceivedBatch,
+  region: Buffer,
+  pageSize: number,
+  wordSize: WordSize,
+  status: StatusRecords,
+  record: number,
+  scratch: Buffer,
+): void {
   status.bump(record); // odd: consistent readers retry
   try {
     for (const d of batch.data) {
@@ -223,11 +231,27 @@ export class OutFlow {
       return;
     }
     const ms = e.durationMs ?? 0;
-    this.onResync?.({ flow: this.flow, direction: 'out', kind: 'end', bytes: e.bytes, durationMs: Math.round(ms), rate: ms > 0 ? Math.round((e.bytes * 1000) / ms) : 0 });
+    this.onResync?.({
+      flow: this.flow,
+      direction: 'out',
+      kind: 'end',
+      bytes: e.bytes,
+      durationMs: Math.round(ms),
+      rate: ms > 0 ? Math.round((e.bytes * 1000) / ms) : 0,
+    });
   }
 
   /** Start a session: a new sender whose first batch will be every page. */
-  start(options: { src: number; dst: number; epoch: number; firstSeq: number; geometry: FlowGeometry; sealed: boolean; clock: Clock; emit(msg: DataMessage | CommitMessage): void }): FlowSender {
+  start(options: {
+    src: number;
+    dst: number;
+    epoch: number;
+    firstSeq: number;
+    geometry: FlowGeometry;
+    sealed: boolean;
+    clock: Clock;
+    emit(msg: DataMessage | CommitMessage): void;
+  }): FlowSender {
     this.stop();
     this.sender = new FlowSender({
       flow: this.flow,
@@ -416,7 +440,11 @@ export class InFlow {
     const applying = this.#applier.progress;
     const join = this.receiver?.joinProgress;
     const elapsed = this.#joinStarted === undefined ? 0 : (performance.now() - this.#joinStarted) / 1000;
-    const progress = applying?.full ? { ...applying, phase: 'applying' as const } : join && join.bytesDone > 0 ? { ...join, phase: 'receiving' as const } : undefined;
+    const progress = applying?.full
+      ? { ...applying, phase: 'applying' as const }
+      : join && join.bytesDone > 0
+        ? { ...join, phase: 'receiving' as const }
+        : undefined;
     if (progress) {
       const rate = elapsed > 0 ? progress.bytesDone / elapsed : 0;
       const resync: ResyncProgress = { bytesDone: progress.bytesDone, bytesTotal: progress.bytesTotal, rate: Math.round(rate), phase: progress.phase };
@@ -489,13 +517,7 @@ export interface Feedback {
  * The NACK and RESYNC of `flow`, from `src` to `dst` in this node's current epoch (read at
  * each send: a remote renews its epoch when it joins again), handed to `send`.
  */
-export function feedback(
-  send: (msg: Outgoing) => void,
-  flow: FlowName,
-  src: number,
-  dst: number,
-  epoch: () => number,
-): Feedback {
+export function feedback(send: (msg: Outgoing) => void, flow: FlowName, src: number, dst: number, epoch: () => number): Feedback {
   return {
     sendNack: (ranges) => send({ type: 'nack', src, dst, epoch: epoch(), flow, ranges }),
     requestResync: (firstPage, pageCount, full) => send({ type: 'resync', src, dst, epoch: epoch(), flow, full, firstPage, pageCount }),

@@ -33,7 +33,8 @@ export function readKeyFile(path: string): Buffer {
     const st = fstatSync(fd);
     if (!st.isFile()) throw fail('is not a regular file');
     const uid = process.geteuid?.();
-    if (uid !== undefined && st.uid !== uid) throw fail(`is owned by uid ${st.uid}, not by this daemon's user (uid ${uid}); whoever owns it can replace the key`);
+    if (uid !== undefined && st.uid !== uid)
+      throw fail(`is owned by uid ${st.uid}, not by this daemon's user (uid ${uid}); whoever owns it can replace the key`);
     if ((st.mode & 0o077) !== 0) {
       throw fail(`is readable or writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 on it`);
     }

@@ -90,6 +90,11 @@ export class LoopMonitor {
     this.maxSinceStart = Math.max(this.maxSinceStart, current.maxMs);
     const last = this.last;
     if (!last) return current;
-    return { p50Ms: Math.max(current.p50Ms, last.p50Ms), p99Ms: Math.max(current.p99Ms, last.p99Ms), maxMs: Math.max(current.maxMs, last.maxMs), windowS: last.windowS + current.windowS };
+    return {
+      p50Ms: Math.max(current.p50Ms, last.p50Ms),
+      p99Ms: Math.max(current.p99Ms, last.p99Ms),
+      maxMs: Math.max(current.maxMs, last.maxMs),
+      windowS: last.windowS + current.windowS,
+    };
   }
 }

@@ -75,35 +75,62 @@ export class MasterService implements Service {
       },
     });
     this.#startMulticast();
-    this.core = new MasterSessions({
-      epoch: transport.epoch, remotes: config.remotes, pageSize: config.pageSize, wordSize: config.wordSize, segSize: config.segSize,
-      bcSize: config.broadcastSize, mtu: config.mtu, intervalMs: config.intervalMs, timers: this.timers,
-      versions: { min: VERSION_MIN_SUPPORTED, max: VERSION_MAX_SUPPORTED }, sealed: transport.sealed,
-      ...(config.clientNames ? { clientNames: config.clientNames } : {}), ...(this.#group ? { group: this.#group } : {}),
-      clock: realClock, randomSeq: () => randomInt(0, 2 ** 32 - 1) >>> 0,
-    }, io, { mo: this.#mo, ro: this.#ro, ...(this.#bc ? { bc: this.#bc } : {}) }, realClock.now());
+    this.core = new MasterSessions(
+      {
+        epoch: transport.epoch,
+        remotes: config.remotes,
+        pageSize: config.pageSize,
+        wordSize: config.wordSize,
+        segSize: config.segSize,
+        bcSize: config.broadcastSize,
+        mtu: config.mtu,
+        intervalMs: config.intervalMs,
+        timers: this.timers,
+        versions: { min: VERSION_MIN_SUPPORTED, max: VERSION_MAX_SUPPORTED },
+        sealed: transport.sealed,
+        ...(config.clientNames ? { clientNames: config.clientNames } : {}),
+        ...(this.#group ? { group: this.#group } : {}),
+        clock: realClock,
+        randomSeq: () => randomInt(0, 2 ** 32 - 1) >>> 0,
+      },
+      io,
+      { mo: this.#mo, ro: this.#ro, ...(this.#bc ? { bc: this.#bc } : {}) },
+      realClock.now(),
+    );
     this.#driver = new CoreDriver(this.core, transport.endpoint);
-    if (this.#bc) log.info('broadcast segment', { size: config.broadcastSize, mode: this.#group ? `multicast ${formatPeer(this.#group)} ttl=${config.multicast!.ttl}` : 'unicast fan-out' });
+    if (this.#bc)
+      log.info('broadcast segment', {
+        size: config.broadcastSize,
+        mode: this.#group ? `multicast ${formatPeer(this.#group)} ttl=${config.multicast!.ttl}` : 'unicast fan-out',
+      });
   }
 
   static async start(config: MasterConfig, node: NodeSegments, log: Logger): Promise<MasterService> {
     const endpoint = await UdpEndpoint.bind({ family: config.family, port: config.port, ...(config.listen ? { address: config.listen } : {}) });
     let service: MasterService | undefined;
     try {
-      const transport = openTransport(endpoint, log, node.status.nextEpoch(), config.pskFile, config.psk, {
-        self: NODE_MASTER,
-        acceptSrc: (src) => src < config.remotes,
-        // spec §9.5: tell a remote without the key why it cannot join.
-        onUnsealed: (bytes, from) => {
-          const r = decode(bytes);
-          if (r.ok && r.msg.type === 'hello') service?.core.onUnsealedHello(r.msg, from, realClock.now());
+      const transport = openTransport(
+        endpoint,
+        log,
+        node.status.nextEpoch(),
+        config.pskFile,
+        config.psk,
+        {
+          self: NODE_MASTER,
+          acceptSrc: (src) => src < config.remotes,
+          // spec §9.5: tell a remote without the key why it cannot join.
+          onUnsealed: (bytes, from) => {
+            const r = decode(bytes);
+            if (r.ok && r.msg.type === 'hello') service?.core.onUnsealedHello(r.msg, from, realClock.now());
+          },
+          // A sealed datagram of no session here (this master restarted): REJECT not-joined.
+          onNoSession: (src, epoch, from) => service?.core.onNoSession(src, epoch, from, realClock.now()),
         },
-        // A sealed datagram of no session here (this master restarted): REJECT not-joined.
-        onNoSession: (src, epoch, from) => service?.core.onNoSession(src, epoch, from, realClock.now()),
-      }, {
-        text: 'the network side is unauthenticated: anyone who can reach this UDP port can write into these segments; use --psk-file',
-        fields: { port: endpoint.localPort, clientname_check: config.clientNames ? 'on' : 'off (no -g)' },
-      });
+        {
+          text: 'the network side is unauthenticated: anyone who can reach this UDP port can write into these segments; use --psk-file',
+          fields: { port: endpoint.localPort, clientname_check: config.clientNames ? 'on' : 'off (no -g)' },
+        },
+      );
       service = new MasterService(config, node, log, transport);
     } catch (err) {
       await endpoint.close(0);
@@ -113,7 +140,13 @@ export class MasterService implements Service {
     await service.#refreshNames();
     service.#driver.listen(service.transport);
     if (config.clientNames) service.#namesTimer = setInterval(() => void service.#refreshNames(), 60_000);
-    log.info('listening', { port: endpoint.localPort, family: `IPv${config.family}`, epoch: service.epoch, remotes: config.remotes, interval_ms: config.intervalMs });
+    log.info('listening', {
+      port: endpoint.localPort,
+      family: `IPv${config.family}`,
+      epoch: service.epoch,
+      remotes: config.remotes,
+      interval_ms: config.intervalMs,
+    });
     return service;
   }
 
@@ -151,9 +184,18 @@ export class MasterService implements Service {
     const report: DaemonReport = {
       ...commonReport('master', this.transport, this.#startedAt, now, this.core.scanTimes.list(), this.#loop),
       params: {
-        port: this.transport.endpoint.localPort, family: c.family, remotes: c.remotes, seg_size: c.segSize, page_size: c.pageSize,
-        word_size: c.wordSize, interval_ms: c.intervalMs, mtu: c.mtu, heartbeat_ms: this.timers.heartbeatMs,
-        liveness_ms: this.timers.livenessMs, bc_size: c.broadcastSize, bc_mode: this.core.bcMode,
+        port: this.transport.endpoint.localPort,
+        family: c.family,
+        remotes: c.remotes,
+        seg_size: c.segSize,
+        page_size: c.pageSize,
+        word_size: c.wordSize,
+        interval_ms: c.intervalMs,
+        mtu: c.mtu,
+        heartbeat_ms: this.timers.heartbeatMs,
+        liveness_ms: this.timers.livenessMs,
+        bc_size: c.broadcastSize,
+        bc_mode: this.core.bcMode,
         ...(this.#group ? { multicast_group: formatPeer(this.#group) } : {}),
       },
       peers: this.core.peers(now).map((p) => ({ ...p, flows: [this.#mo[p.id]!.report(), this.#ro[p.id]!.report()] })),

@@ -43,14 +43,19 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
   collectDefaultMetrics({ register: registry });
 
   new Gauge({
-    name: 'pdsm_info', help: 'Always 1; labels name the daemon', labelNames: ['role', 'client_id'], registers,
+    name: 'pdsm_info',
+    help: 'Always 1; labels name the daemon',
+    labelNames: ['role', 'client_id'],
+    registers,
     collect() {
       this.reset();
       this.set({ role, client_id: clientId === undefined ? '' : String(clientId) }, 1);
     },
   });
   new Gauge({
-    name: 'pdsm_epoch', help: 'This daemon\'s epoch (changes at every start)', registers,
+    name: 'pdsm_epoch',
+    help: "This daemon's epoch (changes at every start)",
+    registers,
     collect() {
       this.set(snapshot().epoch);
     },
@@ -58,11 +63,17 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
 
   const wire = (name: string, help: string, field: 'datagrams' | 'bytes'): void => {
     new Counter({
-      name, help, labelNames: ['direction', 'type'], registers,
+      name,
+      help,
+      labelNames: ['direction', 'type'],
+      registers,
       collect() {
         this.reset();
         const w = snapshot().wire;
-        for (const [direction, byType] of [['out', w.sent], ['in', w.received]] as const) {
+        for (const [direction, byType] of [
+          ['out', w.sent],
+          ['in', w.received],
+        ] as const) {
           for (const [type, c] of Object.entries(byType)) this.inc({ direction, type }, c[field]);
         }
       },
@@ -72,7 +83,10 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
   wire('pdsm_bytes_total', 'Datagram bytes on the wire by message type and direction', 'bytes');
 
   new Counter({
-    name: 'pdsm_dropped_datagrams_total', help: 'Datagrams dropped (invalid, unknown source, duplicate...) by reason', labelNames: ['reason'], registers,
+    name: 'pdsm_dropped_datagrams_total',
+    help: 'Datagrams dropped (invalid, unknown source, duplicate...) by reason',
+    labelNames: ['reason'],
+    registers,
     collect() {
       this.reset();
       for (const [reason, n] of Object.entries(snapshot().drops)) this.inc({ reason }, n);
@@ -87,7 +101,10 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
   };
   const flowCounter = (name: string, help: string, pick: (f: FlowReport) => number | undefined): void => {
     new Counter({
-      name, help, labelNames: ['peer', 'flow', 'direction'], registers,
+      name,
+      help,
+      labelNames: ['peer', 'flow', 'direction'],
+      registers,
       collect() {
         this.reset();
         for (const { peer, f } of flows(snapshot())) {
@@ -101,10 +118,15 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
   flowCounter('pdsm_flow_datagrams_total', 'DATA datagrams sent, without retransmissions (out), or accepted (in)', (f) => f.datagrams);
   flowCounter('pdsm_page_bytes_total', 'Page bytes sent (out) or applied (in) per peer and flow', (f) => f.bytes);
   flowCounter('pdsm_nacks_total', 'NACKs received for a flow this daemon sends (out) or sent for a flow it receives (in)', (f) => f.nacks);
-  flowCounter('pdsm_retransmits_total', 'DATA datagrams retransmitted after a NACK (out flows only)', (f) => (f.direction === 'out' ? f.retransmits : undefined));
+  flowCounter('pdsm_retransmits_total', 'DATA datagrams retransmitted after a NACK (out flows only)', (f) =>
+    f.direction === 'out' ? f.retransmits : undefined,
+  );
   flowCounter('pdsm_resyncs_total', 'Full or replacement batches sent (out) or RESYNCs asked for (in)', (f) => f.resyncs);
   new Gauge({
-    name: 'pdsm_pending_datagrams', help: 'Datagrams of an incoming flow still missing or held before they can be applied', labelNames: ['peer', 'flow'], registers,
+    name: 'pdsm_pending_datagrams',
+    help: 'Datagrams of an incoming flow still missing or held before they can be applied',
+    labelNames: ['peer', 'flow'],
+    registers,
     collect() {
       this.reset();
       for (const { peer, f } of flows(snapshot())) if (f.direction === 'in') this.set({ peer, flow: f.flow }, f.pending);
@@ -112,7 +134,10 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
   });
 
   new Gauge({
-    name: 'pdsm_resync_bytes', help: 'A full resync under way: page bytes done (state="done") and in all (state="total")', labelNames: ['peer', 'flow', 'direction', 'state'], registers,
+    name: 'pdsm_resync_bytes',
+    help: 'A full resync under way: page bytes done (state="done") and in all (state="total")',
+    labelNames: ['peer', 'flow', 'direction', 'state'],
+    registers,
     collect() {
       this.reset();
       for (const { peer, f } of flows(snapshot())) {
@@ -123,14 +148,20 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
     },
   });
   new Gauge({
-    name: 'pdsm_pace_rate_datagrams', help: 'The flow controller\'s rate of an outgoing flow, datagrams per second (spec §7.9)', labelNames: ['peer', 'flow'], registers,
+    name: 'pdsm_pace_rate_datagrams',
+    help: "The flow controller's rate of an outgoing flow, datagrams per second (spec §7.9)",
+    labelNames: ['peer', 'flow'],
+    registers,
     collect() {
       this.reset();
       for (const { peer, f } of flows(snapshot())) if (f.paceRate !== undefined) this.set({ peer, flow: f.flow }, f.paceRate);
     },
   });
   new Gauge({
-    name: 'pdsm_event_loop_delay_seconds', help: 'Event-loop delay of the daemon over the report window (quantile 0.5, 0.99, 1 = max)', labelNames: ['quantile'], registers,
+    name: 'pdsm_event_loop_delay_seconds',
+    help: 'Event-loop delay of the daemon over the report window (quantile 0.5, 0.99, 1 = max)',
+    labelNames: ['quantile'],
+    registers,
     collect() {
       this.reset();
       const d = snapshot().loopDelay;
@@ -142,21 +173,30 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
   });
 
   new Gauge({
-    name: 'pdsm_peer_up', help: '1 while the peer is up (heard within the liveness timeout), else 0', labelNames: ['peer'], registers,
+    name: 'pdsm_peer_up',
+    help: '1 while the peer is up (heard within the liveness timeout), else 0',
+    labelNames: ['peer'],
+    registers,
     collect() {
       this.reset();
       for (const p of snapshot().peers) this.set({ peer: peerLabel(p.id) }, p.state === 'up' ? 1 : 0);
     },
   });
   new Gauge({
-    name: 'pdsm_peer_last_heard_seconds', help: 'Seconds since the peer was last heard (absent if never heard)', labelNames: ['peer'], registers,
+    name: 'pdsm_peer_last_heard_seconds',
+    help: 'Seconds since the peer was last heard (absent if never heard)',
+    labelNames: ['peer'],
+    registers,
     collect() {
       this.reset();
       for (const p of snapshot().peers) if (p.lastHeardMsAgo !== undefined) this.set({ peer: peerLabel(p.id) }, p.lastHeardMsAgo / 1000);
     },
   });
   new Gauge({
-    name: 'pdsm_peer_rtt_seconds', help: 'Latest smoothed round-trip time to the peer', labelNames: ['peer'], registers,
+    name: 'pdsm_peer_rtt_seconds',
+    help: 'Latest smoothed round-trip time to the peer',
+    labelNames: ['peer'],
+    registers,
     collect() {
       this.reset();
       for (const p of snapshot().peers) if (p.rttMs !== undefined) this.set({ peer: peerLabel(p.id) }, p.rttMs / 1000);

@@ -69,12 +69,27 @@ export class RemoteService implements Service {
       prepare: (w) => this.#prepare(w),
       fail,
     };
-    this.core = new RemoteSession({
-      clientId: config.clientId, master, pageSize: config.pageSize, wordSize: config.wordSize, segSize: config.segSize, mtu: config.mtu,
-      intervalMs: config.intervalMs, ...(config.digestMs ? { digestMs: config.digestMs } : {}),
-      versions: { min: VERSION_MIN_SUPPORTED, max: VERSION_MAX_SUPPORTED }, sealed: transport.sealed, hostname: hostname(),
-      epoch: transport.epoch, clock: realClock, randomSeq: () => randomInt(0, 2 ** 32 - 1) >>> 0,
-    }, io, { ro: this.#roOut, mo: this.#moIn }, realClock.now());
+    this.core = new RemoteSession(
+      {
+        clientId: config.clientId,
+        master,
+        pageSize: config.pageSize,
+        wordSize: config.wordSize,
+        segSize: config.segSize,
+        mtu: config.mtu,
+        intervalMs: config.intervalMs,
+        ...(config.digestMs ? { digestMs: config.digestMs } : {}),
+        versions: { min: VERSION_MIN_SUPPORTED, max: VERSION_MAX_SUPPORTED },
+        sealed: transport.sealed,
+        hostname: hostname(),
+        epoch: transport.epoch,
+        clock: realClock,
+        randomSeq: () => randomInt(0, 2 ** 32 - 1) >>> 0,
+      },
+      io,
+      { ro: this.#roOut, mo: this.#moIn },
+      realClock.now(),
+    );
     this.#driver = new CoreDriver(this.core, transport.endpoint);
   }
 
@@ -83,9 +98,17 @@ export class RemoteService implements Service {
     const endpoint = await UdpEndpoint.bind({ family: config.family, port: 0, ...(config.listen ? { address: config.listen } : {}) });
     let service: RemoteService;
     try {
-      const transport = openTransport(endpoint, log, node.status.nextEpoch(), config.pskFile, config.psk, { self: config.clientId, acceptSrc: (src) => src === NODE_MASTER }, {
-        text: 'the network side is unauthenticated: anyone who can reach this node can write into its MO and BC; use --psk-file',
-      });
+      const transport = openTransport(
+        endpoint,
+        log,
+        node.status.nextEpoch(),
+        config.pskFile,
+        config.psk,
+        { self: config.clientId, acceptSrc: (src) => src === NODE_MASTER },
+        {
+          text: 'the network side is unauthenticated: anyone who can reach this node can write into its MO and BC; use --psk-file',
+        },
+      );
       service = new RemoteService(config, node, log, transport, { address, port: config.port }, fail);
     } catch (err) {
       await endpoint.close(0);
@@ -123,7 +146,11 @@ export class RemoteService implements Service {
       endpoint.socket.addMembership(group, iface);
     } catch (err) {
       await endpoint.close(0);
-      throw new PdsmError('PDSM_ERR_NETWORK', `cannot join multicast group ${group}${iface ? ` on ${this.config.multicastIf}` : ''}: ${(err as Error).message}`, { cause: err });
+      throw new PdsmError(
+        'PDSM_ERR_NETWORK',
+        `cannot join multicast group ${group}${iface ? ` on ${this.config.multicastIf}` : ''}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     this.#multicast = { endpoint, group, iface };
     this.#driver.listen(this.transport, endpoint, true);
@@ -154,19 +181,33 @@ export class RemoteService implements Service {
     return {
       ...commonReport('remote', this.transport, this.#startedAt, now, core.scanTimes.list(), this.#loop),
       params: {
-        client_id: c.clientId, master: formatPeer(this.#master), family: c.family, seg_size: c.segSize, page_size: c.pageSize,
-        word_size: c.wordSize, interval_ms: c.intervalMs, mtu: s?.mtu ?? c.mtu, heartbeat_ms: core.timers.heartbeatMs,
-        liveness_ms: core.timers.livenessMs, bc_size: this.#node.bc?.size ?? 0, bc_mode: s?.bcMode ?? 'none',
+        client_id: c.clientId,
+        master: formatPeer(this.#master),
+        family: c.family,
+        seg_size: c.segSize,
+        page_size: c.pageSize,
+        word_size: c.wordSize,
+        interval_ms: c.intervalMs,
+        mtu: s?.mtu ?? c.mtu,
+        heartbeat_ms: core.timers.heartbeatMs,
+        liveness_ms: core.timers.livenessMs,
+        bc_size: this.#node.bc?.size ?? 0,
+        bc_mode: s?.bcMode ?? 'none',
         ...(s ? { master_epoch: s.masterEpoch } : {}),
       },
-      peers: [{
-        id: -1, state: core.peerStateName, address: formatPeer(this.#master), sessions: core.sessions,
-        ...(heard !== undefined ? { lastHeardMsAgo: heard } : {}),
-        ...(s?.rttMs !== undefined ? { rttMs: s.rttMs } : {}),
-        ...(s && s.bcMode === 'multicast' ? { bcUnicast: s.wantBcUnicast } : {}),
-        ...(core.problem ? { problem: core.problem } : {}),
-        flows,
-      }],
+      peers: [
+        {
+          id: -1,
+          state: core.peerStateName,
+          address: formatPeer(this.#master),
+          sessions: core.sessions,
+          ...(heard !== undefined ? { lastHeardMsAgo: heard } : {}),
+          ...(s?.rttMs !== undefined ? { rttMs: s.rttMs } : {}),
+          ...(s && s.bcMode === 'multicast' ? { bcUnicast: s.wantBcUnicast } : {}),
+          ...(core.problem ? { problem: core.problem } : {}),
+          flows,
+        },
+      ],
     };
   }
 

@@ -51,7 +51,12 @@ export function openTransport(
 }
 
 /** A core's outputs, done: datagrams by the transport, logs by the logger, states and stamps in ST. */
-export function sessionIo(transport: Transport, log: Logger, observers: Observers, st: { state(id: number, s: PeerStateValue): void; heard(id: number): void }): SessionIo {
+export function sessionIo(
+  transport: Transport,
+  log: Logger,
+  observers: Observers,
+  st: { state(id: number, s: PeerStateValue): void; heard(id: number): void },
+): SessionIo {
   return {
     send: (msg, to, plain) => (plain ? transport.sendPlain(msg, to) : transport.send(msg, to)),
     drop: (reason, from, level) => transport.drop(reason, from, level),
@@ -129,7 +134,14 @@ export class CoreDriver {
 }
 
 /** The report fields both roles fill the same way (loopDelay from the daemon's LoopMonitor). */
-export function commonReport(role: DaemonReport['role'], transport: Transport, startedAt: number, now: number, scanMs: number[], loop: LoopMonitor): Omit<DaemonReport, 'params' | 'peers'> {
+export function commonReport(
+  role: DaemonReport['role'],
+  transport: Transport,
+  startedAt: number,
+  now: number,
+  scanMs: number[],
+  loop: LoopMonitor,
+): Omit<DaemonReport, 'params' | 'peers'> {
   return {
     role,
     pid: process.pid,
@@ -146,7 +158,11 @@ export function commonReport(role: DaemonReport['role'], transport: Transport, s
  * Log a flow's full resyncs (flows.ts ResyncEvent): one line when one starts and one when it
  * ends, with size, duration and rate; never one per datagram.
  */
-export function logResyncs(log: Pick<Logger, 'info'>, flow: { onResync: ((e: ResyncEvent) => void) | undefined }, fields: Record<string, string | number> = {}): void {
+export function logResyncs(
+  log: Pick<Logger, 'info'>,
+  flow: { onResync: ((e: ResyncEvent) => void) | undefined },
+  fields: Record<string, string | number> = {},
+): void {
   flow.onResync = (e) => {
     const what = { ...fields, flow: e.flow, direction: e.direction, bytes: e.bytes };
     if (e.kind === 'start') log.info('full resync started', what);
@@ -156,7 +172,10 @@ export function logResyncs(log: Pick<Logger, 'info'>, flow: { onResync: ((e: Res
 
 /** The warning when writers hold a flow's ST generation odd or moving (src/daemon/flows.ts onStuck). */
 export function warnStuck(log: Logger, flow: string, record: number, intervals: number, client?: number): void {
-  log.warn('writers keep the flow\'s ST generation odd or moving; nothing is sent until it is even (did a writer die mid-update?)', {
-    flow, client, st_record: record, intervals,
+  log.warn("writers keep the flow's ST generation odd or moving; nothing is sent until it is even (did a writer die mid-update?)", {
+    flow,
+    client,
+    st_record: record,
+    intervals,
   });
 }

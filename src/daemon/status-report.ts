@@ -103,11 +103,31 @@ export class FlowTotals {
   }
 
   static fromSender(flow: FlowReport['flow'], c: SenderCounters | undefined): FlowReport {
-    return { flow, direction: 'out', batches: c?.batches ?? 0, datagrams: c?.datagrams ?? 0, bytes: c?.bytes ?? 0, nacks: c?.nacksReceived ?? 0, retransmits: c?.retransmits ?? 0, resyncs: (c?.replaces ?? 0), pending: 0 };
+    return {
+      flow,
+      direction: 'out',
+      batches: c?.batches ?? 0,
+      datagrams: c?.datagrams ?? 0,
+      bytes: c?.bytes ?? 0,
+      nacks: c?.nacksReceived ?? 0,
+      retransmits: c?.retransmits ?? 0,
+      resyncs: c?.replaces ?? 0,
+      pending: 0,
+    };
   }
 
   static fromReceiver(flow: FlowReport['flow'], c: ReceiverCounters | undefined, pending: number, bytes: number): FlowReport {
-    return { flow, direction: 'in', batches: c?.batchesApplied ?? 0, datagrams: c?.datagrams ?? 0, bytes, nacks: c?.nacksSent ?? 0, retransmits: 0, resyncs: c?.resyncsSent ?? 0, pending };
+    return {
+      flow,
+      direction: 'in',
+      batches: c?.batchesApplied ?? 0,
+      datagrams: c?.datagrams ?? 0,
+      bytes,
+      nacks: c?.nacksSent ?? 0,
+      retransmits: 0,
+      resyncs: c?.resyncsSent ?? 0,
+      pending,
+    };
   }
 
   /** Fold a finished session's counters in. */

@@ -31,8 +31,19 @@ import type { DropReason } from '../session/drop-reasons.js';
 import { seqGt, seqLt } from '../udp/serial.js';
 import { headerVersion, plainLengthPossible } from '../udp/header.js';
 import {
-  HANDSHAKE_SALT_SIZE, HDR_DST, HDR_EPOCH, HDR_MAGIC, HDR_PACKET_NUMBER, HDR_SRC, HDR_TYPE, HDR_VERSION, HEADER_SIZE, MAGIC,
-  NODE_ALL, TAG_SIZE, TYPE_HELLO,
+  HANDSHAKE_SALT_SIZE,
+  HDR_DST,
+  HDR_EPOCH,
+  HDR_MAGIC,
+  HDR_PACKET_NUMBER,
+  HDR_SRC,
+  HDR_TYPE,
+  HDR_VERSION,
+  HEADER_SIZE,
+  MAGIC,
+  NODE_ALL,
+  TAG_SIZE,
+  TYPE_HELLO,
 } from '../udp/constants.js';
 
 const trace = tracer('udp');

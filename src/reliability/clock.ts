@@ -38,11 +38,14 @@ export class Deadline {
     if (at >= this.#at) return;
     this.cancel();
     this.#at = at;
-    this.#handle = this.#clock.setTimeout(() => {
-      this.#handle = undefined;
-      this.#at = Infinity;
-      this.#fn();
-    }, Math.max(0, at - this.#clock.now()));
+    this.#handle = this.#clock.setTimeout(
+      () => {
+        this.#handle = undefined;
+        this.#at = Infinity;
+        this.#fn();
+      },
+      Math.max(0, at - this.#clock.now()),
+    );
   }
 
   cancel(): void {

@@ -77,7 +77,17 @@ export interface ReceiverCounters {
 export class FlowReceiver {
   readonly options: ReceiverOptions;
   readonly counters: ReceiverCounters = {
-    datagrams: 0, digestsRefused: 0, highestClipped: 0, duplicates: 0, outOfWindow: 0, invalid: 0, batchesApplied: 0, batchesDropped: 0, nacksSent: 0, resyncsSent: 0, bytes: 0,
+    datagrams: 0,
+    digestsRefused: 0,
+    highestClipped: 0,
+    duplicates: 0,
+    outOfWindow: 0,
+    invalid: 0,
+    batchesApplied: 0,
+    batchesDropped: 0,
+    nacksSent: 0,
+    resyncsSent: 0,
+    bytes: 0,
   };
   // spec: next_expected (every seq before it is applied or obsolete)
   #expected: number;

@@ -162,8 +162,17 @@ export function historyBytesFor(regionBytes: number, chunk: number): number {
 export class FlowSender {
   readonly options: SenderOptions;
   readonly counters: SenderCounters = {
-    batches: 0, datagrams: 0, bytes: 0, retransmits: 0, replaces: 0, fullBatches: 0, nacksReceived: 0, nackedTooOld: 0,
-    nackIgnored: 0, resyncsRefused: 0, resyncsCoalesced: 0,
+    batches: 0,
+    datagrams: 0,
+    bytes: 0,
+    retransmits: 0,
+    replaces: 0,
+    fullBatches: 0,
+    nacksReceived: 0,
+    nackedTooOld: 0,
+    nackIgnored: 0,
+    resyncsRefused: 0,
+    resyncsCoalesced: 0,
   };
   // spec: next_seq
   #nextSeq: number;
@@ -256,8 +265,15 @@ export class FlowSender {
     const full = flags.full ?? false;
     const replaces = flags.replaces ?? false;
     this.#queue.push({
-      batchId, pages: [...pages], full, replaces, firstSeq: -1, pageIndex: 0, offset: 0,
-      dataCount: pages.length * this.#chunksPerPage, startedAt: 0,
+      batchId,
+      pages: [...pages],
+      full,
+      replaces,
+      firstSeq: -1,
+      pageIndex: 0,
+      offset: 0,
+      dataCount: pages.length * this.#chunksPerPage,
+      startedAt: 0,
     });
     this.counters.batches++;
     if (full) this.counters.fullBatches++;
@@ -331,7 +347,15 @@ export class FlowSender {
       this.#batches.push({ batchId: b.batchId, firstSeq: b.firstSeq, commitSeq: seqAdd(b.firstSeq, b.dataCount), pages: b.pages });
       while (this.#batches.length > (this.options.batchLimit ?? 4096)) this.#batches.shift();
       if (b.replaces) this.#replacedBefore = b.firstSeq;
-      this.options.onBatch?.({ kind: 'start', batchId: b.batchId, full: b.full, replaces: b.replaces, pages: b.pages.length, datagrams: b.dataCount + 1, bytes: b.pages.length * pageSize });
+      this.options.onBatch?.({
+        kind: 'start',
+        batchId: b.batchId,
+        full: b.full,
+        replaces: b.replaces,
+        pages: b.pages.length,
+        datagrams: b.dataCount + 1,
+        bytes: b.pages.length * pageSize,
+      });
     }
     const seq = this.#nextSeq;
     if (b.pageIndex < b.pages.length) {
@@ -348,11 +372,30 @@ export class FlowSender {
       }
       return seq;
     }
-    this.#send({ type: 'commit', src, dst, epoch, packetNumber: 0, flow, seq, batchId: b.batchId, dataCount: b.dataCount, pageCount: b.pages.length, replaces: b.replaces, full: b.full });
+    this.#send({
+      type: 'commit',
+      src,
+      dst,
+      epoch,
+      packetNumber: 0,
+      flow,
+      seq,
+      batchId: b.batchId,
+      dataCount: b.dataCount,
+      pageCount: b.pages.length,
+      replaces: b.replaces,
+      full: b.full,
+    });
     this.#queue.shift();
     this.options.onBatch?.({
-      kind: 'end', batchId: b.batchId, full: b.full, replaces: b.replaces, pages: b.pages.length, datagrams: b.dataCount + 1,
-      bytes: b.pages.length * pageSize, durationMs: now - b.startedAt,
+      kind: 'end',
+      batchId: b.batchId,
+      full: b.full,
+      replaces: b.replaces,
+      pages: b.pages.length,
+      datagrams: b.dataCount + 1,
+      bytes: b.pages.length * pageSize,
+      durationMs: now - b.startedAt,
     });
     return seq;
   }
@@ -457,7 +500,10 @@ export class FlowSender {
     for (const b of this.#batches.slice(Math.max(0, start))) for (const p of b.pages) pages.add(p);
     for (const b of this.#queue) if (b.firstSeq === -1) for (const p of b.pages) pages.add(p);
     if (pages.size === 0) return;
-    this.sendBatch([...pages].sort((a, b) => a - b), { replaces: true, full: pages.size === this.options.source.pageCount });
+    this.sendBatch(
+      [...pages].sort((a, b) => a - b),
+      { replaces: true, full: pages.size === this.options.source.pageCount },
+    );
   }
 
   /**

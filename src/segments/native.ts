@@ -88,9 +88,14 @@ function load(): NativeShm {
   // prebuilds/<platform>-<arch>/). A file that exists but is for another machine (the x86-64
   // build seen by an emulated s390x node) fails to load: remember it and try the next one.
   const prebuilt = `prebuilds/${process.platform}-${process.arch}/pdsm_shm.node`;
-  const candidates = ['../../../build/Release/pdsm_shm.node', '../../build/Release/pdsm_shm.node',
-    '../../../build/Debug/pdsm_shm.node', '../../build/Debug/pdsm_shm.node',
-    `../../../${prebuilt}`, `../../${prebuilt}`];
+  const candidates = [
+    '../../../build/Release/pdsm_shm.node',
+    '../../build/Release/pdsm_shm.node',
+    '../../../build/Debug/pdsm_shm.node',
+    '../../build/Debug/pdsm_shm.node',
+    `../../../${prebuilt}`,
+    `../../${prebuilt}`,
+  ];
   let firstError: unknown;
   let foreignError: unknown;
   for (const path of candidates) {
@@ -103,8 +108,7 @@ function load(): NativeShm {
       firstError ??= err;
     }
   }
-  throw new Error('the pdsm native addon is not built for ' +
-    `${process.platform}-${process.arch}: run \`npm install\` (node-gyp rebuild)`, {
+  throw new Error('the pdsm native addon is not built for ' + `${process.platform}-${process.arch}: run \`npm install\` (node-gyp rebuild)`, {
     cause: foreignError ?? firstError,
   });
 }

@@ -155,7 +155,8 @@ export function readRegistryText(path: string): string {
     fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ELOOP' ? 'is a symlink; refusing to follow it' : code === 'ENOENT' ? 'does not exist (is the daemon running?)' : (err as Error).message;
+    const why =
+      code === 'ELOOP' ? 'is a symlink; refusing to follow it' : code === 'ENOENT' ? 'does not exist (is the daemon running?)' : (err as Error).message;
     throw new PdsmError('PDSM_ERR_REGISTRY', `registry file ${path} ${why}`, { cause: err });
   }
   try {
@@ -183,8 +184,7 @@ function parseLines(text: string, path: string, master: boolean): ParsedLines {
   if (lines.at(-1) === '') lines.pop();
   lines.forEach((line, index) => {
     const m = SEGMENT_LINE.exec(line);
-    const bad = (why: string): PdsmError =>
-      new PdsmError('PDSM_ERR_REGISTRY', `registry file ${path} line ${index + 1}: ${why}: ${JSON.stringify(line)}`);
+    const bad = (why: string): PdsmError => new PdsmError('PDSM_ERR_REGISTRY', `registry file ${path} line ${index + 1}: ${why}: ${JSON.stringify(line)}`);
     if (index < 2) {
       const want = index === 0 ? 'MO' : 'RO';
       if (!m || m[1] !== want) throw bad(`expected the PDSM_${want}_key line`);

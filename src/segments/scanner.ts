@@ -26,7 +26,7 @@
 import { native } from './native.js';
 
 /** Seed of the scanner's local change-detection hash (never on the wire). */
-const SCAN_SEED = 0n;  // XXH3-64 with this seed: see docs/benchmarks.md for why XXH3 here and XXH64 on the wire
+const SCAN_SEED = 0n; // XXH3-64 with this seed: see docs/benchmarks.md for why XXH3 here and XXH64 on the wire
 /**
  * How long one scan keeps trying for a stable pass while writers hold the generation odd
  * or move it. A writer that updates in a tight loop leaves only short even windows; a few
@@ -142,10 +142,20 @@ export class PageScanner {
 
   /** A scan in steps (see the module comment); `generation` as for scan(). */
   sliced(generation?: () => bigint): SlicedScan {
-    return new SlicedScan(this, {
-      live: this.#live, live64: this.#live64, liveWords: this.#liveWords, sentWords: this.#sentWords,
-      sent: this.#sent, snapshot: this.#snapshot, forceAll: () => this.#forceAll, done: () => (this.#forceAll = false),
-    }, generation);
+    return new SlicedScan(
+      this,
+      {
+        live: this.#live,
+        live64: this.#live64,
+        liveWords: this.#liveWords,
+        sentWords: this.#sentWords,
+        sent: this.#sent,
+        snapshot: this.#snapshot,
+        forceAll: () => this.#forceAll,
+        done: () => (this.#forceAll = false),
+      },
+      generation,
+    );
   }
 
   /** Move the staged pages into the snapshot and remember the hash of each copy (not of the live page). */

@@ -42,4 +42,3 @@ export const DROP_REASONS = [
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
-

@@ -132,17 +132,25 @@ export class PeerLink {
 
 /** An outgoing flow as the core uses it (src/daemon/flows.ts OutFlow fits it). */
 export interface OutPort {
-  readonly sender: {
-    readonly highestSeq: number;
-    onNack(ranges: readonly SeqRange[], repair?: (m: DataMessage | CommitMessage) => void): void;
-    /** spec §6.4: false when the RESYNC is invalid for this segment (it is then dropped whole). */
-    onResync(firstPage: number, pageCount: number, full: boolean): boolean;
-    /** The session's smoothed RTT (spec §6.2), ms: the flow controller's growth period (§7.9). */
-    setRtt(srttMs: number): void;
-  } | undefined;
+  readonly sender:
+    | {
+        readonly highestSeq: number;
+        onNack(ranges: readonly SeqRange[], repair?: (m: DataMessage | CommitMessage) => void): void;
+        /** spec §6.4: false when the RESYNC is invalid for this segment (it is then dropped whole). */
+        onResync(firstPage: number, pageCount: number, full: boolean): boolean;
+        /** The session's smoothed RTT (spec §6.2), ms: the flow controller's growth period (§7.9). */
+        setRtt(srttMs: number): void;
+      }
+    | undefined;
   start(options: {
-    src: number; dst: number; epoch: number; firstSeq: number; geometry: { pageSize: number; wordSize: WordSize; mtu: number };
-    sealed: boolean; clock: Clock; emit(msg: DataMessage | CommitMessage): void;
+    src: number;
+    dst: number;
+    epoch: number;
+    firstSeq: number;
+    geometry: { pageSize: number; wordSize: WordSize; mtu: number };
+    sealed: boolean;
+    clock: Clock;
+    emit(msg: DataMessage | CommitMessage): void;
   }): unknown;
   stop(): void;
   tick(): unknown;
@@ -152,13 +160,16 @@ export interface OutPort {
 
 /** An incoming flow as the core uses it (src/daemon/flows.ts InFlow fits it). */
 export interface InPort {
-  readonly receiver: {
-    onDatagram(m: DataMessage | CommitMessage): 'ok' | 'duplicate' | 'invalid' | 'window';
-    onHighestSeq(seq: number): void;
-    readonly expected: number;
-  } | undefined;
+  readonly receiver:
+    | {
+        onDatagram(m: DataMessage | CommitMessage): 'ok' | 'duplicate' | 'invalid' | 'window';
+        onHighestSeq(seq: number): void;
+        readonly expected: number;
+      }
+    | undefined;
   start(options: {
-    firstSeq: number; clock: Clock;
+    firstSeq: number;
+    clock: Clock;
     sendNack(ranges: SeqRange[]): void;
     requestResync(firstPage: number, pageCount: number, full: boolean): void;
     nackBackoff?: () => number;

@@ -20,7 +20,21 @@ import { addressBytes, formatPeer, type Peer } from '../udp/socket.js';
 import { CookieJar, freshNonce } from '../udp/seal.js';
 import { admit, type VersionRange } from './admission.js';
 import type { Outgoing, SessionIo } from './io.js';
-import { PeerLink, Periodic, STALL_TOLERANCE_MS, ScanTimes, dispatchFlow, isFlowMessage, hashesPerDigest, heartbeatFlows, plainAddress, sessionKey, type InPort, type OutPort, type SessionFlows } from './link.js';
+import {
+  PeerLink,
+  Periodic,
+  STALL_TOLERANCE_MS,
+  ScanTimes,
+  dispatchFlow,
+  isFlowMessage,
+  hashesPerDigest,
+  heartbeatFlows,
+  plainAddress,
+  sessionKey,
+  type InPort,
+  type OutPort,
+  type SessionFlows,
+} from './link.js';
 import { RejectBudget } from './reject-budget.js';
 import { MasterPeerState, MasterState, peerStateName, type PeerStateName } from './states.js';
 import { stampUs, type ProtocolTimers } from './timers.js';
@@ -140,8 +154,13 @@ export class MasterSessions {
       this.#slots.push({ id, session: undefined, lastHeard: undefined, rttMs: undefined, address: undefined, bcUnicast: false, sessions: 0 });
     }
     flows.bc?.start({
-      src: NODE_MASTER, dst: NODE_ALL, epoch: config.epoch, firstSeq: config.randomSeq(),
-      geometry: { pageSize: config.pageSize, wordSize: config.wordSize, mtu: config.mtu }, sealed: config.sealed, clock: config.clock,
+      src: NODE_MASTER,
+      dst: NODE_ALL,
+      epoch: config.epoch,
+      firstSeq: config.randomSeq(),
+      geometry: { pageSize: config.pageSize, wordSize: config.wordSize, mtu: config.mtu },
+      sealed: config.sealed,
+      clock: config.clock,
       emit: (m) => this.#fanOut(m),
     });
   }
@@ -226,7 +245,13 @@ export class MasterSessions {
       const sender = this.#flows.mo[slot.id]!.sender;
       const mo = { flow: 'mo' as const, highestSeq: sender ? sender.highestSeq : (s.moNextSeq - 1) >>> 0 };
       this.#send(s, {
-        type: 'heartbeat', src: NODE_MASTER, dst: slot.id, epoch: this.#c.epoch, timestamp: stampUs(now), echo: s.link.echo(now), wantBcUnicast: false,
+        type: 'heartbeat',
+        src: NODE_MASTER,
+        dst: slot.id,
+        epoch: this.#c.epoch,
+        timestamp: stampUs(now),
+        echo: s.link.echo(now),
+        wantBcUnicast: false,
         flows: bcSender ? [mo, { flow: 'bc', highestSeq: bcSender.highestSeq }] : [mo],
       });
     }
@@ -300,7 +325,17 @@ export class MasterSessions {
   /** spec §9.5: with a key, an unsealed HELLO gets an unsealed REJECT auth-required. */
   onUnsealedHello(hello: HelloMessage, from: Peer, now: number): void {
     if (hello.src >= this.#c.remotes) return;
-    this.#reject(from, hello.src, hello.epoch, 'auth-required', 0, 0, 'this master authenticates every datagram: give the remote --psk-file with the same key', now, true);
+    this.#reject(
+      from,
+      hello.src,
+      hello.epoch,
+      'auth-required',
+      0,
+      0,
+      'this master authenticates every datagram: give the remote --psk-file with the same key',
+      now,
+      true,
+    );
   }
 
   /**
@@ -347,7 +382,11 @@ export class MasterSessions {
         if (msg.wantBcUnicast && this.#c.group && !slot.bcUnicast) {
           slot.bcUnicast = true;
           const onUnicast = this.#slots.filter((x) => x.bcUnicast).map((x) => x.id);
-          this.#io.log('warn', 'remote gets no multicast; sending it BC by unicast', { client: slot.id, address: slot.address, unicast_remotes: onUnicast.join(',') });
+          this.#io.log('warn', 'remote gets no multicast; sending it BC by unicast', {
+            client: slot.id,
+            address: slot.address,
+            unicast_remotes: onUnicast.join(','),
+          });
         }
         return;
       }
@@ -386,9 +425,14 @@ export class MasterSessions {
     const slot = this.#slots[m.src];
     const s = slot?.session;
     const a = admit(m, sessionKey(from), {
-      closing: this.#state === MasterState.CLOSING, versions: c.versions, remotes: c.remotes,
+      closing: this.#state === MasterState.CLOSING,
+      versions: c.versions,
+      remotes: c.remotes,
       addressProblem: (id) => this.#addressProblem(id, from),
-      pageSize: c.pageSize, wordSize: c.wordSize, segSize: c.segSize, bcSize: this.#flows.bc ? c.bcSize : 0,
+      pageSize: c.pageSize,
+      wordSize: c.wordSize,
+      segSize: c.segSize,
+      bcSize: this.#flows.bc ? c.bcSize : 0,
       // A pending (unvalidated) session never blocks a HELLO from elsewhere (spec §4.6).
       session: s && { peerKey: s.link.key, remoteEpoch: s.remoteEpoch, live: s.announced && !s.link.expired(now, false) },
     });
@@ -410,11 +454,23 @@ export class MasterSessions {
     const bcSender = this.#flows.bc?.sender;
     // spec §4.2, §9.2 (version 2): our fresh nonce for this session's keys, and the cookie
     // that binds client id, remote epoch, HELLO nonce and the session address.
-    const v2 = version >= 2 && m.nonce ? { helloNonce: m.nonce, welcomeNonce: this.#nonce(), cookie: this.#jar.make({ clientId: slot.id, remoteEpoch: m.epoch, helloNonce: m.nonce, address: plainAddress(from.address), port: from.port }) } : undefined;
+    const v2 =
+      version >= 2 && m.nonce
+        ? {
+            helloNonce: m.nonce,
+            welcomeNonce: this.#nonce(),
+            cookie: this.#jar.make({ clientId: slot.id, remoteEpoch: m.epoch, helloNonce: m.nonce, address: plainAddress(from.address), port: from.port }),
+          }
+        : undefined;
     const session: Session = {
       link: new PeerLink(from, now, c.timers.livenessMs, { validated: false, receivedBytes: bytes, ...(v2 ? { cookie: v2.cookie } : {}) }),
-      remoteEpoch: m.epoch, moNextSeq: c.randomSeq(), bcNextSeq: bcSender ? (bcSender.highestSeq + 1) >>> 0 : 0,
-      mtu: Math.min(c.mtu, m.mtu), version, announced: false, ...v2,
+      remoteEpoch: m.epoch,
+      moNextSeq: c.randomSeq(),
+      bcNextSeq: bcSender ? (bcSender.highestSeq + 1) >>> 0 : 0,
+      mtu: Math.min(c.mtu, m.mtu),
+      version,
+      announced: false,
+      ...v2,
       flows: {
         in: { ro: this.#flows.ro[slot.id]! },
         out: { mo: this.#flows.mo[slot.id]!, ...(this.#flows.bc ? { bc: this.#flows.bc } : {}) },
@@ -429,21 +485,34 @@ export class MasterSessions {
     if (v2) {
       this.#io.installSession?.(slot.id, {
         secrets: { clientId: slot.id, helloNonce: v2.helloNonce, welcomeNonce: v2.welcomeNonce, remoteEpoch: m.epoch, masterEpoch: c.epoch },
-        peerEpoch: m.epoch, peer: from,
+        peerEpoch: m.epoch,
+        peer: from,
       });
     } else this.#announce(slot, session, now);
     const feedback = (flow: 'ro') => ({
-      sendNack: (ranges: { first: number; count: number }[]) => this.#send(session, { type: 'nack', src: NODE_MASTER, dst: slot.id, epoch: c.epoch, flow, ranges }),
+      sendNack: (ranges: { first: number; count: number }[]) =>
+        this.#send(session, { type: 'nack', src: NODE_MASTER, dst: slot.id, epoch: c.epoch, flow, ranges }),
       requestResync: (firstPage: number, pageCount: number, full: boolean) =>
         this.#send(session, { type: 'resync', src: NODE_MASTER, dst: slot.id, epoch: c.epoch, flow, full, firstPage, pageCount }),
     });
     this.#flows.ro[slot.id]!.start({ firstSeq: m.roNextSeq, clock: c.clock, ...feedback('ro') });
     this.#flows.mo[slot.id]!.start({
-      src: NODE_MASTER, dst: slot.id, epoch: c.epoch, firstSeq: session.moNextSeq, geometry: { pageSize: c.pageSize, wordSize: c.wordSize, mtu: session.mtu },
-      sealed: c.sealed, clock: c.clock, emit: (msg) => this.#send(session, msg),
+      src: NODE_MASTER,
+      dst: slot.id,
+      epoch: c.epoch,
+      firstSeq: session.moNextSeq,
+      geometry: { pageSize: c.pageSize, wordSize: c.wordSize, mtu: session.mtu },
+      sealed: c.sealed,
+      clock: c.clock,
+      emit: (msg) => this.#send(session, msg),
     });
     this.#welcome(slot, session);
-    this.#io.log(v2 ? 'debug' : 'info', v2 ? 'welcomed remote; waiting for its cookie' : 'remote joined', { client: slot.id, address: formatPeer(from), epoch: m.epoch, hostname: m.hostname ?? undefined });
+    this.#io.log(v2 ? 'debug' : 'info', v2 ? 'welcomed remote; waiting for its cookie' : 'remote joined', {
+      client: slot.id,
+      address: formatPeer(from),
+      epoch: m.epoch,
+      hostname: m.hostname ?? undefined,
+    });
   }
 
   /** The session shows UP (ST, status): at once in version 1, once validated in version 2. */
@@ -471,12 +540,28 @@ export class MasterSessions {
     const c = this.#c;
     const bc = this.#flows.bc;
     this.#send(s, {
-      type: 'welcome', src: NODE_MASTER, dst: slot.id, epoch: c.epoch, remoteEpoch: s.remoteEpoch,
-      pageSize: c.pageSize, segSize: c.segSize, bcSize: bc ? c.bcSize : 0, moNextSeq: s.moNextSeq, bcNextSeq: s.bcNextSeq,
-      intervalMs: c.intervalMs, heartbeatMs: c.timers.heartbeatMs, livenessMs: c.timers.livenessMs,
-      clientCount: c.remotes, mtu: s.mtu, version: s.version, wordSize: c.wordSize, bcMode: this.bcMode,
+      type: 'welcome',
+      src: NODE_MASTER,
+      dst: slot.id,
+      epoch: c.epoch,
+      remoteEpoch: s.remoteEpoch,
+      pageSize: c.pageSize,
+      segSize: c.segSize,
+      bcSize: bc ? c.bcSize : 0,
+      moNextSeq: s.moNextSeq,
+      bcNextSeq: s.bcNextSeq,
+      intervalMs: c.intervalMs,
+      heartbeatMs: c.timers.heartbeatMs,
+      livenessMs: c.timers.livenessMs,
+      clientCount: c.remotes,
+      mtu: s.mtu,
+      version: s.version,
+      wordSize: c.wordSize,
+      bcMode: this.bcMode,
       multicast: c.group ? { port: c.group.port, address: addressBytes(c.group.address) } : null,
-      nonce: s.welcomeNonce ?? null, cookie: s.cookie ?? null, groupNonce: s.cookie && this.#groupNonce ? this.#groupNonce : null,
+      nonce: s.welcomeNonce ?? null,
+      cookie: s.cookie ?? null,
+      groupNonce: s.cookie && this.#groupNonce ? this.#groupNonce : null,
       options: [],
     });
   }
@@ -501,7 +586,9 @@ export class MasterSessions {
       const heard = s?.link.lastHeard ?? slot.lastHeard;
       const rtt = s?.link.rttMs ?? slot.rttMs;
       return {
-        id: slot.id, state: peerStateName(code), sessions: slot.sessions,
+        id: slot.id,
+        state: peerStateName(code),
+        sessions: slot.sessions,
         ...(slot.address ? { address: slot.address } : {}),
         ...(heard !== undefined ? { lastHeardMsAgo: Math.round(now - heard) } : {}),
         ...(rtt !== undefined ? { rttMs: rtt } : {}),

@@ -26,7 +26,20 @@ import { formatPeer, type Peer } from '../udp/socket.js';
 import { freshNonce } from '../udp/seal.js';
 import type { VersionRange } from './admission.js';
 import type { Outgoing, SessionIo } from './io.js';
-import { PeerLink, Periodic, STALL_TOLERANCE_MS, ScanTimes, dispatchFlow, isFlowMessage, hashesPerDigest, heartbeatFlows, sessionKey, type InPort, type OutPort, type SessionFlows } from './link.js';
+import {
+  PeerLink,
+  Periodic,
+  STALL_TOLERANCE_MS,
+  ScanTimes,
+  dispatchFlow,
+  isFlowMessage,
+  hashesPerDigest,
+  heartbeatFlows,
+  sessionKey,
+  type InPort,
+  type OutPort,
+  type SessionFlows,
+} from './link.js';
 import { MulticastFallback } from './multicast-fallback.js';
 import { RemoteState, peerStateName, type PeerStateName } from './states.js';
 import { defaultTimers, helloDelay, stampUs, type ProtocolTimers } from './timers.js';
@@ -91,7 +104,7 @@ const REJECT_WHAT: Partial<Record<RejectMessage['reason'], string>> = {
 
 /** What a REJECT says, for the log and status. */
 export function rejectDetail(r: RejectMessage): string {
-  if (r.reason === 'auth-required') return 'the master requires authentication: start this remote with --psk-file and the master\'s key';
+  if (r.reason === 'auth-required') return "the master requires authentication: start this remote with --psk-file and the master's key";
   const what = REJECT_WHAT[r.reason];
   const v = (x: number): string => (r.reason === 'version' ? `${x >>> 8}..${x & 0xff}` : String(x));
   const detail = what ? `${what}: the master has ${v(r.expected)}, this remote has ${v(r.offered)}` : (r.text ?? r.reason);
@@ -229,12 +242,21 @@ export class RemoteSession {
 
   #heartbeat(s: Session, now: number): void {
     if (s.bcMode === 'multicast' && s.fallback.check(s.bc?.receiver?.expected, now)) {
-      this.#io.log('warn', 'no multicast arrives; asking the master for BC by unicast', { periods: s.fallback.periodsWithout, advancing: s.fallback.advancingWithout });
+      this.#io.log('warn', 'no multicast arrives; asking the master for BC by unicast', {
+        periods: s.fallback.periodsWithout,
+        advancing: s.fallback.advancingWithout,
+      });
     }
     const sender = this.#flows.ro.sender;
     this.#send({
-      type: 'heartbeat', src: this.#c.clientId, dst: NODE_MASTER, epoch: this.#epoch, timestamp: stampUs(now), echo: s.link.echo(now),
-      wantBcUnicast: s.fallback.wantUnicast, flows: [{ flow: 'ro', highestSeq: sender ? sender.highestSeq : (this.#roNextSeq - 1) >>> 0 }],
+      type: 'heartbeat',
+      src: this.#c.clientId,
+      dst: NODE_MASTER,
+      epoch: this.#epoch,
+      timestamp: stampUs(now),
+      echo: s.link.echo(now),
+      wantBcUnicast: s.fallback.wantUnicast,
+      flows: [{ flow: 'ro', highestSeq: sender ? sender.highestSeq : (this.#roNextSeq - 1) >>> 0 }],
       cookie: s.cookie,
     });
   }
@@ -257,9 +279,21 @@ export class RemoteSession {
   #hello(now: number): void {
     const c = this.#c;
     this.#send({
-      type: 'hello', src: c.clientId, dst: NODE_MASTER, epoch: this.#epoch, versionMin: c.versions.min, versionMax: c.versions.max,
-      mtu: c.mtu, pageSize: c.pageSize, segSize: c.segSize, bcSize: 0, roNextSeq: this.#roNextSeq, wordSize: c.wordSize,
-      hostname: c.hostname.slice(0, 255), nonce: this.#helloNonce, options: [],
+      type: 'hello',
+      src: c.clientId,
+      dst: NODE_MASTER,
+      epoch: this.#epoch,
+      versionMin: c.versions.min,
+      versionMax: c.versions.max,
+      mtu: c.mtu,
+      pageSize: c.pageSize,
+      segSize: c.segSize,
+      bcSize: 0,
+      roNextSeq: this.#roNextSeq,
+      wordSize: c.wordSize,
+      hostname: c.hostname.slice(0, 255),
+      nonce: this.#helloNonce,
+      options: [],
     });
     // No answer at all: the master is down, unreachable, or drops us for a key mismatch.
     const hint = 'no answer from the master yet; is it running and reachable, and do both sides use the same --psk-file?';
@@ -346,9 +380,14 @@ export class RemoteSession {
     const bcFlow = w.bcMode !== 'none' ? bc : undefined;
     const session: Session = {
       link: new PeerLink(c.master, now, this.#timers.livenessMs, { validated: true }),
-      masterEpoch: w.epoch, mtu, bcMode: w.bcMode, bc: bcFlow, fallback: new MulticastFallback(),
+      masterEpoch: w.epoch,
+      mtu,
+      bcMode: w.bcMode,
+      bc: bcFlow,
+      fallback: new MulticastFallback(),
       flows: { in: { mo: this.#flows.mo, ...(bcFlow ? { bc: bcFlow } : {}) }, out: { ro: this.#flows.ro } },
-      heartbeat: new Periodic(this.#timers.heartbeatMs, now), digest: new Periodic(this.#timers.digestMs, now),
+      heartbeat: new Periodic(this.#timers.heartbeatMs, now),
+      digest: new Periodic(this.#timers.digestMs, now),
       cookie: w.version >= 2 ? (w.cookie ?? null) : null,
     };
     if (w.version >= 2 && w.nonce && this.#helloNonce) {
@@ -360,7 +399,8 @@ export class RemoteSession {
       if (w.bcMode === 'multicast' && w.groupNonce) this.#io.installGroup?.(w.groupNonce, w.epoch);
     }
     const feedback = (flow: 'mo' | 'bc') => ({
-      sendNack: (ranges: { first: number; count: number }[]) => this.#send({ type: 'nack', src: c.clientId, dst: NODE_MASTER, epoch: this.#epoch, flow, ranges }),
+      sendNack: (ranges: { first: number; count: number }[]) =>
+        this.#send({ type: 'nack', src: c.clientId, dst: NODE_MASTER, epoch: this.#epoch, flow, ranges }),
       requestResync: (firstPage: number, pageCount: number, full: boolean) =>
         this.#send({ type: 'resync', src: c.clientId, dst: NODE_MASTER, epoch: this.#epoch, flow, full, firstPage, pageCount }),
     });
@@ -369,8 +409,14 @@ export class RemoteSession {
     bcFlow?.start({ firstSeq: w.bcNextSeq, clock: c.clock, ...feedback('bc'), ...backoff });
     this.#flows.mo.start({ firstSeq: w.moNextSeq, clock: c.clock, ...feedback('mo') });
     this.#flows.ro.start({
-      src: c.clientId, dst: NODE_MASTER, epoch: this.#epoch, firstSeq: this.#roNextSeq, geometry: { pageSize: c.pageSize, wordSize: c.wordSize, mtu },
-      sealed: c.sealed, clock: c.clock, emit: (msg) => this.#send(msg),
+      src: c.clientId,
+      dst: NODE_MASTER,
+      epoch: this.#epoch,
+      firstSeq: this.#roNextSeq,
+      geometry: { pageSize: c.pageSize, wordSize: c.wordSize, mtu },
+      sealed: c.sealed,
+      clock: c.clock,
+      emit: (msg) => this.#send(msg),
     });
     this.#session = session;
     this.#state = RemoteState.UP;

@@ -11,33 +11,28 @@
  * built and refuses to return bytes that do not decode to an accepted datagram).
  */
 import {
-  TYPE_COMMIT, TYPE_DATA, TYPE_DIGEST, TYPE_GOODBYE, TYPE_HEARTBEAT, TYPE_HELLO, TYPE_NACK, TYPE_REJECT,
-  TYPE_RESYNC, TYPE_WELCOME,
+  TYPE_COMMIT,
+  TYPE_DATA,
+  TYPE_DIGEST,
+  TYPE_GOODBYE,
+  TYPE_HEARTBEAT,
+  TYPE_HELLO,
+  TYPE_NACK,
+  TYPE_REJECT,
+  TYPE_RESYNC,
+  TYPE_WELCOME,
 } from './constants.js';
-import {
-  decodeDigest, decodeHeartbeat, decodeNack, decodeResync, encodeDigest, encodeHeartbeat, encodeNack, encodeResync,
-} from './control.js';
+import { decodeDigest, decodeHeartbeat, decodeNack, decodeResync, encodeDigest, encodeHeartbeat, encodeNack, encodeResync } from './control.js';
 import type { DigestMessage, HeartbeatMessage, NackMessage, ResyncMessage } from './control.js';
 import { decodeCommit, decodeData, encodeCommit, encodeData } from './data.js';
 import type { CommitMessage, DataMessage } from './data.js';
 import { readHeader, reject } from './header.js';
 import type { DecodeRejectReason } from './header.js';
-import {
-  decodeGoodbye, decodeHello, decodeReject, decodeWelcome, encodeGoodbye, encodeHello, encodeReject, encodeWelcome,
-} from './join.js';
+import { decodeGoodbye, decodeHello, decodeReject, decodeWelcome, encodeGoodbye, encodeHello, encodeReject, encodeWelcome } from './join.js';
 import type { GoodbyeMessage, HelloMessage, RejectMessage, WelcomeMessage } from './join.js';
 
 export type Message =
-  | HelloMessage
-  | WelcomeMessage
-  | RejectMessage
-  | GoodbyeMessage
-  | HeartbeatMessage
-  | DataMessage
-  | CommitMessage
-  | NackMessage
-  | DigestMessage
-  | ResyncMessage;
+  HelloMessage | WelcomeMessage | RejectMessage | GoodbyeMessage | HeartbeatMessage | DataMessage | CommitMessage | NackMessage | DigestMessage | ResyncMessage;
 
 export type MessageType = Message['type'];
 
@@ -63,33 +58,54 @@ export function decode(bytes: Uint8Array): DecodeResult {
   if (!r.ok) return r;
   const { header: h, view } = r;
   switch (h.type) {
-    case TYPE_HELLO: return decodeHello(h, view, bytes);
-    case TYPE_WELCOME: return decodeWelcome(h, view, bytes);
-    case TYPE_REJECT: return decodeReject(h, view, bytes);
-    case TYPE_GOODBYE: return decodeGoodbye(h, view, bytes);
-    case TYPE_HEARTBEAT: return decodeHeartbeat(h, view, bytes);
-    case TYPE_DATA: return decodeData(h, view, bytes);
-    case TYPE_COMMIT: return decodeCommit(h, view, bytes);
-    case TYPE_NACK: return decodeNack(h, view, bytes);
-    case TYPE_DIGEST: return decodeDigest(h, view, bytes);
-    case TYPE_RESYNC: return decodeResync(h, view, bytes);
-    default: return reject('type');
+    case TYPE_HELLO:
+      return decodeHello(h, view, bytes);
+    case TYPE_WELCOME:
+      return decodeWelcome(h, view, bytes);
+    case TYPE_REJECT:
+      return decodeReject(h, view, bytes);
+    case TYPE_GOODBYE:
+      return decodeGoodbye(h, view, bytes);
+    case TYPE_HEARTBEAT:
+      return decodeHeartbeat(h, view, bytes);
+    case TYPE_DATA:
+      return decodeData(h, view, bytes);
+    case TYPE_COMMIT:
+      return decodeCommit(h, view, bytes);
+    case TYPE_NACK:
+      return decodeNack(h, view, bytes);
+    case TYPE_DIGEST:
+      return decodeDigest(h, view, bytes);
+    case TYPE_RESYNC:
+      return decodeResync(h, view, bytes);
+    default:
+      return reject('type');
   }
 }
 
 /** Encode without the self-check; for callers that build many DATA of known-good shape. */
 export function encodeUnchecked(msg: Message): Buffer {
   switch (msg.type) {
-    case 'hello': return encodeHello(msg);
-    case 'welcome': return encodeWelcome(msg);
-    case 'reject': return encodeReject(msg);
-    case 'goodbye': return encodeGoodbye(msg);
-    case 'heartbeat': return encodeHeartbeat(msg);
-    case 'data': return encodeData(msg);
-    case 'commit': return encodeCommit(msg);
-    case 'nack': return encodeNack(msg);
-    case 'digest': return encodeDigest(msg);
-    case 'resync': return encodeResync(msg);
+    case 'hello':
+      return encodeHello(msg);
+    case 'welcome':
+      return encodeWelcome(msg);
+    case 'reject':
+      return encodeReject(msg);
+    case 'goodbye':
+      return encodeGoodbye(msg);
+    case 'heartbeat':
+      return encodeHeartbeat(msg);
+    case 'data':
+      return encodeData(msg);
+    case 'commit':
+      return encodeCommit(msg);
+    case 'nack':
+      return encodeNack(msg);
+    case 'digest':
+      return encodeDigest(msg);
+    case 'resync':
+      return encodeResync(msg);
   }
 }
 
@@ -105,10 +121,7 @@ export function encode(msg: Message): Buffer {
 export type { DecodeRejectReason, Envelope, FlowName } from './header.js';
 export { DECODE_REJECT_REASONS } from './header.js';
 export type { RawOption } from './options.js';
-export type {
-  BcMode, GoodbyeMessage, GoodbyeReason, HelloMessage, MulticastGroup, RejectMessage, RejectReason, WelcomeMessage,
-  WordSize,
-} from './join.js';
+export type { BcMode, GoodbyeMessage, GoodbyeReason, HelloMessage, MulticastGroup, RejectMessage, RejectReason, WelcomeMessage, WordSize } from './join.js';
 export { isPageSize, isSegmentSize, isWordSize } from './join.js';
 export type { CommitMessage, DataMessage, SegmentGeometry } from './data.js';
 export { checkDataAgainstSegment, checkPagesAgainstSegment, maxDataPayload } from './data.js';

@@ -2,12 +2,37 @@
  * Feedback and liveness (spec/protocol.md §6): NACK, HEARTBEAT, DIGEST, RESYNC.
  */
 import {
-  DIGEST_BATCH_ID, DIGEST_FIRST_PAGE, DIGEST_HASH_COUNT, DIGEST_HASH_SIZE, DIGEST_HASHES, FLAG_HEARTBEAT_COOKIE,
-  FLAG_HEARTBEAT_ECHO, HEARTBEAT_COOKIE_SIZE,
-  FLAG_HEARTBEAT_WANT_BC_UNICAST, FLAG_RESYNC_FULL, FLOW_NONE, FLOW_RO, HEARTBEAT_ECHO_DELAY,
-  HEARTBEAT_ECHO_TIMESTAMP, HEARTBEAT_FLOW_COUNT, HEARTBEAT_FLOW_SIZE, HEARTBEAT_FLOWS, HEARTBEAT_TIMESTAMP,
-  MAX_NACK_RANGES, MAX_SEQ_SPAN, NACK_RANGE_COUNT, NACK_RANGE_SIZE, NACK_RANGES, NODE_MASTER, RESYNC_FIRST_PAGE,
-  RESYNC_PAGE_COUNT, RESYNC_SIZE, TYPE_DIGEST, TYPE_HEARTBEAT, TYPE_NACK, TYPE_RESYNC,
+  DIGEST_BATCH_ID,
+  DIGEST_FIRST_PAGE,
+  DIGEST_HASH_COUNT,
+  DIGEST_HASH_SIZE,
+  DIGEST_HASHES,
+  FLAG_HEARTBEAT_COOKIE,
+  FLAG_HEARTBEAT_ECHO,
+  HEARTBEAT_COOKIE_SIZE,
+  FLAG_HEARTBEAT_WANT_BC_UNICAST,
+  FLAG_RESYNC_FULL,
+  FLOW_NONE,
+  FLOW_RO,
+  HEARTBEAT_ECHO_DELAY,
+  HEARTBEAT_ECHO_TIMESTAMP,
+  HEARTBEAT_FLOW_COUNT,
+  HEARTBEAT_FLOW_SIZE,
+  HEARTBEAT_FLOWS,
+  HEARTBEAT_TIMESTAMP,
+  MAX_NACK_RANGES,
+  MAX_SEQ_SPAN,
+  NACK_RANGE_COUNT,
+  NACK_RANGE_SIZE,
+  NACK_RANGES,
+  NODE_MASTER,
+  RESYNC_FIRST_PAGE,
+  RESYNC_PAGE_COUNT,
+  RESYNC_SIZE,
+  TYPE_DIGEST,
+  TYPE_HEARTBEAT,
+  TYPE_NACK,
+  TYPE_RESYNC,
 } from './constants.js';
 import { controlRouteOk, envelopeOf, FLOW_CODES, flowName, flowRouteOk, reject, writeHeader, Writer } from './header.js';
 import type { Envelope, FlowName, Header, Rejected } from './header.js';
@@ -129,7 +154,8 @@ export function decodeHeartbeat(h: Header, view: DataView, bytes: Uint8Array): {
   return {
     ok: true,
     msg: {
-      type: 'heartbeat', ...envelopeOf(h),
+      type: 'heartbeat',
+      ...envelopeOf(h),
       timestamp: view.getUint32(HEARTBEAT_TIMESTAMP, false),
       echo: hasEcho ? { timestamp: echoTimestamp, delay: echoDelay } : null,
       wantBcUnicast: (h.flags & FLAG_HEARTBEAT_WANT_BC_UNICAST) !== 0,
@@ -144,8 +170,8 @@ export function encodeHeartbeat(m: HeartbeatMessage): Buffer {
   if (cookie !== null && cookie.byteLength !== HEARTBEAT_COOKIE_SIZE) throw new RangeError(`cookie must be ${HEARTBEAT_COOKIE_SIZE} bytes`);
   const cookieAt = HEARTBEAT_FLOWS + m.flows.length * HEARTBEAT_FLOW_SIZE;
   const w = new Writer(cookieAt + (cookie !== null ? HEARTBEAT_COOKIE_SIZE : 0));
-  const flags = (m.echo !== null ? FLAG_HEARTBEAT_ECHO : 0) | (m.wantBcUnicast ? FLAG_HEARTBEAT_WANT_BC_UNICAST : 0) |
-    (cookie !== null ? FLAG_HEARTBEAT_COOKIE : 0);
+  const flags =
+    (m.echo !== null ? FLAG_HEARTBEAT_ECHO : 0) | (m.wantBcUnicast ? FLAG_HEARTBEAT_WANT_BC_UNICAST : 0) | (cookie !== null ? FLAG_HEARTBEAT_COOKIE : 0);
   writeHeader(w, TYPE_HEARTBEAT, flags, FLOW_NONE, m);
   w.u32(HEARTBEAT_TIMESTAMP, m.timestamp, 'timestamp');
   w.u32(HEARTBEAT_ECHO_TIMESTAMP, m.echo?.timestamp ?? 0, 'echo.timestamp');

@@ -5,9 +5,24 @@
  * into a segment (STYLE: never trust an index from the wire).
  */
 import {
-  COMMIT_BATCH_ID, COMMIT_DATA_COUNT, COMMIT_PAGE_COUNT, COMMIT_SEQ, COMMIT_SIZE, DATA_BATCH_ID, DATA_LENGTH,
-  DATA_OFFSET, DATA_PAGE, DATA_PAYLOAD, DATA_SEQ, FLAG_COMMIT_FULL, FLAG_COMMIT_REPLACES, MAX_PAGE_SIZE,
-  MAX_SEQ_SPAN, TAG_SIZE, TYPE_COMMIT, TYPE_DATA,
+  COMMIT_BATCH_ID,
+  COMMIT_DATA_COUNT,
+  COMMIT_PAGE_COUNT,
+  COMMIT_SEQ,
+  COMMIT_SIZE,
+  DATA_BATCH_ID,
+  DATA_LENGTH,
+  DATA_OFFSET,
+  DATA_PAGE,
+  DATA_PAYLOAD,
+  DATA_SEQ,
+  FLAG_COMMIT_FULL,
+  FLAG_COMMIT_REPLACES,
+  MAX_PAGE_SIZE,
+  MAX_SEQ_SPAN,
+  TAG_SIZE,
+  TYPE_COMMIT,
+  TYPE_DATA,
 } from './constants.js';
 import { envelopeOf, FLOW_CODES, flowName, flowRouteOk, reject, writeHeader, Writer } from './header.js';
 import type { DecodeRejectReason, Envelope, FlowName, Header, Rejected } from './header.js';
@@ -52,7 +67,9 @@ export function decodeData(h: Header, view: DataView, bytes: Uint8Array): { ok: 
   return {
     ok: true,
     msg: {
-      type: 'data', ...envelopeOf(h), flow,
+      type: 'data',
+      ...envelopeOf(h),
+      flow,
       seq: view.getUint32(DATA_SEQ, false),
       batchId: view.getUint32(DATA_BATCH_ID, false),
       page: view.getUint32(DATA_PAGE, false),
@@ -125,10 +142,13 @@ export function decodeCommit(h: Header, view: DataView, bytes: Uint8Array): { ok
   return {
     ok: true,
     msg: {
-      type: 'commit', ...envelopeOf(h), flow,
+      type: 'commit',
+      ...envelopeOf(h),
+      flow,
       seq: view.getUint32(COMMIT_SEQ, false),
       batchId: view.getUint32(COMMIT_BATCH_ID, false),
-      dataCount, pageCount,
+      dataCount,
+      pageCount,
       replaces: (h.flags & FLAG_COMMIT_REPLACES) !== 0,
       full: (h.flags & FLAG_COMMIT_FULL) !== 0,
     },

@@ -8,12 +8,51 @@
  * error, never a wire condition).
  */
 import {
-  FLAG_SEALED, FLOW_BC, FLOW_MO, FLOW_RO, HDR_DST, HDR_EPOCH, HDR_FLAGS, HDR_FLOW,
-  HDR_MAGIC, HDR_PACKET_NUMBER, HDR_SRC, HDR_TYPE, HDR_VERSION, HEADER_SIZE, HANDSHAKE_HEADER_VERSION, MAGIC,
-  MAX_REMOTES, NODE_ALL, NODE_MASTER, TYPE_HELLO, TYPE_REJECT, TYPE_WELCOME, VERSION,
-  COMMIT_SIZE, DATA_PAYLOAD, DIGEST_HASH_SIZE, DIGEST_HASHES, GOODBYE_SIZE, HEARTBEAT_COOKIE_SIZE, HEARTBEAT_FLOW_SIZE,
-  HEARTBEAT_FLOWS, HELLO_OPTIONS, MAX_NACK_RANGES, NACK_RANGE_SIZE, NACK_RANGES, REJECT_OPTIONS, RESYNC_SIZE,
-  TYPE_COMMIT, TYPE_DATA, TYPE_DIGEST, TYPE_GOODBYE, TYPE_HEARTBEAT, TYPE_NACK, TYPE_RESYNC, WELCOME_OPTIONS,
+  FLAG_SEALED,
+  FLOW_BC,
+  FLOW_MO,
+  FLOW_RO,
+  HDR_DST,
+  HDR_EPOCH,
+  HDR_FLAGS,
+  HDR_FLOW,
+  HDR_MAGIC,
+  HDR_PACKET_NUMBER,
+  HDR_SRC,
+  HDR_TYPE,
+  HDR_VERSION,
+  HEADER_SIZE,
+  HANDSHAKE_HEADER_VERSION,
+  MAGIC,
+  MAX_REMOTES,
+  NODE_ALL,
+  NODE_MASTER,
+  TYPE_HELLO,
+  TYPE_REJECT,
+  TYPE_WELCOME,
+  VERSION,
+  COMMIT_SIZE,
+  DATA_PAYLOAD,
+  DIGEST_HASH_SIZE,
+  DIGEST_HASHES,
+  GOODBYE_SIZE,
+  HEARTBEAT_COOKIE_SIZE,
+  HEARTBEAT_FLOW_SIZE,
+  HEARTBEAT_FLOWS,
+  HELLO_OPTIONS,
+  MAX_NACK_RANGES,
+  NACK_RANGE_SIZE,
+  NACK_RANGES,
+  REJECT_OPTIONS,
+  RESYNC_SIZE,
+  TYPE_COMMIT,
+  TYPE_DATA,
+  TYPE_DIGEST,
+  TYPE_GOODBYE,
+  TYPE_HEARTBEAT,
+  TYPE_NACK,
+  TYPE_RESYNC,
+  WELCOME_OPTIONS,
 } from './constants.js';
 
 /** spec §3.1: an assigned message type. */
@@ -101,8 +140,7 @@ export function readHeader(bytes: Uint8Array): { ok: true; header: Header; view:
   if (view.getUint16(HDR_PACKET_NUMBER, false) !== 0) return reject('range');
   // Epoch 0 is reserved for "no epoch known" (spec §7.1).
   if (view.getUint32(HDR_EPOCH, false) === 0) return reject('range');
-  const packetNumber = view.getUint16(HDR_PACKET_NUMBER + 2, false) * 0x1_0000_0000 +
-    view.getUint32(HDR_PACKET_NUMBER + 4, false);
+  const packetNumber = view.getUint16(HDR_PACKET_NUMBER + 2, false) * 0x1_0000_0000 + view.getUint32(HDR_PACKET_NUMBER + 4, false);
   return {
     ok: true,
     view,
@@ -207,19 +245,30 @@ export function writeHeader(w: Writer, type: number, flags: number, flow: number
  */
 export function plainLengthPossible(type: number, length: number): boolean {
   switch (type) {
-    case TYPE_HELLO: return length >= HELLO_OPTIONS;
-    case TYPE_WELCOME: return length >= WELCOME_OPTIONS;
-    case TYPE_REJECT: return length >= REJECT_OPTIONS;
-    case TYPE_GOODBYE: return length === GOODBYE_SIZE;
-    case TYPE_HEARTBEAT: return length >= HEARTBEAT_FLOWS && length <= HEARTBEAT_FLOWS + 2 * HEARTBEAT_FLOW_SIZE + HEARTBEAT_COOKIE_SIZE;
-    case TYPE_DATA: return length > DATA_PAYLOAD;
-    case TYPE_COMMIT: return length === COMMIT_SIZE;
+    case TYPE_HELLO:
+      return length >= HELLO_OPTIONS;
+    case TYPE_WELCOME:
+      return length >= WELCOME_OPTIONS;
+    case TYPE_REJECT:
+      return length >= REJECT_OPTIONS;
+    case TYPE_GOODBYE:
+      return length === GOODBYE_SIZE;
+    case TYPE_HEARTBEAT:
+      return length >= HEARTBEAT_FLOWS && length <= HEARTBEAT_FLOWS + 2 * HEARTBEAT_FLOW_SIZE + HEARTBEAT_COOKIE_SIZE;
+    case TYPE_DATA:
+      return length > DATA_PAYLOAD;
+    case TYPE_COMMIT:
+      return length === COMMIT_SIZE;
     case TYPE_NACK:
-      return length >= NACK_RANGES + NACK_RANGE_SIZE && length <= NACK_RANGES + MAX_NACK_RANGES * NACK_RANGE_SIZE &&
-        (length - NACK_RANGES) % NACK_RANGE_SIZE === 0;
-    case TYPE_DIGEST: return length >= DIGEST_HASHES + DIGEST_HASH_SIZE && (length - DIGEST_HASHES) % DIGEST_HASH_SIZE === 0;
-    case TYPE_RESYNC: return length === RESYNC_SIZE;
-    default: return false;
+      return (
+        length >= NACK_RANGES + NACK_RANGE_SIZE && length <= NACK_RANGES + MAX_NACK_RANGES * NACK_RANGE_SIZE && (length - NACK_RANGES) % NACK_RANGE_SIZE === 0
+      );
+    case TYPE_DIGEST:
+      return length >= DIGEST_HASHES + DIGEST_HASH_SIZE && (length - DIGEST_HASHES) % DIGEST_HASH_SIZE === 0;
+    case TYPE_RESYNC:
+      return length === RESYNC_SIZE;
+    default:
+      return false;
   }
 }
 

@@ -3,15 +3,64 @@
  * Each decoder gets a header that readHeader accepted and checks the rest.
  */
 import {
-  BC_MODE_MULTICAST, BC_MODE_NONE, BC_MODE_UNICAST, FLOW_NONE, GOODBYE_REASON, GOODBYE_REASONS, GOODBYE_SIZE,
-  HELLO_BC_SIZE, HELLO_MTU, HELLO_OPTIONS, HELLO_PAGE_SIZE, HELLO_RO_NEXT_SEQ, HELLO_SEG_SIZE, HELLO_VERSION_MAX,
-  HELLO_VERSION_MIN, HELLO_WORD_SIZE, MAX_DATAGRAM, MAX_PAGE_SIZE, MAX_REMOTES, MAX_SEGMENT_SIZE, MIN_MTU,
-  MIN_PAGE_SIZE, COOKIE_BYTES, NONCE_BYTES, OPT_COOKIE, OPT_GROUP_NONCE, OPT_HOSTNAME, OPT_MULTICAST_GROUP, OPT_NONCE,
-  OPT_TEXT, REJECT_EXPECTED, REJECT_OFFERED, VERSION_MAX_SUPPORTED, VERSION_MIN_SUPPORTED,
-  REJECT_OPTIONS, REJECT_REASON, REJECT_REASONS, REJECT_REMOTE_EPOCH, TYPE_GOODBYE, TYPE_HELLO, TYPE_REJECT,
-  TYPE_WELCOME, VERSION, WELCOME_BC_MODE, WELCOME_BC_NEXT_SEQ, WELCOME_BC_SIZE, WELCOME_CLIENT_COUNT,
-  WELCOME_HEARTBEAT_MS, WELCOME_INTERVAL_MS, WELCOME_LIVENESS_MS, WELCOME_MO_NEXT_SEQ, WELCOME_MTU,
-  WELCOME_OPTIONS, WELCOME_PAGE_SIZE, WELCOME_REMOTE_EPOCH, WELCOME_SEG_SIZE, WELCOME_VERSION, WELCOME_WORD_SIZE,
+  BC_MODE_MULTICAST,
+  BC_MODE_NONE,
+  BC_MODE_UNICAST,
+  FLOW_NONE,
+  GOODBYE_REASON,
+  GOODBYE_REASONS,
+  GOODBYE_SIZE,
+  HELLO_BC_SIZE,
+  HELLO_MTU,
+  HELLO_OPTIONS,
+  HELLO_PAGE_SIZE,
+  HELLO_RO_NEXT_SEQ,
+  HELLO_SEG_SIZE,
+  HELLO_VERSION_MAX,
+  HELLO_VERSION_MIN,
+  HELLO_WORD_SIZE,
+  MAX_DATAGRAM,
+  MAX_PAGE_SIZE,
+  MAX_REMOTES,
+  MAX_SEGMENT_SIZE,
+  MIN_MTU,
+  MIN_PAGE_SIZE,
+  COOKIE_BYTES,
+  NONCE_BYTES,
+  OPT_COOKIE,
+  OPT_GROUP_NONCE,
+  OPT_HOSTNAME,
+  OPT_MULTICAST_GROUP,
+  OPT_NONCE,
+  OPT_TEXT,
+  REJECT_EXPECTED,
+  REJECT_OFFERED,
+  VERSION_MAX_SUPPORTED,
+  VERSION_MIN_SUPPORTED,
+  REJECT_OPTIONS,
+  REJECT_REASON,
+  REJECT_REASONS,
+  REJECT_REMOTE_EPOCH,
+  TYPE_GOODBYE,
+  TYPE_HELLO,
+  TYPE_REJECT,
+  TYPE_WELCOME,
+  VERSION,
+  WELCOME_BC_MODE,
+  WELCOME_BC_NEXT_SEQ,
+  WELCOME_BC_SIZE,
+  WELCOME_CLIENT_COUNT,
+  WELCOME_HEARTBEAT_MS,
+  WELCOME_INTERVAL_MS,
+  WELCOME_LIVENESS_MS,
+  WELCOME_MO_NEXT_SEQ,
+  WELCOME_MTU,
+  WELCOME_OPTIONS,
+  WELCOME_PAGE_SIZE,
+  WELCOME_REMOTE_EPOCH,
+  WELCOME_SEG_SIZE,
+  WELCOME_VERSION,
+  WELCOME_WORD_SIZE,
 } from './constants.js';
 import { controlRouteOk, envelopeOf, reject, writeHeader, Writer } from './header.js';
 import type { Envelope, Header, Rejected } from './header.js';
@@ -151,8 +200,19 @@ export function decodeHello(h: Header, view: DataView, bytes: Uint8Array): { ok:
   return {
     ok: true,
     msg: {
-      type: 'hello', ...envelopeOf(h), versionMin, versionMax, mtu, pageSize, segSize, bcSize,
-      roNextSeq: view.getUint32(HELLO_RO_NEXT_SEQ, false), wordSize, hostname, nonce, options: opts.options,
+      type: 'hello',
+      ...envelopeOf(h),
+      versionMin,
+      versionMax,
+      mtu,
+      pageSize,
+      segSize,
+      bcSize,
+      roNextSeq: view.getUint32(HELLO_RO_NEXT_SEQ, false),
+      wordSize,
+      hostname,
+      nonce,
+      options: opts.options,
     },
   };
 }
@@ -163,9 +223,7 @@ export function versionRange(min: number, max: number): number {
 }
 
 export type VersionChoice =
-  | { ok: true; version: number }
-  | { ok: false; reject: { reason: 'version'; expected: number; offered: number; text: string } }
-  | { ok: false; drop: 'option' };
+  { ok: true; version: number } | { ok: false; reject: { reason: 'version'; expected: number; offered: number; text: string } } | { ok: false; drop: 'option' };
 
 /**
  * spec §10.4, for the master: the session version for this HELLO, or the REJECT `version`
@@ -181,7 +239,9 @@ export function negotiateVersion(
     return {
       ok: false,
       reject: {
-        reason: 'version', expected: versionRange(ours.min, ours.max), offered: versionRange(h.versionMin, h.versionMax),
+        reason: 'version',
+        expected: versionRange(ours.min, ours.max),
+        offered: versionRange(h.versionMin, h.versionMax),
         text: `this master speaks protocol versions ${ours.min}..${ours.max}, the remote ${h.versionMin}..${h.versionMax}`,
       },
     };
@@ -269,7 +329,16 @@ export function decodeWelcome(h: Header, view: DataView, bytes: Uint8Array): { o
   return {
     ok: true,
     msg: {
-      type: 'welcome', ...envelopeOf(h), ...m, version, wordSize, bcMode, multicast, nonce, cookie, groupNonce,
+      type: 'welcome',
+      ...envelopeOf(h),
+      ...m,
+      version,
+      wordSize,
+      bcMode,
+      multicast,
+      nonce,
+      cookie,
+      groupNonce,
       options: opts.options,
     },
   };
@@ -324,9 +393,14 @@ export function decodeReject(h: Header, view: DataView, bytes: Uint8Array): { ok
   return {
     ok: true,
     msg: {
-      type: 'reject', ...envelopeOf(h), remoteEpoch: view.getUint32(REJECT_REMOTE_EPOCH, false),
-      expected: view.getUint32(REJECT_EXPECTED, false), offered: view.getUint32(REJECT_OFFERED, false),
-      reason, text, options: opts.options,
+      type: 'reject',
+      ...envelopeOf(h),
+      remoteEpoch: view.getUint32(REJECT_REMOTE_EPOCH, false),
+      expected: view.getUint32(REJECT_EXPECTED, false),
+      offered: view.getUint32(REJECT_OFFERED, false),
+      reason,
+      text,
+      options: opts.options,
     },
   };
 }

@@ -23,9 +23,27 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import {
-  AEAD_ALGORITHM, COOKIE_BYTES, COOKIE_SECRET_SIZE, FLAG_SEALED, HANDSHAKE_SALT_SIZE, HDR_FLAGS, HDR_MAGIC, HDR_NONCE,
-  HEADER_SIZE, KEY_SIZE, MAGIC, MIN_PSK_SIZE, NODE_ALL, NODE_MASTER, NONCE_BYTES, NONCE_SIZE, TAG_SIZE, TYPE_HELLO,
-  TYPE_REJECT, TYPE_WELCOME, HDR_TYPE,
+  AEAD_ALGORITHM,
+  COOKIE_BYTES,
+  COOKIE_SECRET_SIZE,
+  FLAG_SEALED,
+  HANDSHAKE_SALT_SIZE,
+  HDR_FLAGS,
+  HDR_MAGIC,
+  HDR_NONCE,
+  HEADER_SIZE,
+  KEY_SIZE,
+  MAGIC,
+  MIN_PSK_SIZE,
+  NODE_ALL,
+  NODE_MASTER,
+  NONCE_BYTES,
+  NONCE_SIZE,
+  TAG_SIZE,
+  TYPE_HELLO,
+  TYPE_REJECT,
+  TYPE_WELCOME,
+  HDR_TYPE,
 } from './constants.js';
 
 /** spec §9.2 (version 1, kept for the vectors and for daemons not yet on sessions): salt and info prefix. */
@@ -254,8 +272,15 @@ export function open(key: Uint8Array, sealed: Uint8Array): OpenResult {
   if (!isSealed(bytes)) return { ok: false, reason: 'not-sealed' };
   const header = bytes.subarray(0, HEADER_SIZE);
   const out = Buffer.allocUnsafe(bytes.byteLength - TAG_SIZE);
-  const ok = unseal(key, header.subarray(HDR_NONCE, HDR_NONCE + NONCE_SIZE), header,
-    bytes.subarray(HEADER_SIZE, bytes.byteLength - TAG_SIZE), bytes.subarray(bytes.byteLength - TAG_SIZE), out, HEADER_SIZE);
+  const ok = unseal(
+    key,
+    header.subarray(HDR_NONCE, HDR_NONCE + NONCE_SIZE),
+    header,
+    bytes.subarray(HEADER_SIZE, bytes.byteLength - TAG_SIZE),
+    bytes.subarray(bytes.byteLength - TAG_SIZE),
+    out,
+    HEADER_SIZE,
+  );
   if (!ok) return AUTH;
   out.set(header, 0);
   out[HDR_FLAGS] = (header[HDR_FLAGS] ?? 0) & ~FLAG_SEALED;
@@ -275,8 +300,15 @@ export function openHandshake(psk: Uint8Array, sealed: Uint8Array): OpenResult {
   const aad = bytes.subarray(0, HEADER_SIZE + HANDSHAKE_SALT_SIZE);
   const key = deriveHandshakeKey(psk, bytes.subarray(HEADER_SIZE, HEADER_SIZE + HANDSHAKE_SALT_SIZE), bytes.readUInt16BE(8), bytes.readUInt16BE(10));
   const out = Buffer.allocUnsafe(bytes.byteLength - HANDSHAKE_SALT_SIZE - TAG_SIZE);
-  const ok = unseal(key, bytes.subarray(HDR_NONCE, HDR_NONCE + NONCE_SIZE), aad,
-    bytes.subarray(aad.byteLength, bytes.byteLength - TAG_SIZE), bytes.subarray(bytes.byteLength - TAG_SIZE), out, HEADER_SIZE);
+  const ok = unseal(
+    key,
+    bytes.subarray(HDR_NONCE, HDR_NONCE + NONCE_SIZE),
+    aad,
+    bytes.subarray(aad.byteLength, bytes.byteLength - TAG_SIZE),
+    bytes.subarray(bytes.byteLength - TAG_SIZE),
+    out,
+    HEADER_SIZE,
+  );
   if (!ok) return AUTH;
   out.set(bytes.subarray(0, HEADER_SIZE), 0);
   out[HDR_FLAGS] = (bytes[HDR_FLAGS] ?? 0) & ~FLAG_SEALED;

@@ -17,7 +17,7 @@ export function seqAdd(a: number, n: number): number {
  * 2**31 apart RFC 1982 leaves the order undefined; this returns -2**31 there.
  */
 export function seqDiff(a: number, b: number): number {
-  return ((a - b) | 0);
+  return (a - b) | 0;
 }
 
 /** a is before b (RFC 1982 s1 < s2). */
@@ -44,5 +44,5 @@ export function seqMax(a: number, b: number): number {
 
 /** True when x lies in the `count` numbers starting at `first` (which may wrap). */
 export function seqInRange(x: number, first: number, count: number): boolean {
-  return ((x - first) >>> 0) < count;
+  return (x - first) >>> 0 < count;
 }

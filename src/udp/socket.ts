@@ -39,7 +39,11 @@ export async function resolveHost(host: string, family: 4 | 6): Promise<string> 
     const r = await lookup(host, { family });
     return r.address;
   } catch (err) {
-    throw new PdsmError('PDSM_ERR_NETWORK', `cannot resolve ${host} to an IPv${family} address: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new PdsmError(
+      'PDSM_ERR_NETWORK',
+      `cannot resolve ${host} to an IPv${family} address: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -131,7 +135,8 @@ export class UdpEndpoint {
       const onError = (err: NodeJS.ErrnoException): void => {
         socket.close();
         const what = options.port === 0 ? `address ${address}` : `port ${options.port} on ${address}`;
-        const why = err.code === 'EADDRINUSE' ? 'is in use' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this host' : `cannot be bound: ${err.message}`;
+        const why =
+          err.code === 'EADDRINUSE' ? 'is in use' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this host' : `cannot be bound: ${err.message}`;
         reject(new PdsmError('PDSM_ERR_NETWORK', `UDP ${what} ${why}`, { cause: err }));
       };
       socket.once('error', onError);
@@ -228,10 +233,13 @@ export class UdpEndpoint {
       }
     }
     if (this.#timer === undefined && this.#waiting.size > 0) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#drain();
-      }, Math.max(1, Math.ceil(1000 / this.#rate)));
+      this.#timer = setTimeout(
+        () => {
+          this.#timer = undefined;
+          this.#drain();
+        },
+        Math.max(1, Math.ceil(1000 / this.#rate)),
+      );
     }
   }
 

@@ -4,8 +4,13 @@ import { join } from 'node:path';
 import { BIN, startDaemon, testPlace } from '../fixtures/daemon.js';
 import { freeUdpPort } from '../fixtures/cluster.js';
 
-t.test('the control socket has the segments\' mode without the world-write bit', async (t) => {
-  for (const [mode, expected] of [['0666', 0o664], ['0660', 0o660], ['0602', 0o600], ['0777', 0o775]] as const) {
+t.test("the control socket has the segments' mode without the world-write bit", async (t) => {
+  for (const [mode, expected] of [
+    ['0666', 0o664],
+    ['0660', 0o660],
+    ['0602', 0o600],
+    ['0777', 0o775],
+  ] as const) {
     const place = testPlace();
     const master = startDaemon(BIN.master, [...place.args, '-p', '1', '-P', String(await freeUdpPort()), '-L', '127.0.0.1', '--mode', mode]);
     try {

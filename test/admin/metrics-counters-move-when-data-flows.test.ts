@@ -15,10 +15,18 @@ t.test('the metrics endpoints scrape as Prometheus text and their counters move 
   t.match(first.contentType, /^text\/plain; version=0\.0\.4/);
   const m = first.body;
   const families: Record<string, string> = {
-    pdsm_datagrams_total: 'counter', pdsm_bytes_total: 'counter', pdsm_dropped_datagrams_total: 'counter',
-    pdsm_nacks_total: 'counter', pdsm_retransmits_total: 'counter', pdsm_resyncs_total: 'counter',
-    pdsm_page_bytes_total: 'counter', pdsm_flow_batches_total: 'counter', pdsm_peer_up: 'gauge',
-    pdsm_peer_last_heard_seconds: 'gauge', pdsm_rtt_seconds: 'histogram', pdsm_scan_duration_seconds: 'histogram',
+    pdsm_datagrams_total: 'counter',
+    pdsm_bytes_total: 'counter',
+    pdsm_dropped_datagrams_total: 'counter',
+    pdsm_nacks_total: 'counter',
+    pdsm_retransmits_total: 'counter',
+    pdsm_resyncs_total: 'counter',
+    pdsm_page_bytes_total: 'counter',
+    pdsm_flow_batches_total: 'counter',
+    pdsm_peer_up: 'gauge',
+    pdsm_peer_last_heard_seconds: 'gauge',
+    pdsm_rtt_seconds: 'histogram',
+    pdsm_scan_duration_seconds: 'histogram',
   };
   for (const [name, type] of Object.entries(families)) t.equal(m.types.get(name), type, `${name} is a ${type}`);
   for (const [name, type] of m.types) if (type === 'counter') t.match(name, /_total$/, `counter ${name} ends in _total`);
@@ -68,7 +76,11 @@ t.test('the metrics endpoints scrape as Prometheus text and their counters move 
 
   // Counters come from the report's cumulative numbers: scraping again does not add.
   const again = (await scrape(masterPort)).body;
-  t.equal(again.get('pdsm_page_bytes_total', { peer: '0', flow: 'mo', direction: 'out' }), after.get('pdsm_page_bytes_total', { peer: '0', flow: 'mo', direction: 'out' }), 'no double counting across scrapes');
+  t.equal(
+    again.get('pdsm_page_bytes_total', { peer: '0', flow: 'mo', direction: 'out' }),
+    after.get('pdsm_page_bytes_total', { peer: '0', flow: 'mo', direction: 'out' }),
+    'no double counting across scrapes',
+  );
 
   const notFound = await fetch(`http://127.0.0.1:${masterPort}/nope`);
   t.equal(notFound.status, 404);

@@ -28,7 +28,11 @@ ${TABLE}`,
 t.test('renderTop adds wire rates when it has the previous report', async (t) => {
   const text = renderTop(MASTER_SNAPSHOT_LATER, 80, { previous: MASTER_SNAPSHOT, elapsedMs: 1000 });
   t.match(text, /^wire out 201k datagrams 129MiB, in 75126 datagrams 7\.91MiB\nrate out 1000\/s 1\.00MiB\/s, in 50\/s 50\.0KiB\/s\n/m);
-  t.match(renderTop(MASTER_SNAPSHOT, 80, { previous: { ...MASTER_SNAPSHOT, epoch: 1 }, elapsedMs: 1000 }), /^rate: -$/m, 'no rate across a restart (new epoch)');
+  t.match(
+    renderTop(MASTER_SNAPSHOT, 80, { previous: { ...MASTER_SNAPSHOT, epoch: 1 }, elapsedMs: 1000 }),
+    /^rate: -$/m,
+    'no rate across a restart (new epoch)',
+  );
 });
 
 t.test('renderStatus wraps the parameters and keeps every line within 80 columns', async (t) => {

@@ -12,7 +12,10 @@ t.test('status shows the event-loop delay of master and remote; the join logs it
   t.teardown(() => c.destroy());
   const remote = c.remotes.get(0)!;
 
-  for (const [who, client] of [['master', undefined], ['remote', 0]] as const) {
+  for (const [who, client] of [
+    ['master', undefined],
+    ['remote', 0],
+  ] as const) {
     const r = statusJson(c.place.dir, client);
     t.equal(r.role, who);
     const d = r.loopDelay;
@@ -31,7 +34,10 @@ t.test('status shows the event-loop delay of master and remote; the join logs it
   await c.master.waitFor(/info pdsm_master: full resync done .*flow=ro.*direction=in/, 20_000);
   await remote.waitFor(/info pdsm_remote: full resync done .*flow=mo.*direction=in/, 20_000);
   await remote.waitFor(/info pdsm_remote: full resync done .*flow=ro.*direction=out/, 20_000);
-  for (const [who, d] of [['master', c.master], ['remote', remote]] as const) {
+  for (const [who, d] of [
+    ['master', c.master],
+    ['remote', remote],
+  ] as const) {
     const err = d.stderr();
     const started = err.match(/full resync started/g)?.length ?? 0;
     const done = err.match(/full resync done/g)?.length ?? 0;

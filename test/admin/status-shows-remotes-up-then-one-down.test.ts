@@ -13,13 +13,26 @@ t.test('pdsm status shows both remotes up, then the killed one down', async (t) 
   t.equal(up.role, 'master');
   t.equal(up.params.remotes, 2);
   t.equal(up.params.liveness_ms, 1000);
-  t.same(up.peers.map((p) => [p.id, p.state]), [[0, 'up'], [1, 'up']], 'both remotes up');
+  t.same(
+    up.peers.map((p) => [p.id, p.state]),
+    [
+      [0, 'up'],
+      [1, 'up'],
+    ],
+    'both remotes up',
+  );
   for (const p of up.peers) {
     t.match(p.address, /^127\.0\.0\.1:\d+$/, `remote ${p.id} has an address`);
     // 'up' already says it was heard within liveness; how long ago depends on the machine's load.
     const sinceStart = Date.now() - started;
-    t.ok(p.lastHeardMsAgo !== undefined && p.lastHeardMsAgo >= 0 && p.lastHeardMsAgo <= sinceStart, `remote ${p.id} was heard since the cluster started (${p.lastHeardMsAgo} ms ago, started ${sinceStart} ms ago)`);
-    t.same(p.flows.map((f) => `${f.flow} ${f.direction}`), ['mo out', 'ro in']);
+    t.ok(
+      p.lastHeardMsAgo !== undefined && p.lastHeardMsAgo >= 0 && p.lastHeardMsAgo <= sinceStart,
+      `remote ${p.id} was heard since the cluster started (${p.lastHeardMsAgo} ms ago, started ${sinceStart} ms ago)`,
+    );
+    t.same(
+      p.flows.map((f) => `${f.flow} ${f.direction}`),
+      ['mo out', 'ro in'],
+    );
   }
   const text = runBin(BIN.pdsm, ['status', '-d', c.place.dir]);
   t.equal(text.status, 0);
@@ -39,7 +52,14 @@ t.test('pdsm status shows both remotes up, then the killed one down', async (t) 
     await new Promise((r) => setTimeout(r, 100));
     now = statusJson(c.place.dir);
   }
-  t.same(now.peers.map((p) => [p.id, p.state]), [[0, 'up'], [1, 'down']], 'remote 1 is down, remote 0 still up');
+  t.same(
+    now.peers.map((p) => [p.id, p.state]),
+    [
+      [0, 'up'],
+      [1, 'down'],
+    ],
+    'remote 1 is down, remote 0 still up',
+  );
   t.ok(now.peers[1]!.lastHeardMsAgo! >= 1000, 'down after at least the liveness timeout');
   t.match(runBin(BIN.pdsm, ['status', '-d', c.place.dir]).stdout, /^1 +down /m, 'the text says down too');
 

@@ -11,7 +11,16 @@ const UNITS = ['pdsm-master.service', 'pdsm-remote@.service'];
 t.test('the systemd units restart on failure, are hardened and keep the host IPC namespace', async (t) => {
   for (const unit of UNITS) {
     const text = readFileSync(join(DIR, unit), 'utf8');
-    for (const line of ['Restart=on-failure', 'RestartPreventExitStatus=2', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/tmp', 'PrivateTmp=no', 'RemoveIPC=no', 'KillSignal=SIGTERM']) {
+    for (const line of [
+      'Restart=on-failure',
+      'RestartPreventExitStatus=2',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ReadWritePaths=/tmp',
+      'PrivateTmp=no',
+      'RemoveIPC=no',
+      'KillSignal=SIGTERM',
+    ]) {
       t.match(text, new RegExp(`^${line}$`, 'm'), `${unit}: ${line}`);
     }
     t.notMatch(text, /^PrivateIPC=/m, `${unit}: no PrivateIPC (segments are shared with applications)`);
@@ -22,13 +31,20 @@ t.test('the systemd units restart on failure, are hardened and keep the host IPC
 
 const haveAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
-t.test('systemd-analyze verify finds nothing wrong but the missing installed binaries', { skip: haveAnalyze ? false : 'systemd-analyze is not installed' }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pdsm-units-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  copyFileSync(join(DIR, 'pdsm-master.service'), join(dir, 'pdsm-master.service'));
-  copyFileSync(join(DIR, 'pdsm-remote@.service'), join(dir, 'pdsm-remote@.service'));
-  copyFileSync(join(DIR, 'pdsm-remote@.service'), join(dir, 'pdsm-remote@3.service'));
-  const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, 'pdsm-master.service'), join(dir, 'pdsm-remote@3.service')], { encoding: 'utf8', cwd: dir });
-  const problems = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== '' && !/is not executable: No such file or directory/.test(l));
-  t.same(problems, [], 'no complaints');
-});
+t.test(
+  'systemd-analyze verify finds nothing wrong but the missing installed binaries',
+  { skip: haveAnalyze ? false : 'systemd-analyze is not installed' },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pdsm-units-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    copyFileSync(join(DIR, 'pdsm-master.service'), join(dir, 'pdsm-master.service'));
+    copyFileSync(join(DIR, 'pdsm-remote@.service'), join(dir, 'pdsm-remote@.service'));
+    copyFileSync(join(DIR, 'pdsm-remote@.service'), join(dir, 'pdsm-remote@3.service'));
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, 'pdsm-master.service'), join(dir, 'pdsm-remote@3.service')], {
+      encoding: 'utf8',
+      cwd: dir,
+    });
+    const problems = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== '' && !/is not executable: No such file or directory/.test(l));
+    t.same(problems, [], 'no complaints');
+  },
+);

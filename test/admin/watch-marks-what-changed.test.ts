@@ -8,13 +8,24 @@ t.test('renderWatch marks exactly the values that differ from the previous view'
   const after = Buffer.from(before);
   after.writeBigUInt64LE(77n, 8);
   after[31] = 1;
-  t.same(renderWatch(after, undefined, 0x40, 'u64', (v) => `[${v}]`), [{ text: '00000040: 0 77 0 72057594037927936', changed: false }], 'first view: nothing marked');
-  t.same(renderWatch(after, before, 0x40, 'u64', (v) => `[${v}]`), [{ text: '00000040: 0 [77] 0 [72057594037927936]', changed: true }]);
+  t.same(
+    renderWatch(after, undefined, 0x40, 'u64', (v) => `[${v}]`),
+    [{ text: '00000040: 0 77 0 72057594037927936', changed: false }],
+    'first view: nothing marked',
+  );
+  t.same(
+    renderWatch(after, before, 0x40, 'u64', (v) => `[${v}]`),
+    [{ text: '00000040: 0 [77] 0 [72057594037927936]', changed: true }],
+  );
   t.same(
     renderWatch(after, before, 0, 'hex', (v) => `${v}*`).map((l) => l.text),
     ['00000000: 00 00 00 00 00 00 00 00 4d* 00 00 00 00 00 00 00', '00000010: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01*'],
   );
-  t.same(renderWatch(after, after, 0, 'u32', (v) => `${v}*`).map((l) => l.changed), [false, false], 'no change, no mark');
+  t.same(
+    renderWatch(after, after, 0, 'u32', (v) => `${v}*`).map((l) => l.changed),
+    [false, false],
+    'no change, no mark',
+  );
 });
 
 t.test('pdsm watch without a terminal prints the first view, then only what changed', async (t) => {
@@ -24,7 +35,9 @@ t.test('pdsm watch without a terminal prints the first view, then only what chan
   t.teardown(() => remote.stop('SIGKILL'));
   await remote.waitFor(/running/);
 
-  const watch = spawn(process.execPath, [BIN.pdsm, 'watch', 'RO', '-d', place.dir, '--client', '0', '--length', '32', '--as', 'u32', '--interval', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const watch = spawn(process.execPath, [BIN.pdsm, 'watch', 'RO', '-d', place.dir, '--client', '0', '--length', '32', '--as', 'u32', '--interval', '50'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.teardown(() => watch.kill('SIGKILL'));
   let out = '';
   watch.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -34,7 +47,7 @@ t.test('pdsm watch without a terminal prints the first view, then only what chan
   };
 
   await until(/^00000010: /m);
-  t.equal(out, '00000000: 0 0 0 0\n00000010: 0 0 0 0\n', 'the first view is dump\'s');
+  t.equal(out, '00000000: 0 0 0 0\n00000010: 0 0 0 0\n', "the first view is dump's");
   t.equal(runBin(BIN.pdsm, ['poke', 'RO', '-d', place.dir, '--client', '0', '--offset', '24', '--u32', '1234']).status, 0);
   await until(/1234\*/);
   t.match(out, /^00000000: 0 0 0 0\n00000010: 0 0 0 0\n-- \d{4}-\d\d-\d\dT[\d:.]+Z\n00000010: 0 0 1234\* 0\n$/, 'then only the changed line, the value marked');

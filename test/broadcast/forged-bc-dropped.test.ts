@@ -16,11 +16,36 @@ t.test('BC datagrams from anyone but the master are dropped and counted; BC is u
   master.bc!.writeUInt32LE(5, 0);
   t.ok(await eventually(() => remote.bc?.readUInt32LE(0) === 5), 'BC flows');
   const port = Number(/remote joined client=0 address=127\.0\.0\.1:(\d+)/.exec(c.master.stderr())?.[1]);
-  t.ok(port > 0, 'the remote\'s port is known');
+  t.ok(port > 0, "the remote's port is known");
 
   const forged = (epoch: number, seq: number) => [
-    encode({ type: 'data', src: 0xffff, dst: 0xfffe, epoch, packetNumber: seq, flow: 'bc', seq, batchId: 99, page: 0, offset: 0, payload: Buffer.alloc(1024, 0xab) }),
-    encode({ type: 'commit', src: 0xffff, dst: 0xfffe, epoch, packetNumber: seq + 1, flow: 'bc', seq: seq + 1, batchId: 99, dataCount: 1, pageCount: 1, replaces: true, full: false }),
+    encode({
+      type: 'data',
+      src: 0xffff,
+      dst: 0xfffe,
+      epoch,
+      packetNumber: seq,
+      flow: 'bc',
+      seq,
+      batchId: 99,
+      page: 0,
+      offset: 0,
+      payload: Buffer.alloc(1024, 0xab),
+    }),
+    encode({
+      type: 'commit',
+      src: 0xffff,
+      dst: 0xfffe,
+      epoch,
+      packetNumber: seq + 1,
+      flow: 'bc',
+      seq: seq + 1,
+      batchId: 99,
+      dataCount: 1,
+      pageCount: 1,
+      replaces: true,
+      full: false,
+    }),
   ];
   const s = createSocket('udp4');
   t.teardown(() => s.close());
@@ -35,5 +60,5 @@ t.test('BC datagrams from anyone but the master are dropped and counted; BC is u
   t.ok(await eventually(() => /dropped datagram reason=unknown-source/.test(c.remotes.get(0)!.stderr()), 3000), 'the remote counts them');
   await new Promise((r) => setTimeout(r, 300));
   t.equal(remote.bc!.readUInt32LE(0), 5, 'BC is untouched');
-  t.ok(remote.bc!.equals(master.bc!), 'and still equals the master\'s');
+  t.ok(remote.bc!.equals(master.bc!), "and still equals the master's");
 });

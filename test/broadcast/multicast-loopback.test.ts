@@ -15,17 +15,25 @@ t.test('with -m, each changed BC page is sent once to the group however many rem
   const master = c.attachMaster();
   const r = [0, 1, 2].map((n) => c.attachRemote(n));
   // Let the joins' full batches settle before counting.
-  t.ok(await eventually(() => r.every((x) => x.bc?.equals(master.bc!) === true)), 'the joins\' full batches arrived');
+  t.ok(await eventually(() => r.every((x) => x.bc?.equals(master.bc!) === true)), "the joins' full batches arrived");
   await new Promise((res) => setTimeout(res, 500));
   const before = c.master.stderr().length;
   master.bc!.writeBigUInt64LE(42n, 3 * 1024 + 8);
   t.ok(await eventually(() => r.every((x) => x.bc?.readBigUInt64LE(3 * 1024 + 8) === 42n)), 'all three remotes see the change');
   await new Promise((res) => setTimeout(res, 200));
-  const sent = [...c.master.stderr().slice(before).matchAll(/send (\S+) data src=65535 dst=(\d+) .*flow=bc .*page=3 /g)];
+  const sent = [
+    ...c.master
+      .stderr()
+      .slice(before)
+      .matchAll(/send (\S+) data src=65535 dst=(\d+) .*flow=bc .*page=3 /g),
+  ];
   t.equal(sent.length, 1, `the page went out once: ${sent.map((x) => x[0]).join(' | ')}`);
-  t.equal(sent[0]?.[1], `${group}:${c.port + 1}`, 'to the group, at the master\'s port + 1');
+  t.equal(sent[0]?.[1], `${group}:${c.port + 1}`, "to the group, at the master's port + 1");
   t.equal(sent[0]?.[2], '65534', 'with Dst = ALL');
-  t.ok(r.every((x) => x.bc!.equals(master.bc!)), 'every BC is byte-identical');
+  t.ok(
+    r.every((x) => x.bc!.equals(master.bc!)),
+    'every BC is byte-identical',
+  );
   for (const n of [0, 1, 2]) t.match(c.remotes.get(n)!.stderr(), new RegExp(`joined multicast group group=${group.replace(/\./g, '\\.')}`));
 });
 

@@ -22,12 +22,16 @@ t.test('with a key, BC goes to the group sealed under the group key and every re
   t.teardown(() => c.destroy());
   const master = c.attachMaster();
   const r = [0, 1].map((n) => c.attachRemote(n));
-  t.ok(await eventually(() => r.every((x) => x.bc?.equals(master.bc!) === true)), 'the joins\' full batches arrived');
+  t.ok(await eventually(() => r.every((x) => x.bc?.equals(master.bc!) === true)), "the joins' full batches arrived");
   const before = c.master.stderr().length;
   const seen = r.map((_, n) => c.remotes.get(n)!.stderr().length);
   master.bc!.writeBigUInt64LE(77n, 2 * 1024 + 16);
   t.ok(await eventually(() => r.every((x) => x.bc?.readBigUInt64LE(2 * 1024 + 16) === 77n)), 'both remotes see the change');
-  t.match(c.master.stderr().slice(before), new RegExp(`send ${group.replace(/\./g, '\\.')}:\\d+ data src=65535 dst=65534 .*flow=bc .*page=2 `), 'the page went to the group');
+  t.match(
+    c.master.stderr().slice(before),
+    new RegExp(`send ${group.replace(/\./g, '\\.')}:\\d+ data src=65535 dst=65534 .*flow=bc .*page=2 `),
+    'the page went to the group',
+  );
   for (const n of [0, 1]) {
     const log = c.remotes.get(n)!.stderr().slice(seen[n]);
     t.match(log, /recv \S+ data src=65535 dst=65534 .*flow=bc .*page=2 /, `remote ${n} opened the multicast datagram`);

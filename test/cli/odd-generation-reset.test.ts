@@ -23,11 +23,15 @@ t.test('a daemon starting on segments where a killed predecessor left an incomin
   t.teardown(() => second.stop('SIGKILL'));
   await second.waitFor(/running/);
   t.equal(app.status('mo').generation % 2n, 0n, 'MO in is even again');
-  t.equal(app.status('ro').generation % 2n, 1n, 'RO out, the writers\' generation, is left alone');
-  t.equal(app.readConsistent('mo', () => app.mo.readUInt32LE(0), { timeoutMs: 200 }), 0, 'consistent reads work');
+  t.equal(app.status('ro').generation % 2n, 1n, "RO out, the writers' generation, is left alone");
+  t.equal(
+    app.readConsistent('mo', () => app.mo.readUInt32LE(0), { timeoutMs: 200 }),
+    0,
+    'consistent reads work',
+  );
 });
 
-t.test('a writers\' generation left odd stops its flow and the daemon says so', async (t) => {
+t.test("a writers' generation left odd stops its flow and the daemon says so", async (t) => {
   const c = await startCluster({ remotes: 1, intervalMs: 20 });
   t.teardown(() => c.destroy());
   const app = c.attachRemote(0);

@@ -5,7 +5,7 @@ import { BIN, ROOT, runBin, startDaemon, testPlace } from '../fixtures/daemon.js
 
 const haveCc = spawnSync('cc', ['--version']).status === 0;
 
-t.test('pdsm poke and dump round-trip through a remote\'s RO and MO, and the C example sees the same bytes', async (t) => {
+t.test("pdsm poke and dump round-trip through a remote's RO and MO, and the C example sees the same bytes", async (t) => {
   const place = testPlace();
   t.teardown(() => place.cleanup());
   const remote = startDaemon(BIN.remote, [...place.args, '-n', '2', '-H', '127.0.0.1']);
@@ -23,7 +23,11 @@ t.test('pdsm poke and dump round-trip through a remote\'s RO and MO, and the C e
     execFileSync('cc', ['-O2', '-o', exe, join(ROOT, 'examples/c/pdsm_example.c')]);
     t.equal(execFileSync(exe, [...d, '-n', '2', 'load', 'RO', '16'], { encoding: 'utf8' }).trim(), '9007199254740993', 'the C example sees the poke');
     execFileSync(exe, [...d, '-n', '2', 'store', 'MO', '8', '77']);
-    t.equal(runBin(BIN.pdsm, ['dump', 'MO', ...d, '--client', '2', '--offset', '8', '--length', '8', '--as', 'u64']).stdout, '00000008: 77\n', 'dump sees the C store');
+    t.equal(
+      runBin(BIN.pdsm, ['dump', 'MO', ...d, '--client', '2', '--offset', '8', '--length', '8', '--as', 'u64']).stdout,
+      '00000008: 77\n',
+      'dump sees the C store',
+    );
   });
 });
 

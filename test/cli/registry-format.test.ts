@@ -23,8 +23,7 @@ t.test('the registry files match docs/design.md §3 byte for byte', { skip: busy
   const masterText = readFileSync(join(place.dir, 'pdsm_master_registry'), 'utf8');
   t.equal(
     masterText.split('\n').slice(0, 2).join('\n') + '\n',
-    'PDSM_MO_key 0x314158 PDSM_MO_size 8192 Number_of_segs 2 Seg_size 4096\n' +
-      'PDSM_RO_key 0x314159 PDSM_RO_size 8192 Number_of_segs 2 Seg_size 4096\n',
+    'PDSM_MO_key 0x314158 PDSM_MO_size 8192 Number_of_segs 2 Seg_size 4096\n' + 'PDSM_RO_key 0x314159 PDSM_RO_size 8192 Number_of_segs 2 Seg_size 4096\n',
   );
   t.match(masterText.split('\n')[2], /^PDSM_ST_key 0x31415b PDSM_ST_size 4096$/, 'ST follows MO and RO');
   t.equal(await master.stop('SIGTERM'), 0);
@@ -33,10 +32,7 @@ t.test('the registry files match docs/design.md §3 byte for byte', { skip: busy
   const remote = startDaemon(BIN.remote, [...dirOnly, '-n', '3', '-s', '4096', '-H', '127.0.0.1']);
   await remote.waitFor(/running/);
   const remoteText = readFileSync(join(place.dir, 'pdsm_registry_client_3'), 'utf8');
-  t.equal(
-    remoteText.split('\n').slice(0, 2).join('\n') + '\n',
-    'PDSM_MO_key 0x31418c PDSM_MO_size 4096\nPDSM_RO_key 0x31418d PDSM_RO_size 4096\n',
-  );
+  t.equal(remoteText.split('\n').slice(0, 2).join('\n') + '\n', 'PDSM_MO_key 0x31418c PDSM_MO_size 4096\nPDSM_RO_key 0x31418d PDSM_RO_size 4096\n');
   t.match(remoteText.split('\n')[2], /^PDSM_ST_key 0x31418f PDSM_ST_size 4096$/);
 
   t.equal(await remote.stop('SIGTERM'), 0);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { BIN, runBin, startDaemon, testPlace } from '../fixtures/daemon.js';
 
-t.test('a remote whose -n is outside the local master\'s remote count exits 2 naming -n', async (t) => {
+t.test("a remote whose -n is outside the local master's remote count exits 2 naming -n", async (t) => {
   const place = testPlace();
   t.teardown(() => place.cleanup());
   const master = startDaemon(BIN.master, [...place.args, '-p', '2']);

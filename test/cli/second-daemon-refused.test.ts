@@ -34,6 +34,6 @@ t.test('a daemon killed with SIGKILL does not block its successor', async (t) =>
   t.teardown(() => next.stop('SIGKILL'));
   await next.waitFor(/running/);
   t.equal(next.child.exitCode, null, 'the successor runs');
-  t.notMatch(next.stderr(), /already running/, 'the dead predecessor\'s owner record did not stop it');
+  t.notMatch(next.stderr(), /already running/, "the dead predecessor's owner record did not stop it");
   t.not(next.pid, first.pid, 'a new process');
 });

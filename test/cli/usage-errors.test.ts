@@ -63,7 +63,11 @@ t.test('a config file that is a folder is refused with exit 2', async (t) => {
 });
 
 t.test('nothing was created by any refused command', async (t) => {
-  t.same(readdirSync(place.dir).filter((f) => f.startsWith('pdsm_')), [], 'no registry file');
+  t.same(
+    readdirSync(place.dir).filter((f) => f.startsWith('pdsm_')),
+    [],
+    'no registry file',
+  );
   for (const key of [...Object.values(masterKeys(place.keyBase)), ...Object.values(remoteKeys(0, place.keyBase))]) {
     t.equal(findSegment(key), undefined, `no segment with key 0x${key.toString(16)}`);
   }

@@ -55,7 +55,10 @@ t.test('64 MiB both ways: byte-identical within the bound, zero session flaps', 
   t.equal(rs.peers[0]?.state, 'up');
   t.notMatch(master.stderr(), /remote down/, 'the master never marked the remote down');
   t.notMatch(remote.stderr(), /joining again/, 'the remote never joined again');
-  for (const [who, d] of [['master', ms], ['remote', rs]] as const) {
+  for (const [who, d] of [
+    ['master', ms],
+    ['remote', rs],
+  ] as const) {
     if (d.loopDelay) t.comment(`${who} event-loop delay: p99 ${d.loopDelay.p99Ms} ms, max ${d.loopDelay.maxMs} ms`);
   }
 });

@@ -5,7 +5,12 @@ import { FlowModel, makeFlow, makeSource, PAIR_A, Writers, type Flow } from '../
 /** A flow between two plain buffers: what the cluster tests build from real segments. */
 function fakeFlow(client = 0, size = 4096): Flow {
   const model = new FlowModel({ dir: 'ro', client }, size, 8);
-  return makeFlow(model, makeSource(model, Buffer.alloc(size), (fn) => fn()), Buffer.alloc(size), (fn) => fn());
+  return makeFlow(
+    model,
+    makeSource(model, Buffer.alloc(size), (fn) => fn()),
+    Buffer.alloc(size),
+    (fn) => fn(),
+  );
 }
 
 t.test('the writer model predicts the region after any number of steps', async (t) => {
@@ -31,7 +36,10 @@ t.test('compareSides names the byte ranges where the sides or the known state di
   t.notOk(c.agree);
   t.same(c.flows[0]!.differ, [{ start: 100, end: 102 }]);
   t.match(c.text, /ro\[0\] DISAGREE: sides differ at 0x0064\.\.0x0066; receiver not as written at 0x0064\.\.0x0066/);
-  t.same(differingRanges(Buffer.from([1, 2, 3, 4]), Buffer.from([0, 2, 0, 0])), [{ start: 0, end: 1 }, { start: 2, end: 4 }]);
+  t.same(differingRanges(Buffer.from([1, 2, 3, 4]), Buffer.from([0, 2, 0, 0])), [
+    { start: 0, end: 1 },
+    { start: 2, end: 4 },
+  ]);
 });
 
 t.test('the continuous reader flags torn, backwards, foreign and mixed batches', async (t) => {
@@ -60,7 +68,7 @@ t.test('the continuous reader flags torn, backwards, foreign and mixed batches',
   t.match(r.summary(), /torn 1, backwards \d+, foreign 1, ahead 1/);
 });
 
-t.test('BC flows share one writer: a step writes the master\'s BC once, and each remote\'s copy is checked on its own', async (t) => {
+t.test("BC flows share one writer: a step writes the master's BC once, and each remote's copy is checked on its own", async (t) => {
   const size = 8192;
   const src = makeSource(new FlowModel({ dir: 'bc', client: -1 }, size, 8), Buffer.alloc(size), (fn) => fn());
   const flows = [0, 1].map((n) => makeFlow(new FlowModel({ dir: 'bc', client: n }, size, 8), src, Buffer.alloc(size), (fn) => fn()));
@@ -70,7 +78,14 @@ t.test('BC flows share one writer: a step writes the master\'s BC once, and each
   t.same(w.sources.length, 2, 'two writers: ro[0] and the one BC writer');
   t.equal(w.totalOf('bc'), 5n, 'BC advanced by one tick, not one tick per remote');
   t.equal(w.total, 10n);
-  t.same(flows.map((f) => [f.label, f.written]), [['bc[0]', 5n], ['bc[1]', 5n]], 'both BC flows see the shared counter');
+  t.same(
+    flows.map((f) => [f.label, f.written]),
+    [
+      ['bc[0]', 5n],
+      ['bc[1]', 5n],
+    ],
+    'both BC flows see the shared counter',
+  );
   t.equal(flows[0]!.model.value(3n), flows[1]!.model.value(3n), 'every remote expects the same BC bytes');
   src.buffer.copy(flows[0]!.sink);
   const c = compareSides(flows);
@@ -78,8 +93,8 @@ t.test('BC flows share one writer: a step writes the master\'s BC once, and each
 
   const r = new ContinuousReader(flows);
   r.tick();
-  t.equal(r.total, 0, 'a BC at seq 0 or at the writer\'s state is fine');
+  t.equal(r.total, 0, "a BC at seq 0 or at the writer's state is fine");
   flows[1]!.sink.writeBigUInt64LE(mo.model.value(2n), flows[1]!.model.slotOffset(0));
   r.tick();
-  t.equal(r.counts.foreign, 1, 'an RO word inside a remote\'s BC is foreign');
+  t.equal(r.counts.foreign, 1, "an RO word inside a remote's BC is foreign");
 });

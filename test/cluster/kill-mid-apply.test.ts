@@ -43,7 +43,10 @@ t.test('a remote killed half way through applying a batch serves consistent read
   }
   if (hit === undefined) {
     const s = Math.round((performance.now() - began) / 1000);
-    t.skip(`the SIGKILL never landed inside an apply in ${tries.made} tries (${s} s; the machine may be too busy or too fast): the restart after one could not be checked`, () => undefined);
+    t.skip(
+      `the SIGKILL never landed inside an apply in ${tries.made} tries (${s} s; the machine may be too busy or too fast): the restart after one could not be checked`,
+      () => undefined,
+    );
     return;
   }
   t.comment(`SIGKILL landed mid-apply: MO generation left at ${hit}`);

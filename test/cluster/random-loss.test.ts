@@ -29,9 +29,11 @@ t.test('with 1%, 10% and 30% random loss both ways, 4 remotes and writers on eve
       s.records.push({ fault: `${pct}% loss`, catchUpMs: took });
       const dropped = (await Promise.all(remoteIds.map((n) => h.dropped(n)))).reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0);
       await Promise.all(remoteIds.map((n) => h.heal(n)));
-      t.comment(`${pct}% loss: ${written} updates written so far, nft dropped ${dropped} packets; converged in ${ms(took)} after the writers stopped; ${s.describeBc()}`);
+      t.comment(
+        `${pct}% loss: ${written} updates written so far, nft dropped ${dropped} packets; converged in ${ms(took)} after the writers stopped; ${s.describeBc()}`,
+      );
       t.ok(took !== undefined, `every slice is byte-identical on master and remote and as written:\n${last.text}`);
-      t.ok(bcAgrees(s, last), 'every remote\'s BC equals the master\'s and the writer\'s last update');
+      t.ok(bcAgrees(s, last), "every remote's BC equals the master's and the writer's last update");
       t.ok(dropped > 0, 'the network really lost packets');
       t.equal(s.reader.total, 0, `no reader saw a torn, old, foreign or mixed batch: ${s.reader.summary()}`);
     });

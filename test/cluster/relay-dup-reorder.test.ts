@@ -19,8 +19,13 @@ t.test('through duplicated and reordered datagrams plus loss (seeded relay), 3 r
   // Duplicates and reordering from the first datagram on (the join goes through them too);
   // loss is switched on per phase.
   const relay = await startRelay({
-    family: 4, target: { address: '127.0.0.1', port: h.port }, seed,
-    loss: 0, duplicate: DUPLICATE, reorder: REORDER, reorderDelayMs: 15,
+    family: 4,
+    target: { address: '127.0.0.1', port: h.port },
+    seed,
+    loss: 0,
+    duplicate: DUPLICATE,
+    reorder: REORDER,
+    reorderDelayMs: 15,
   });
   t.teardown(() => relay.close());
   const s = await startScenario(h, { remotePort: () => relay.port });
@@ -37,7 +42,9 @@ t.test('through duplicated and reordered datagrams plus loss (seeded relay), 3 r
       s.records.push({ fault: `relay dup+reorder+${loss * 100}% loss`, catchUpMs: took });
       const now = relay.stats;
       const delta = (k: 'dropped' | 'duplicated' | 'reordered'): number => now.up[k] + now.down[k] - before.up[k] - before.down[k];
-      t.comment(`relay ${loss * 100}% loss: dropped ${delta('dropped')}, duplicated ${delta('duplicated')}, reordered ${delta('reordered')}; converged ${ms(took)} after the writers stopped; ${s.describeBc()}`);
+      t.comment(
+        `relay ${loss * 100}% loss: dropped ${delta('dropped')}, duplicated ${delta('duplicated')}, reordered ${delta('reordered')}; converged ${ms(took)} after the writers stopped; ${s.describeBc()}`,
+      );
       t.ok(took !== undefined, `every slice is byte-identical and as written:\n${last.text}`);
       t.ok(bcAgrees(s, last), `every remote's BC equals the master's and the writer's last update (${s.describeBc()})`);
       t.ok(delta('dropped') > 0 && delta('duplicated') > 0 && delta('reordered') > 0, 'datagrams were really lost, duplicated and reordered');

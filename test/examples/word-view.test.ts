@@ -38,5 +38,8 @@ t.test('a registry file with a bad PDSM_word_size is refused by name, before any
   const text = readFileSync(file, 'utf8');
   t.match(text, /^PDSM_word_size 8$/m, 'the default -w is in the file');
   writeFileSync(file, text.replace(/^PDSM_word_size 8$/m, 'PDSM_word_size 3'));
-  t.throws(() => attachMaster({ registryDir: c.place.dir }), { code: 'PDSM_ERR_REGISTRY', message: /pdsm_master_registry: PDSM_word_size must be 1, 2, 4 or 8, got "3"/ });
+  t.throws(() => attachMaster({ registryDir: c.place.dir }), {
+    code: 'PDSM_ERR_REGISTRY',
+    message: /pdsm_master_registry: PDSM_word_size must be 1, 2, 4 or 8, got "3"/,
+  });
 });

@@ -7,7 +7,10 @@ const skip = netns.ok ? false : netns.why;
 /** Names of the current namespaces. */
 async function namespaces(): Promise<string[]> {
   const r = await run('ip', ['netns', 'list']);
-  return r.stdout.split('\n').map((line) => line.split(' ')[0] ?? '').filter((name) => name !== '');
+  return r.stdout
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => name !== '');
 }
 
 t.test('two hosts on a bridge reach each other over IPv4 and IPv6, and destroy removes everything', { skip }, async (t) => {
@@ -20,7 +23,10 @@ t.test('two hosts on a bridge reach each other over IPv4 and IPv6, and destroy r
 
   const ping = await run('ping', ['-V']);
   t.test('ping works both ways', { skip: ping.code === 0 ? false : 'ping is not installed' }, async (t) => {
-    for (const [from, to] of [[a, b], [b, a]] as const) {
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       for (const address of [to.ipv4, to.ipv6]) {
         const r = await from.exec('ping', ['-c', '1', '-W', '2', address], { timeoutMs: 5_000 });
         t.equal(r.code, 0, `${from.name} pings ${address}`);
@@ -29,7 +35,10 @@ t.test('two hosts on a bridge reach each other over IPv4 and IPv6, and destroy r
   });
 
   for (const family of [4, 6] as const) {
-    for (const [from, to] of [[a, b], [b, a]] as const) {
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const r = await udpExchange({ from, to, family, count: 20 });
       t.match(r, { sent: 20, sendErrors: 0, unique: 20 }, `IPv${family} UDP from ${from.name} to ${to.name}`);
     }

@@ -18,7 +18,9 @@ const platform = s390x();
 t.test('the byte-order unit tests pass on an emulated s390x node', { skip: typeof platform === 'string' ? platform : false }, async (t) => {
   if (typeof platform === 'string') return;
   const files = [
-    ...readdirSync(join(COMPILED, 'segments')).filter((f) => f.endsWith('.test.js') && !f.startsWith('native-xxhash')).map((f) => join(COMPILED, 'segments', f)),
+    ...readdirSync(join(COMPILED, 'segments'))
+      .filter((f) => f.endsWith('.test.js') && !f.startsWith('native-xxhash'))
+      .map((f) => join(COMPILED, 'segments', f)),
     join(COMPILED, 'udp/digest-vector-hashes-network-neutral-pages.test.js'),
     join(COMPILED, 'udp/vectors-decode-and-reencode.test.js'),
   ];
@@ -47,7 +49,12 @@ t.test('the byte-order unit tests pass on an emulated s390x node', { skip: typeo
     });
   });
   // Run directly, tap prints plain TAP: a plan for the top-level tests, one `ok` line each.
-  const plan = /^1\.\.(\d+)/m.exec(out.split('\n').filter((l) => !l.startsWith(' ')).join('\n'));
+  const plan = /^1\.\.(\d+)/m.exec(
+    out
+      .split('\n')
+      .filter((l) => !l.startsWith(' '))
+      .join('\n'),
+  );
   const passed = out.split('\n').filter((l) => /^ok \d+/.test(l)).length;
   const failures = out.split('\n').filter((l) => /^\s*not ok/.test(l));
   t.not(result, 'timeout', `finished within ${bound / 1000} s`);

@@ -70,22 +70,43 @@ if (typeof win === 'string') {
     page.write('hello', 16);
     const pages = new BigUint64Array(2);
     native.hashPagesXxh3(page, 4096, 7n, pages);
-    t.same({ hash: ready.hash, xxh3: ready.xxh3, pagesXxh3: ready.pagesXxh3 },
+    t.same(
+      { hash: ready.hash, xxh3: ready.xxh3, pagesXxh3: ready.pagesXxh3 },
       { hash: String(native.xxh64(page.subarray(0, 4096), 0n)), xxh3: String(native.xxh3(page.subarray(0, 4096), 7n)), pagesXxh3: [...pages].map(String) },
-      'XXH64 and XXH3-64 on Windows equal the host build\'s');
-    t.match(ready.stat, { size: 65536, attached: 1, creatorPid: ready.pid, mode: 0o600 }, 'the creator sees its mapping: exact size, one view, itself as creator, the mode asked');
+      "XXH64 and XXH3-64 on Windows equal the host build's",
+    );
+    t.match(
+      ready.stat,
+      { size: 65536, attached: 1, creatorPid: ready.pid, mode: 0o600 },
+      'the creator sees its mapping: exact size, one view, itself as creator, the mode asked',
+    );
 
     const b = run(win, 'attach', key, dir);
     procs.push(b);
     const done = await answer(dir, 'b-done.json', b, win.startMs);
     t.equal(await exitOf(b, 30_000), 0, 'the attaching process exits cleanly');
     t.not(done.pid, ready.pid, 'two different Windows processes');
-    t.same(done.read, { u32: 0x0a0b0c0d, u64: String(0x1122334455667788n), text: 'hello', hash: ready.hash },
-      'the other process reads the values and the same page hash');
-    t.match(done.stat, { size: 65536, attached: 0, creatorPid: 0, mode: 0 }, 'opened by key: the exact size; no views yet; creator and mode unknown to an opener');
+    t.same(
+      done.read,
+      { u32: 0x0a0b0c0d, u64: String(0x1122334455667788n), text: 'hello', hash: ready.hash },
+      'the other process reads the values and the same page hash',
+    );
+    t.match(
+      done.stat,
+      { size: 65536, attached: 0, creatorPid: 0, mode: 0 },
+      'opened by key: the exact size; no views yet; creator and mode unknown to an opener',
+    );
     t.equal(done.sameId, done.id, 'a second get() of the same key in one process gives the same id');
-    t.match(done.exclusive, { thrown: true, code: 'EEXIST', winCode: 'ERROR_ALREADY_EXISTS', errno: 183, syscall: 'CreateFileMappingW' }, 'an exclusive create of an existing mapping fails with EEXIST');
-    t.match(done.tooLarge, { thrown: true, code: 'EINVAL', syscall: 'OpenFileMappingW' }, 'opening with a larger size than the mapping fails with EINVAL, as shmget does');
+    t.match(
+      done.exclusive,
+      { thrown: true, code: 'EEXIST', winCode: 'ERROR_ALREADY_EXISTS', errno: 183, syscall: 'CreateFileMappingW' },
+      'an exclusive create of an existing mapping fails with EEXIST',
+    );
+    t.match(
+      done.tooLarge,
+      { thrown: true, code: 'EINVAL', syscall: 'OpenFileMappingW' },
+      'opening with a larger size than the mapping fails with EINVAL, as shmget does',
+    );
     t.equal(done.readOnlyLength, 65536, 'a read-only view spans the mapping');
 
     const result = await answer(dir, 'a-result.json', a, win.startMs);
@@ -121,10 +142,24 @@ if (typeof win === 'string') {
     t.match(c.seedRange, { ...range, message: /"seed"/ });
     t.match(c.pageMultiple, { ...range, message: /multiple of pageSize/ });
     for (const k of ['unknownId', 'unknownAttach', 'unknownRemove'] as const) {
-      t.match(c[k], { thrown: true, name: 'Error', code: 'EINVAL', winCode: 'ERROR_INVALID_HANDLE', errno: 6 }, `${k}: an id this process never opened is EINVAL`);
+      t.match(
+        c[k],
+        { thrown: true, name: 'Error', code: 'EINVAL', winCode: 'ERROR_INVALID_HANDLE', errno: 6 },
+        `${k}: an id this process never opened is EINVAL`,
+      );
     }
     t.match(c.zeroSize, { thrown: true, code: 'EINVAL', syscall: 'CreateFileMappingW' }, 'a zero-size mapping cannot be created');
-    t.match(c.missing, { thrown: true, code: 'ENOENT', winCode: 'ERROR_FILE_NOT_FOUND', syscall: 'OpenFileMappingW', message: /^OpenFileMappingW ENOENT: .*\(ERROR_FILE_NOT_FOUND 2\)$/ }, 'a missing mapping is ENOENT, with the Win32 error named');
+    t.match(
+      c.missing,
+      {
+        thrown: true,
+        code: 'ENOENT',
+        winCode: 'ERROR_FILE_NOT_FOUND',
+        syscall: 'OpenFileMappingW',
+        message: /^OpenFileMappingW ENOENT: .*\(ERROR_FILE_NOT_FOUND 2\)$/,
+      },
+      'a missing mapping is ENOENT, with the Win32 error named',
+    );
     t.match(c.globalNotLocal, { thrown: true, code: 'ENOENT' }, 'a Global\\ mapping is not found under Local\\');
     t.equal(c.globalAgain, true, 'and is found again under Global\\');
 
@@ -133,6 +168,6 @@ if (typeof win === 'string') {
     const probe = run(win, 'probe', sharedKey, dir);
     const gone = await answer(dir, 'probe.json', probe, win.startMs);
     t.equal(await exitOf(probe, 30_000), 0, 'the probe exits cleanly');
-    t.match(gone, { thrown: true, code: 'ENOENT' }, 'the first test\'s mapping is gone once its last handle and view are closed');
+    t.match(gone, { thrown: true, code: 'ENOENT' }, "the first test's mapping is gone once its last handle and view are closed");
   });
 }

@@ -21,6 +21,14 @@ t.test('each client reaches the target from its own address and gets only its ow
   t.equal(target.peers.size, 2, 'the target saw two peers');
   t.notOk(target.peers.has(`${a.address}|${a.port}`), 'the target did not see client a directly');
   t.equal(relay.stats.clients, 2, 'the relay opened two upstream sockets');
-  t.same([...a.counts.keys()].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i), 'a got its echoes');
-  t.same([...b.counts.keys()].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => 1000 + i), 'b got its echoes');
+  t.same(
+    [...a.counts.keys()].sort((x, y) => x - y),
+    Array.from({ length: 20 }, (_, i) => i),
+    'a got its echoes',
+  );
+  t.same(
+    [...b.counts.keys()].sort((x, y) => x - y),
+    Array.from({ length: 20 }, (_, i) => 1000 + i),
+    'b got its echoes',
+  );
 });

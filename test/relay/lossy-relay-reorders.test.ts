@@ -35,7 +35,11 @@ t.test('reordered datagrams arrive late but all arrive', async (t) => {
 
   const { reordered } = relay.stats.up;
   t.ok(reordered > 0, `some datagrams were held back (${reordered})`);
-  t.same([...order].sort((x, y) => x - y), Array.from({ length: COUNT }, (_, i) => i), 'every datagram arrived once');
+  t.same(
+    [...order].sort((x, y) => x - y),
+    Array.from({ length: COUNT }, (_, i) => i),
+    'every datagram arrived once',
+  );
   const late = order.filter((v, i) => i > 0 && v < (order[i - 1] ?? 0)).length;
   t.ok(late > 0, `some arrived after a later one (${late})`);
 });

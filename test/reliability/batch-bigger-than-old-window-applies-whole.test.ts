@@ -17,13 +17,28 @@ t.test('a full batch of 70 000 DATA, its COMMIT first and its DATA in reverse, a
   const geometry = { pageSize: PAGE, wordSize: 8 as const, pageCount: PAGES };
   const applied: ReceivedBatch[] = [];
   const r = new FlowReceiver({
-    flow: 'mo', firstSeq: 0xffff_fff0, clock: new FakeClock(), geometry,
-    apply: (b) => applied.push(b), sendNack: () => undefined, requestResync: () => undefined,
+    flow: 'mo',
+    firstSeq: 0xffff_fff0,
+    clock: new FakeClock(),
+    geometry,
+    apply: (b) => applied.push(b),
+    sendNack: () => undefined,
+    requestResync: () => undefined,
   });
   t.ok(r.window >= 2 * (PAGES + 1), `the window (${r.window}) holds a full batch twice`);
   t.equal(windowFor(geometry, 1200), r.window);
   const first = 0xffff_fff0;
-  const commit: CommitMessage = { ...env, type: 'commit', flow: 'mo', seq: (first + PAGES) >>> 0, batchId: 1, dataCount: PAGES, pageCount: PAGES, replaces: true, full: true };
+  const commit: CommitMessage = {
+    ...env,
+    type: 'commit',
+    flow: 'mo',
+    seq: (first + PAGES) >>> 0,
+    batchId: 1,
+    dataCount: PAGES,
+    pageCount: PAGES,
+    replaces: true,
+    full: true,
+  };
   t.equal(r.onDatagram(commit), 'ok');
   const started = performance.now();
   for (let i = PAGES - 1; i >= 0; i--) {

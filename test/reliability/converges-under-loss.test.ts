@@ -5,7 +5,11 @@ import { testSeed } from '../fixtures/prng.js';
 const seed = testSeed();
 t.comment(`seed ${seed} (replay with PDSM_TEST_SEED=${seed})`);
 
-for (const [loss, duplicate, reorder] of [[0, 0, 0], [0.1, 0.05, 0.2], [0.3, 0.1, 0.3]] as const) {
+for (const [loss, duplicate, reorder] of [
+  [0, 0, 0],
+  [0.1, 0.05, 0.2],
+  [0.3, 0.1, 0.3],
+] as const) {
   t.test(`a stream of batches converges byte for byte with ${loss * 100}% loss, duplicates and reordering`, async (t) => {
     const p = flowPair({ seed, loss, duplicate, reorder, pages: 32, firstSeq: 0xffff_fff0 });
     for (let round = 0; round < 200; round++) {
@@ -49,6 +53,10 @@ t.test('batches are applied whole and in order', async (t) => {
     const pages = new Set(b.data.map((d) => d.page));
     t.ok(pages.has(0) && pages.has(7), `batch ${b.batchId} carries both pages`);
   }
-  t.same(batchIds, [...batchIds].sort((a, b) => a - b), 'batch ids increase');
+  t.same(
+    batchIds,
+    [...batchIds].sort((a, b) => a - b),
+    'batch ids increase',
+  );
   t.ok(p.target.equals(p.source));
 });

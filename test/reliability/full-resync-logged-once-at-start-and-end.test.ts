@@ -28,7 +28,13 @@ t.test('a full batch of hundreds of datagrams logs one start and one end on each
   let datagrams = 0;
   const receiver = into.start({ firstSeq: 500, clock, sendNack: () => undefined, requestResync: () => undefined });
   out.start({
-    src: 0xffff, dst: 3, epoch: 1, firstSeq: 500, geometry: { pageSize: PAGE, wordSize: 8, mtu: 1200 }, sealed: false, clock,
+    src: 0xffff,
+    dst: 3,
+    epoch: 1,
+    firstSeq: 500,
+    geometry: { pageSize: PAGE, wordSize: 8, mtu: 1200 },
+    sealed: false,
+    clock,
     emit: (m: DataMessage | CommitMessage) => {
       datagrams++;
       receiver.onDatagram(m);

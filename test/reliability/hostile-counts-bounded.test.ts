@@ -17,7 +17,16 @@ function sender(firstSeq = 1000) {
   const sent: (DataMessage | CommitMessage)[] = [];
   const snapshot = Buffer.alloc(PAGES * PAGE, 1);
   const s = new FlowSender({
-    flow: 'mo', src: 0xffff, dst: 0, epoch: 1, firstSeq, pageSize: PAGE, wordSize: 8, mtu: 1200, sealed: false, clock,
+    flow: 'mo',
+    src: 0xffff,
+    dst: 0,
+    epoch: 1,
+    firstSeq,
+    pageSize: PAGE,
+    wordSize: 8,
+    mtu: 1200,
+    sealed: false,
+    clock,
     source: { pageCount: PAGES, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
     emit: (m) => sent.push(m),
     flowControl: false,
@@ -32,7 +41,10 @@ t.test('a NACK whose range spans 2^31 numbers costs at most the history and retr
   const before = sent.length;
   t.equal(before, 5);
   const started = performance.now();
-  s.onNack([{ first: 1000, count: 0x7fff_ffff }, { first: 0x8000_0000, count: 0x7fff_ffff }]);
+  s.onNack([
+    { first: 1000, count: 0x7fff_ffff },
+    { first: 0x8000_0000, count: 0x7fff_ffff },
+  ]);
   clock.advance(10);
   const ms = performance.now() - started;
   t.equal(sent.length - before, 5, 'the five datagrams of the session, once');
@@ -40,7 +52,7 @@ t.test('a NACK whose range spans 2^31 numbers costs at most the history and retr
   t.comment(`answered in ${ms.toFixed(2)} ms`);
 });
 
-t.test('NACK ranges wholly before the session\'s first sequence or after the last sent are ignored (spec §7.6)', async (t) => {
+t.test("NACK ranges wholly before the session's first sequence or after the last sent are ignored (spec §7.6)", async (t) => {
   const { s, sent, clock } = sender(1000);
   s.sendBatch([0]);
   clock.advance(10);
@@ -58,9 +70,20 @@ t.test('a NACK for numbers of this session that left the history draws one repla
   const sent: (DataMessage | CommitMessage)[] = [];
   const snapshot = Buffer.alloc(PAGES * PAGE, 1);
   const s = new FlowSender({
-    flow: 'mo', src: 0xffff, dst: 0, epoch: 1, firstSeq: 1, pageSize: PAGE, wordSize: 8, mtu: 1200, sealed: false, clock,
+    flow: 'mo',
+    src: 0xffff,
+    dst: 0,
+    epoch: 1,
+    firstSeq: 1,
+    pageSize: PAGE,
+    wordSize: 8,
+    mtu: 1200,
+    sealed: false,
+    clock,
     source: { pageCount: PAGES, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
-    emit: (m) => sent.push(m), flowControl: { initialRate: 1000, maxRate: 1000, burst: 1 }, historyBytes: 4 * (PAGE + 40),
+    emit: (m) => sent.push(m),
+    flowControl: { initialRate: 1000, maxRate: 1000, burst: 1 },
+    historyBytes: 4 * (PAGE + 40),
   });
   for (let p = 0; p < 8; p++) s.sendBatch([p]);
   clock.advance(100);
@@ -91,9 +114,19 @@ t.test('repeated RESYNC FULL while a full batch is still queued costs one full b
   const sent: (DataMessage | CommitMessage)[] = [];
   const snapshot = Buffer.alloc(PAGES * PAGE, 1);
   const s = new FlowSender({
-    flow: 'mo', src: 0xffff, dst: 0, epoch: 1, firstSeq: 1, pageSize: PAGE, wordSize: 8, mtu: 1200, sealed: false, clock,
+    flow: 'mo',
+    src: 0xffff,
+    dst: 0,
+    epoch: 1,
+    firstSeq: 1,
+    pageSize: PAGE,
+    wordSize: 8,
+    mtu: 1200,
+    sealed: false,
+    clock,
     source: { pageCount: PAGES, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
-    emit: (m) => sent.push(m), flowControl: { initialRate: 1000, burst: 1 },
+    emit: (m) => sent.push(m),
+    flowControl: { initialRate: 1000, burst: 1 },
   });
   s.sendBatch([0]); // occupies the pacer so the full batches queue behind it
   for (let i = 0; i < 100; i++) s.onResync(0, 0, true);
@@ -107,8 +140,13 @@ function receiver(firstSeq = 100) {
   const nacks: SeqRange[][] = [];
   const resyncs: [number, number, boolean][] = [];
   const r = new FlowReceiver({
-    flow: 'mo', firstSeq, clock, geometry: { pageSize: PAGE, wordSize: 8, pageCount: PAGES },
-    apply: () => undefined, sendNack: (ranges) => nacks.push(ranges), requestResync: (a, b, c) => resyncs.push([a, b, c]),
+    flow: 'mo',
+    firstSeq,
+    clock,
+    geometry: { pageSize: PAGE, wordSize: 8, pageCount: PAGES },
+    apply: () => undefined,
+    sendNack: (ranges) => nacks.push(ranges),
+    requestResync: (a, b, c) => resyncs.push([a, b, c]),
   });
   return { r, nacks, resyncs, clock };
 }
@@ -140,5 +178,9 @@ t.test('a DIGEST of pages 63..64 of 64 is dropped whole and draws no RESYNC (spe
   t.same(differ, []);
   t.same(resyncs, [], 'no RESYNC, not even of page 63');
   t.equal(r.counters.digestsRefused, 1);
-  t.same(r.onDigest(0, 63, BigUint64Array.from([1n]), () => 0n), [63], 'page 63 alone is a valid digest');
+  t.same(
+    r.onDigest(0, 63, BigUint64Array.from([1n]), () => 0n),
+    [63],
+    'page 63 alone is a valid digest',
+  );
 });

@@ -4,16 +4,35 @@ import type { CommitMessage, DataMessage } from '../../src/udp/codec.js';
 import { FakeClock } from '../fixtures/fake-clock.js';
 
 const env = { src: 0xffff, dst: 0, epoch: 1, packetNumber: 0 };
-const data = (seq: number, page: number, offset: number, len: number, batchId = 1): DataMessage =>
-  ({ ...env, type: 'data', flow: 'mo', seq, batchId, page, offset, payload: Buffer.alloc(len, 7) });
-const commit = (seq: number, dataCount: number, pageCount: number, batchId = 1): CommitMessage =>
-  ({ ...env, type: 'commit', flow: 'mo', seq, batchId, dataCount, pageCount, replaces: false, full: false });
+const data = (seq: number, page: number, offset: number, len: number, batchId = 1): DataMessage => ({
+  ...env,
+  type: 'data',
+  flow: 'mo',
+  seq,
+  batchId,
+  page,
+  offset,
+  payload: Buffer.alloc(len, 7),
+});
+const commit = (seq: number, dataCount: number, pageCount: number, batchId = 1): CommitMessage => ({
+  ...env,
+  type: 'commit',
+  flow: 'mo',
+  seq,
+  batchId,
+  dataCount,
+  pageCount,
+  replaces: false,
+  full: false,
+});
 
 function receiver() {
   const applied: number[] = [];
   const resyncs: [number, number, boolean][] = [];
   const r = new FlowReceiver({
-    flow: 'mo', firstSeq: 10, clock: new FakeClock(),
+    flow: 'mo',
+    firstSeq: 10,
+    clock: new FakeClock(),
     geometry: { pageSize: 1024, wordSize: 8, pageCount: 8 },
     apply: (b) => applied.push(b.batchId),
     sendNack: () => undefined,
@@ -60,7 +79,17 @@ t.test('a digest for the last applied batch finds differing pages and asks for e
   r.onDatagram(commit(11, 1, 1));
   const local = [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n];
   const theirs = BigUint64Array.from([1n, 9n, 9n, 4n, 5n, 9n, 7n, 8n]);
-  t.same(r.onDigest(2, 0, theirs, (p) => local[p]!), [], 'a digest for another batch is ignored');
-  t.same(r.onDigest(1, 0, theirs, (p) => local[p]!), [1, 2, 5]);
-  t.same(resyncs, [[1, 2, false], [5, 1, false]]);
+  t.same(
+    r.onDigest(2, 0, theirs, (p) => local[p]!),
+    [],
+    'a digest for another batch is ignored',
+  );
+  t.same(
+    r.onDigest(1, 0, theirs, (p) => local[p]!),
+    [1, 2, 5],
+  );
+  t.same(resyncs, [
+    [1, 2, false],
+    [5, 1, false],
+  ]);
 });

@@ -29,7 +29,7 @@ t.test('a batch that fell out of the history is replaced by current contents, an
   t.equal(p.applied.at(-1)?.replaces, true, 'the last batch applied is the replacement');
 });
 
-t.test('a lost tail is found through the heartbeat\'s highest sequence', async (t) => {
+t.test("a lost tail is found through the heartbeat's highest sequence", async (t) => {
   const p = flowPair({ seed: 9, pages: 4 });
   p.setLoss(1);
   p.source.writeUInt32LE(77, 0);

@@ -20,7 +20,13 @@ t.test('tick() says scanning while a sliced scan runs, then the batch it found i
   t.ok(out.scanner.needsSlicing, `${region.length} bytes need slicing`);
   let sent = 0;
   out.start({
-    src: 0xffff, dst: 0, epoch: 1, firstSeq: 1, geometry: { pageSize: PAGE, wordSize: 8, mtu: 1200 }, sealed: false, clock,
+    src: 0xffff,
+    dst: 0,
+    epoch: 1,
+    firstSeq: 1,
+    geometry: { pageSize: PAGE, wordSize: 8, mtu: 1200 },
+    sealed: false,
+    clock,
     emit: () => void sent++,
   });
   t.equal(out.tick(), 'scanning', 'the first tick starts a sliced scan');
@@ -31,7 +37,7 @@ t.test('tick() says scanning while a sliced scan runs, then the batch it found i
   for (; turns < 10_000 && !out.sender!.sending; turns++) await new Promise((r) => setImmediate(r));
   t.ok(turns >= 1, `the scan took ${turns} more turn(s)`);
   t.ok(out.sender!.sending, 'then the batch was queued');
-  t.match(out.sender!.progress, { full: true, bytesTotal: region.length }, 'the session\'s full batch');
+  t.match(out.sender!.progress, { full: true, bytesTotal: region.length }, "the session's full batch");
   t.ok(sent > 0, 'and its first datagrams left at once');
   out.stop();
 });

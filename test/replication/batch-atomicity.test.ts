@@ -40,7 +40,10 @@ t.test('a consistent reader never sees half of a batch, and ST tracks the flow',
   t.equal(ro.peerState, PeerState.UP, 'ST says the remote is up');
   t.ok(ro.batches > 20n, 'ST counts the batches applied');
   const nowNs = BigInt(Date.now() + 1) * 1_000_000n; // Date.now() rounds down to the ms
-  t.ok(ro.lastBatchNs >= readsFromNs && ro.lastBatchNs <= nowNs, `the last batch stamp is from while the writer ran (${Number(nowNs - ro.lastBatchNs) / 1e6} ms ago)`);
+  t.ok(
+    ro.lastBatchNs >= readsFromNs && ro.lastBatchNs <= nowNs,
+    `the last batch stamp is from while the writer ran (${Number(nowNs - ro.lastBatchNs) / 1e6} ms ago)`,
+  );
   t.ok(ro.generation % 2n === 0n, 'the generation is even between batches');
 
   await c.remotes.get(0)!.stop('SIGKILL');

@@ -22,15 +22,43 @@ t.test('datagrams that do not decode, belong to no flow or come from an unknown 
   const send = (b: Uint8Array): Promise<void> => new Promise((r) => s.send(b, c.port, '127.0.0.1', () => r()));
   for (let i = 0; i < 200; i++) await send(rng.bytes(1 + rng.int(1300)));
   // Well-formed DATA for remote 1's RO flow, from a source that never joined.
-  const forged = encode({ type: 'data', src: 1, dst: 0xffff, epoch: 7, packetNumber: 1, flow: 'ro', seq: 1, batchId: 1, page: 0, offset: 0, payload: Buffer.alloc(1024, 0xee) });
+  const forged = encode({
+    type: 'data',
+    src: 1,
+    dst: 0xffff,
+    epoch: 7,
+    packetNumber: 1,
+    flow: 'ro',
+    seq: 1,
+    batchId: 1,
+    page: 0,
+    offset: 0,
+    payload: Buffer.alloc(1024, 0xee),
+  });
   for (let i = 0; i < 20; i++) await send(forged);
   // And for remote 0's flow, from the wrong port (spoofing its id without its socket).
-  const spoof = encode({ type: 'commit', src: 0, dst: 0xffff, epoch: 7, packetNumber: 2, flow: 'ro', seq: 2, batchId: 1, dataCount: 1, pageCount: 1, replaces: true, full: false });
+  const spoof = encode({
+    type: 'commit',
+    src: 0,
+    dst: 0xffff,
+    epoch: 7,
+    packetNumber: 2,
+    flow: 'ro',
+    seq: 2,
+    batchId: 1,
+    dataCount: 1,
+    pageCount: 1,
+    replaces: true,
+    full: false,
+  });
   for (let i = 0; i < 20; i++) await send(spoof);
 
   t.ok(await eventually(() => /reason=not-joined/.test(c.master.stderr()), 3000), 'datagrams from no session are counted');
   t.match(c.master.stderr(), /dropped datagram reason=decode-\w+/, 'junk is counted by decode reason');
-  const lines = c.master.stderr().split('\n').filter((l) => l.includes('dropped datagram'));
+  const lines = c.master
+    .stderr()
+    .split('\n')
+    .filter((l) => l.includes('dropped datagram'));
   t.ok(lines.length < 20, `drops are logged at most once per second per reason (${lines.length} lines)`);
   t.equal(hash(), before, 'MO and RO are byte-identical');
   t.equal(c.master.child.exitCode, null, 'the master keeps running');

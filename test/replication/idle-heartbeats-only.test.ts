@@ -15,8 +15,11 @@ t.test('with nothing changing, only heartbeats are sent', async (t) => {
   t.ok(await eventually(() => remote.mo.readUInt32LE(0) === 5), 'the change arrived');
   // The join's full sync and the change settle: wait (at most 50 x 100 ms) until neither side
   // has sent anything but heartbeats for three readings in a row.
-  const notHeartbeats = (): number => [c.master.stderr(), c.remotes.get(0)!.stderr()]
-    .reduce((n, text) => n + [...sent(text)].filter(([type]) => type !== 'heartbeat').reduce((a, [, k]) => a + k, 0), 0);
+  const notHeartbeats = (): number =>
+    [c.master.stderr(), c.remotes.get(0)!.stderr()].reduce(
+      (n, text) => n + [...sent(text)].filter(([type]) => type !== 'heartbeat').reduce((a, [, k]) => a + k, 0),
+      0,
+    );
   let last = -1;
   for (let i = 0, same = 0; i < 50 && same < 3; i++) {
     const n = notHeartbeats();
@@ -32,5 +35,9 @@ t.test('with nothing changing, only heartbeats are sent', async (t) => {
   t.same([...m.keys()], ['heartbeat'], 'the master sent heartbeats only');
   t.same([...r.keys()], ['heartbeat'], 'the remote sent heartbeats only');
   t.ok((m.get('heartbeat') ?? 0) >= 10 && (m.get('heartbeat') ?? 0) <= 30, 'about one heartbeat per interval');
-  t.match(c.master.stderr(), /pdsm:udp send \S+ data src=65535 dst=0 epoch=\d+ pn=\d+ flow=mo seq=\d+ batch=\d+ page=0 off=0 len=1024/, 'the trace shows type, flow, sequence, page and length');
+  t.match(
+    c.master.stderr(),
+    /pdsm:udp send \S+ data src=65535 dst=0 epoch=\d+ pn=\d+ flow=mo seq=\d+ batch=\d+ page=0 off=0 len=1024/,
+    'the trace shows type, flow, sequence, page and length',
+  );
 });

@@ -10,15 +10,20 @@ t.test('through 10% loss, reordering and duplicates both ways, a stream of updat
   const c = await startCluster({ remotes: 2, start: [], masterArgs: ['-s', '64K'], remoteArgs: ['-s', '64K'] });
   t.teardown(() => c.destroy());
   const relay = await startRelay({
-    family: 4, target: { address: '127.0.0.1', port: c.port }, seed,
-    loss: 0.1, duplicate: 0.05, reorder: 0.1, reorderDelayMs: 15,
+    family: 4,
+    target: { address: '127.0.0.1', port: c.port },
+    seed,
+    loss: 0.1,
+    duplicate: 0.05,
+    reorder: 0.1,
+    reorderDelayMs: 15,
   });
   t.teardown(() => relay.close());
   await c.startRemote(1, ['-P', String(relay.port)]);
   const master = c.attachMaster();
   const remote = c.attachRemote(1);
   const rng = new Prng(seed);
-  const words = 64 * 1024 / 8;
+  const words = (64 * 1024) / 8;
   for (let round = 0; round < 150; round++) {
     for (let k = 0; k < 8; k++) {
       remote.ro.writeBigUInt64LE(BigInt(round * 100 + k), 8 * rng.int(words));

@@ -19,13 +19,16 @@ t.test('a remote whose size differs is rejected, says both values in its log and
   // The two daemons' stderr reach this process on separate pipes: wait for the master's line too.
   t.ok(await eventually(() => /rejected remote client=1 .*reason=seg-size expected=4096 offered=8192/.test(c.master.stderr()), 10_000), 'the master logs it');
   t.equal(bad.child.exitCode, null, 'the remote keeps running');
-  t.ok(await eventually(() => {
-    try {
-      return /seg-size/.test(statusJson(c.place.dir, 1).peers[0]?.problem ?? '');
-    } catch {
-      return false;
-    }
-  }, 10_000), 'pdsm status shows why');
+  t.ok(
+    await eventually(() => {
+      try {
+        return /seg-size/.test(statusJson(c.place.dir, 1).peers[0]?.problem ?? '');
+      } catch {
+        return false;
+      }
+    }, 10_000),
+    'pdsm status shows why',
+  );
   const master = c.attachMaster();
   const r0 = c.attachRemote(0);
   master.moSlice(0).writeUInt32LE(99, 0);
@@ -57,7 +60,7 @@ t.test('with a key, the REJECT is authenticated: a remote whose size differs exi
   t.match(bad.stderr(), /rejected this remote \(seg-size\): segment size \(-s\): the master has 4096, this remote has 8192/);
 });
 
-t.test('a client id out of the master\'s range is rejected and logged', async (t) => {
+t.test("a client id out of the master's range is rejected and logged", async (t) => {
   const c = await startCluster({ remotes: 2, start: [] });
   t.teardown(() => c.destroy());
   // Its own registry folder, so only the master can tell that the id is out of range.
@@ -70,7 +73,7 @@ t.test('a client id out of the master\'s range is rejected and logged', async (t
   t.ok(await eventually(() => /rejected remote client=5 .*reason=client-id/.test(c.master.stderr()), 10_000), 'the master logs it');
 });
 
-t.test('a remote that is not its Clientname\'s host is rejected and logged', async (t) => {
+t.test("a remote that is not its Clientname's host is rejected and logged", async (t) => {
   const place = testPlace();
   t.teardown(() => place.cleanup());
   const conf = join(place.dir, 'clients.conf');
@@ -79,7 +82,10 @@ t.test('a remote that is not its Clientname\'s host is rejected and logged', asy
   t.teardown(() => c.destroy());
   await c.startRemote(0, ['-L', '127.0.0.1']);
   // The master says joined once the remote's cookie echo validated its address (spec §9.6), a little after the remote.
-  t.ok(await eventually(() => /remote joined client=0 address=127\.0\.0\.1:\d+/.test(c.master.stderr()), 10_000), 'client 0 from 127.0.0.1, its Clientname, joins');
+  t.ok(
+    await eventually(() => /remote joined client=0 address=127\.0\.0\.1:\d+/.test(c.master.stderr()), 10_000),
+    'client 0 from 127.0.0.1, its Clientname, joins',
+  );
   const bad = startDaemon(BIN.remote, c.remoteArgs(1, ['-L', '127.0.0.2']));
   t.teardown(() => bad.stop('SIGKILL'));
   await bad.waitFor(/rejected this remote \(address\): 127\.0\.0\.2 is not 127\.0\.0\.3 \(Clientname of client 1\)/, 15_000);

@@ -32,13 +32,17 @@ for (const family of [4, 6] as const) {
       t.ok(master.moSlice(n).equals(remotes[n]!.mo), `remote ${n}'s MO equals slice ${n} byte for byte`);
     }
 
-    await t.test('a store by the C example on remote 2 reaches slice 2, and it reads its MO slice', { skip: haveCc ? false : 'no C compiler (cc)' }, async (t) => {
-      const exe = join(c.place.dir, 'pdsm_example');
-      execFileSync('cc', ['-O2', '-o', exe, join(ROOT, 'examples/c/pdsm_example.c')]);
-      execFileSync(exe, ['-d', c.place.dir, '-n', '2', 'store', 'RO', '256', '4242']);
-      t.ok(await eventually(() => master.roSlice(2).readBigUInt64LE(256) === 4242n), 'slice 2 of the master\'s RO holds the C store');
-      t.equal(master.roSlice(1).readBigUInt64LE(256), 0n, 'slice 1 does not');
-      t.equal(execFileSync(exe, ['-d', c.place.dir, '-n', '2', 'load', 'MO', '4000'], { encoding: 'utf8' }).trim(), '1002', 'the C example reads its MO');
-    });
+    await t.test(
+      'a store by the C example on remote 2 reaches slice 2, and it reads its MO slice',
+      { skip: haveCc ? false : 'no C compiler (cc)' },
+      async (t) => {
+        const exe = join(c.place.dir, 'pdsm_example');
+        execFileSync('cc', ['-O2', '-o', exe, join(ROOT, 'examples/c/pdsm_example.c')]);
+        execFileSync(exe, ['-d', c.place.dir, '-n', '2', 'store', 'RO', '256', '4242']);
+        t.ok(await eventually(() => master.roSlice(2).readBigUInt64LE(256) === 4242n), "slice 2 of the master's RO holds the C store");
+        t.equal(master.roSlice(1).readBigUInt64LE(256), 0n, 'slice 1 does not');
+        t.equal(execFileSync(exe, ['-d', c.place.dir, '-n', '2', 'load', 'MO', '4000'], { encoding: 'utf8' }).trim(), '1002', 'the C example reads its MO');
+      },
+    );
   });
 }

@@ -13,7 +13,10 @@ t.test('an unresolvable -H exits 1 naming the host', async (t) => {
 t.test('a port in use exits 1 naming the port', async (t) => {
   const a = testPlace();
   const b = testPlace();
-  t.teardown(() => { a.cleanup(); b.cleanup(); });
+  t.teardown(() => {
+    a.cleanup();
+    b.cleanup();
+  });
   const port = String(await freeUdpPort());
   const first = startDaemon(BIN.master, [...a.args, '-P', port, '-L', '127.0.0.1']);
   t.teardown(() => first.stop('SIGKILL'));
@@ -22,4 +25,3 @@ t.test('a port in use exits 1 naming the port', async (t) => {
   t.equal(r.status, 1, r.stderr);
   t.match(r.stderr, new RegExp(`UDP port ${port} on 127\\.0\\.0\\.1 is in use`));
 });
-

@@ -27,15 +27,19 @@ t.test('a segment with a wider mode than --mode is refused and left alone', asyn
 const AS_NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups', '/usr/bin/python3'];
 const nobody = process.geteuid?.() === 0 && spawnSync('setpriv', [...AS_NOBODY, '-c', '0']).status === 0;
 
-t.test('a segment another user created is refused even with the same mode', { skip: nobody ? false : 'needs root, setpriv and /usr/bin/python3 to create a segment as another user' }, async (t) => {
-  const place = testPlace();
-  t.teardown(() => place.cleanup());
-  const mo = masterKeys(place.keyBase).MO;
-  const py = `import ctypes; l = ctypes.CDLL(None, use_errno=True); r = l.shmget(${mo}, ${SIZE}, 0o1000 | 0o2000 | 0o666); exit(0 if r >= 0 else 1)`;
-  const made = spawnSync('setpriv', [...AS_NOBODY, '-c', py], { encoding: 'utf8' });
-  t.equal(made.status, 0, `the other user created it: ${made.stderr}`);
-  const r = runBin(BIN.master, [...place.args, '-p', '1', '-s', String(SIZE), '-L', '127.0.0.1']);
-  t.equal(r.status, 1, r.stderr);
-  t.match(r.stderr, /MO segment key 0x[0-9a-f]+ exists owned by uid 65534 with mode 0666/);
-  t.equal(native.stat(findSegment(mo)!).uid, 65534, 'left to its owner');
-});
+t.test(
+  'a segment another user created is refused even with the same mode',
+  { skip: nobody ? false : 'needs root, setpriv and /usr/bin/python3 to create a segment as another user' },
+  async (t) => {
+    const place = testPlace();
+    t.teardown(() => place.cleanup());
+    const mo = masterKeys(place.keyBase).MO;
+    const py = `import ctypes; l = ctypes.CDLL(None, use_errno=True); r = l.shmget(${mo}, ${SIZE}, 0o1000 | 0o2000 | 0o666); exit(0 if r >= 0 else 1)`;
+    const made = spawnSync('setpriv', [...AS_NOBODY, '-c', py], { encoding: 'utf8' });
+    t.equal(made.status, 0, `the other user created it: ${made.stderr}`);
+    const r = runBin(BIN.master, [...place.args, '-p', '1', '-s', String(SIZE), '-L', '127.0.0.1']);
+    t.equal(r.status, 1, r.stderr);
+    t.match(r.stderr, /MO segment key 0x[0-9a-f]+ exists owned by uid 65534 with mode 0666/);
+    t.equal(native.stat(findSegment(mo)!).uid, 65534, 'left to its owner');
+  },
+);

@@ -30,7 +30,11 @@ t.test('a bad key file stops the daemon before it creates any segment', async (t
     const r = runBin(bin, [...place.args, '--psk-file', open.path, ...where]);
     t.equal(r.status, 1, r.stderr);
     t.match(r.stderr, /is readable or writable by group or others/);
-    t.same(Object.values(keys).filter((k) => findSegment(k) !== undefined), [], 'no segment of this node exists');
+    t.same(
+      Object.values(keys).filter((k) => findSegment(k) !== undefined),
+      [],
+      'no segment of this node exists',
+    );
   }
 });
 

@@ -31,7 +31,10 @@ t.test('a recorded session opens in its own session and is dropped whole by the 
   const helloNonce = freshNonce();
   const first = session(1000, 2000, helloNonce);
   for (let i = 0; i < 20; i++) {
-    first.remote.send({ type: 'heartbeat', src: 0, dst: NODE_MASTER, epoch: 2000, timestamp: i, echo: null, wantBcUnicast: false, flows: [], cookie: null }, from);
+    first.remote.send(
+      { type: 'heartbeat', src: 0, dst: NODE_MASTER, epoch: 2000, timestamp: i, echo: null, wantBcUnicast: false, flows: [], cookie: null },
+      from,
+    );
   }
   t.equal(first.recorded.filter((b) => first.master.receive(b, from) !== undefined).length, 20, 'the live session opens all 20');
   t.equal(first.recorded.filter((b) => first.master.receive(b, from) !== undefined).length, 0, 'a replay into the same session is refused');
@@ -45,7 +48,23 @@ t.test('sealed HELLOs never repeat a (key, nonce) pair: each carries a fresh sal
   const out: Buffer[] = [];
   const a = new Transport(endpoint(out), log, 7, { self: 0, acceptSrc: () => true, psk });
   const b = new Transport(endpoint(out), log, 7, { self: 0, acceptSrc: () => true, psk }); // a restart with the same epoch
-  const hello = { type: 'hello' as const, src: 0, dst: NODE_MASTER, epoch: 7, versionMin: 2, versionMax: 2, mtu: 1200, pageSize: 1024, segSize: 4096, bcSize: 0, roNextSeq: 0, wordSize: 8 as const, hostname: null, nonce: freshNonce(), options: [] };
+  const hello = {
+    type: 'hello' as const,
+    src: 0,
+    dst: NODE_MASTER,
+    epoch: 7,
+    versionMin: 2,
+    versionMax: 2,
+    mtu: 1200,
+    pageSize: 1024,
+    segSize: 4096,
+    bcSize: 0,
+    roNextSeq: 0,
+    wordSize: 8 as const,
+    hostname: null,
+    nonce: freshNonce(),
+    options: [],
+  };
   a.send(hello, from);
   b.send(hello, from);
   t.equal(out[0]!.subarray(0, 24).toString('hex'), out[1]!.subarray(0, 24).toString('hex'), 'same header (epoch and packet number) after the restart');

@@ -27,7 +27,10 @@ t.test('a recorded session replayed into a restarted master opens nothing', asyn
   // A relay between remote and master that records every remote -> master datagram.
   const front = await bound();
   const back = await bound();
-  t.teardown(() => { front.close(); back.close(); });
+  t.teardown(() => {
+    front.close();
+    back.close();
+  });
   const recorded: Buffer[] = [];
   let remote: { address: string; port: number } | undefined;
   front.on('message', (b, from) => {
@@ -35,7 +38,9 @@ t.test('a recorded session replayed into a restarted master opens nothing', asyn
     recorded.push(Buffer.from(b));
     back.send(b, c.port, '127.0.0.1');
   });
-  back.on('message', (b) => { if (remote) front.send(b, remote.port, remote.address); });
+  back.on('message', (b) => {
+    if (remote) front.send(b, remote.port, remote.address);
+  });
 
   const r = await c.startRemote(0, ['-P', String(front.address().port)]);
   const m = c.attachMaster();

@@ -49,7 +49,9 @@ for (const withKey of [false, true]) {
     let rlog = '';
     const spoof = h2.spawn(process.execPath, [BIN.remote, ...common, '-n', '0', '-H', h0.ipv4]);
     spoof.stderr?.on('data', (d: Buffer) => (rlog += d.toString()));
-    const said = new RegExp(`rejected this remote \\(address\\): ${h2.ipv4.replace(/\./g, '\\.')} is not ${h1.ipv4.replace(/\./g, '\\.')} \\(Clientname of client 0\\)`);
+    const said = new RegExp(
+      `rejected this remote \\(address\\): ${h2.ipv4.replace(/\./g, '\\.')} is not ${h1.ipv4.replace(/\./g, '\\.')} \\(Clientname of client 0\\)`,
+    );
     if (withKey) {
       // Sealed under the key, the REJECT is the master's own word: a configuration error, exit 1.
       t.equal(await exited(spoof, 30_000), 1, 'the spoofing remote exits 1');

@@ -2,8 +2,20 @@
 // the master's slices and the status segment's records, as fixed numbers a C client can rely on.
 import t from 'tap';
 import {
-  DEFAULT_KEY_BASE, KEYS_PER_NODE, masterKeys, masterStRecords, MAX_KEY_BASE, MAX_REMOTES, OS_PAGE_SIZE,
-  REMOTE_KEY_OFFSET, REMOTE_ST, remoteKeys, roundSegmentSize, sliceOffset, ST_RECORD_SIZE, stOwnerOffset,
+  DEFAULT_KEY_BASE,
+  KEYS_PER_NODE,
+  masterKeys,
+  masterStRecords,
+  MAX_KEY_BASE,
+  MAX_REMOTES,
+  OS_PAGE_SIZE,
+  REMOTE_KEY_OFFSET,
+  REMOTE_ST,
+  remoteKeys,
+  roundSegmentSize,
+  sliceOffset,
+  ST_RECORD_SIZE,
+  stOwnerOffset,
   stSegmentSize,
 } from '../../src/segments/layout.js';
 

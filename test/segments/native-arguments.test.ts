@@ -49,21 +49,24 @@ t.test('attach, stat and remove refuse a bad id or flag before any system call',
   t.throws(() => remove(0.5), rangeError);
 });
 
-for (const [pagesName, oneName] of [['hashPages', 'xxh64'], ['hashPagesXxh3', 'xxh3']] as const)
-t.test(`${pagesName} and ${oneName} refuse data that is not a Uint8Array and seeds that are not bigints`, async (t) => {
-  const hashPages = loose(native[pagesName]);
-  const xxh64 = loose(native[oneName]);
-  const out = new BigUint64Array(4);
-  t.throws(() => hashPages(new Uint16Array(2048), 1024, 0n, out), typeError, 'Uint16Array data');
-  t.throws(() => hashPages(new ArrayBuffer(4096), 1024, 0n, out), typeError, 'ArrayBuffer data');
-  t.throws(() => hashPages(new Uint8Array(4096), 1024, 0, out), typeError, 'number seed');
-  t.throws(() => hashPages(new Uint8Array(4096), 1024n, 0n, out), typeError, 'bigint page size');
-  t.throws(() => hashPages(new Uint8Array(4096), 1024, 0n, new BigInt64Array(4)), typeError, 'signed out');
-  t.throws(() => hashPages(new Uint8Array(4096), 1024, 0n, [0n, 0n, 0n, 0n]), typeError, 'array out');
-  t.throws(() => xxh64('abc', 0n), typeError, 'string data');
-  t.throws(() => xxh64(new Uint8Array(3)), typeError, 'seed missing');
-  t.doesNotThrow(() => xxh64(Buffer.from('abc'), 0n), 'a Buffer is a Uint8Array');
-});
+for (const [pagesName, oneName] of [
+  ['hashPages', 'xxh64'],
+  ['hashPagesXxh3', 'xxh3'],
+] as const)
+  t.test(`${pagesName} and ${oneName} refuse data that is not a Uint8Array and seeds that are not bigints`, async (t) => {
+    const hashPages = loose(native[pagesName]);
+    const xxh64 = loose(native[oneName]);
+    const out = new BigUint64Array(4);
+    t.throws(() => hashPages(new Uint16Array(2048), 1024, 0n, out), typeError, 'Uint16Array data');
+    t.throws(() => hashPages(new ArrayBuffer(4096), 1024, 0n, out), typeError, 'ArrayBuffer data');
+    t.throws(() => hashPages(new Uint8Array(4096), 1024, 0, out), typeError, 'number seed');
+    t.throws(() => hashPages(new Uint8Array(4096), 1024n, 0n, out), typeError, 'bigint page size');
+    t.throws(() => hashPages(new Uint8Array(4096), 1024, 0n, new BigInt64Array(4)), typeError, 'signed out');
+    t.throws(() => hashPages(new Uint8Array(4096), 1024, 0n, [0n, 0n, 0n, 0n]), typeError, 'array out');
+    t.throws(() => xxh64('abc', 0n), typeError, 'string data');
+    t.throws(() => xxh64(new Uint8Array(3)), typeError, 'seed missing');
+    t.doesNotThrow(() => xxh64(Buffer.from('abc'), 0n), 'a Buffer is a Uint8Array');
+  });
 
 t.test('an attachment object cannot be made with new, only by attach()', async (t) => {
   // Reach the class the only way JavaScript can: through an attachment's prototype.

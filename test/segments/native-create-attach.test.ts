@@ -32,7 +32,10 @@ t.test('bytes written through one attachment are read through a second attachmen
 
   const out = new Uint8Array(writer.buffer);
   const seen = new Uint8Array(reader.buffer);
-  t.ok(seen.every((b) => b === 0), 'a new segment reads as zeros');
+  t.ok(
+    seen.every((b) => b === 0),
+    'a new segment reads as zeros',
+  );
   out.set([1, 2, 3], 0);
   out[8191] = 0xff;
   new DataView(writer.buffer).setBigUint64(64, 0x0102030405060708n, true);

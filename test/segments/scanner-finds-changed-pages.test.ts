@@ -24,9 +24,17 @@ t.test('while writers hold the generation odd or move it, the scan is busy and t
   const s = new PageScanner(live, 1024);
   s.scan(() => 0n);
   live.fill(1, 0, 1024);
-  t.equal(s.scan(() => 1n), 'busy', 'odd generation');
+  t.equal(
+    s.scan(() => 1n),
+    'busy',
+    'odd generation',
+  );
   let g = 0n;
-  t.equal(s.scan(() => (g += 2n)), 'busy', 'a generation that moves during every pass');
+  t.equal(
+    s.scan(() => (g += 2n)),
+    'busy',
+    'a generation that moves during every pass',
+  );
   t.ok(s.snapshot.subarray(0, 1024).equals(Buffer.alloc(1024)), 'the snapshot did not take the unstable copy');
   const r = s.scan(() => 4n);
   t.same(r !== 'busy' && r.dirty, [0], 'a stable generation lets the change through');

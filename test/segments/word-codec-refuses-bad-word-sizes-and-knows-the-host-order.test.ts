@@ -9,19 +9,31 @@ t.test('HOST_LITTLE_ENDIAN is the byte order the operating system reports', asyn
 });
 
 t.test('a word size other than 1, 2, 4 or 8 is refused even when the length is a whole number of such words', async (t) => {
-  for (const [size, bytes] of [[3, 12], [16, 32], [0, 8], [6, 24]] as const) {
-    t.throws(() => convert(new Uint8Array(bytes), new Uint8Array(bytes), size as 8, true), {
-      code: 'PDSM_ERR_RANGE', message: `word size must be 1, 2, 4 or 8, got ${size}`,
-    }, `word size ${size}`);
+  for (const [size, bytes] of [
+    [3, 12],
+    [16, 32],
+    [0, 8],
+    [6, 24],
+  ] as const) {
+    t.throws(
+      () => convert(new Uint8Array(bytes), new Uint8Array(bytes), size as 8, true),
+      {
+        code: 'PDSM_ERR_RANGE',
+        message: `word size must be 1, 2, 4 or 8, got ${size}`,
+      },
+      `word size ${size}`,
+    );
   }
 });
 
 t.test('errors name the lengths that do not fit', async (t) => {
   t.throws(() => toWire(new Uint8Array(16), new Uint8Array(8), 8), {
-    code: 'PDSM_ERR_RANGE', message: 'source has 16 bytes but destination 8',
+    code: 'PDSM_ERR_RANGE',
+    message: 'source has 16 bytes but destination 8',
   });
   t.throws(() => fromWire(new Uint8Array(12), new Uint8Array(12), 8), {
-    code: 'PDSM_ERR_RANGE', message: '12 bytes is not a whole number of 8-byte words',
+    code: 'PDSM_ERR_RANGE',
+    message: '12 bytes is not a whole number of 8-byte words',
   });
 });
 

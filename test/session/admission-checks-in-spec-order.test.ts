@@ -3,8 +3,15 @@ import { admit, pickVersion, versionWord, type AdmissionContext } from '../../sr
 import { hello } from '../fixtures/session-harness.js';
 
 const base: AdmissionContext = {
-  closing: false, versions: { min: 1, max: 1 }, remotes: 2, addressProblem: () => undefined,
-  pageSize: 1024, wordSize: 8, segSize: 4096, bcSize: 0, session: undefined,
+  closing: false,
+  versions: { min: 1, max: 1 },
+  remotes: 2,
+  addressProblem: () => undefined,
+  pageSize: 1024,
+  wordSize: 8,
+  segSize: 4096,
+  bcSize: 0,
+  session: undefined,
 };
 const FROM = '127.0.0.1|40000';
 
@@ -40,5 +47,9 @@ t.test('a session is address and port: another port of a live session is a dupli
   t.match(admit(hello({ epoch: 5 }), '127.0.0.1|40001', { ...base, session }), { kind: 'reject', reason: 'duplicate' }, 'same epoch too');
   t.match(admit(hello({ epoch: 5 }), FROM, { ...base, session }), { kind: 'resend' }, 'same address, port and epoch: a retransmission');
   t.match(admit(hello({ epoch: 6 }), FROM, { ...base, session }), { kind: 'welcome', replaces: 'restarted' }, 'same address and port, new epoch');
-  t.match(admit(hello({ epoch: 6 }), '127.0.0.1|40001', { ...base, session: { ...session, live: false } }), { kind: 'welcome', replaces: 'silent' }, 'a silent session is replaced');
+  t.match(
+    admit(hello({ epoch: 6 }), '127.0.0.1|40001', { ...base, session: { ...session, live: false } }),
+    { kind: 'welcome', replaces: 'silent' },
+    'a silent session is replaced',
+  );
 });

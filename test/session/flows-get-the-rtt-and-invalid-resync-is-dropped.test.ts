@@ -27,7 +27,10 @@ function joinedMaster(withBc = false) {
 function echoAfter(h: ReturnType<typeof masterHarness>, id: number, rttMs: number): void {
   const stampedAt = h.clock.now();
   h.clock.advance(rttMs);
-  h.deliver(heartbeat(id, 0xffff, REMOTE_EPOCH + id, { timestamp: 9, echo: { timestamp: stampUs(stampedAt), delay: 0 } }), { ...REMOTE, port: REMOTE.port + id });
+  h.deliver(heartbeat(id, 0xffff, REMOTE_EPOCH + id, { timestamp: 9, echo: { timestamp: stampUs(stampedAt), delay: 0 } }), {
+    ...REMOTE,
+    port: REMOTE.port + id,
+  });
 }
 
 t.test('master: the RTT of a remote reaches the flow controller of its MO flow', async (t) => {

@@ -13,7 +13,10 @@ t.test('after SIGTERM the master says GOODBYE shutdown and answers every HELLO w
   h.deliver(hello({ epoch: REMOTE_EPOCH + 1 }));
   h.deliver(hello({ src: 1, epoch: 9 }), { address: '127.0.0.2', port: 5 });
   const answers = h.io.take();
-  t.same(answers.map((a) => a.msg.type === 'reject' && a.msg.reason), ['unavailable', 'unavailable']);
+  t.same(
+    answers.map((a) => a.msg.type === 'reject' && a.msg.reason),
+    ['unavailable', 'unavailable'],
+  );
   h.advance(10_000);
   t.equal(h.io.take().length, 0, 'no heartbeats or scans once closing');
 });

@@ -26,7 +26,19 @@ t.test('any datagram of the session counts as heard', async (t) => {
   const h = joined();
   for (let i = 0; i < 20; i++) {
     h.advance(h.config.timers.livenessMs / 2);
-    h.deliver({ type: 'data', src: 0, dst: 0xffff, epoch: REMOTE_EPOCH, packetNumber: 10 + i, flow: 'ro', seq: 100 + i, batchId: 1, page: 0, offset: 0, payload: new Uint8Array(8) });
+    h.deliver({
+      type: 'data',
+      src: 0,
+      dst: 0xffff,
+      epoch: REMOTE_EPOCH,
+      packetNumber: 10 + i,
+      flow: 'ro',
+      seq: 100 + i,
+      batchId: 1,
+      page: 0,
+      offset: 0,
+      payload: new Uint8Array(8),
+    });
   }
   t.equal(h.core.peerState(0), MasterPeerState.UP, 'DATA alone keeps the session');
   t.equal(h.ro[0]!.receiver?.datagrams, 20, 'and reaches the RO flow');
@@ -39,7 +51,10 @@ t.test('a master that stalled extends the deadline instead of dropping the sessi
   h.clock.advance(late);
   h.core.onTimeout(h.clock.now(), false);
   t.equal(h.core.peerState(0), MasterPeerState.UP, 'not blamed on the remote');
-  t.ok(h.io.logs.some((l) => /did not run for a while/.test(l.text)), 'the stall is logged');
+  t.ok(
+    h.io.logs.some((l) => /did not run for a while/.test(l.text)),
+    'the stall is logged',
+  );
   h.advance(h.config.timers.livenessMs + 2 * h.config.timers.heartbeatMs);
   t.equal(h.core.peerState(0), MasterPeerState.DOWN, 'a real silence afterwards still counts');
 });

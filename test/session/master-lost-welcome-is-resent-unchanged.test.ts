@@ -9,7 +9,7 @@ t.test('a retransmitted HELLO gets the same WELCOME and changes nothing', async 
   h.deliver(hello());
   const [first] = h.io.take('welcome');
   t.ok(first, 'WELCOME sent');
-  t.same(first!.to, REMOTE, 'to the HELLO\'s address and port');
+  t.same(first!.to, REMOTE, "to the HELLO's address and port");
   t.equal(h.core.peerState(0), MasterPeerState.UP);
   t.same(h.io.states, [[0, PeerState.UP]]);
   h.clock.advance(400);
@@ -21,7 +21,7 @@ t.test('a retransmitted HELLO gets the same WELCOME and changes nothing', async 
   t.equal(h.core.peers(h.clock.now())[0]!.sessions, 1);
 });
 
-t.test('a session\'s first batches wait until its address is validated by a datagram of the session', async (t) => {
+t.test("a session's first batches wait until its address is validated by a datagram of the session", async (t) => {
   const h = masterHarness();
   h.deliver(hello());
   t.equal(h.mo[0]!.ticks, 0, 'no MO batch to an address that did not answer');

@@ -10,7 +10,10 @@ t.test('a HELLO for a live session from another port gets REJECT duplicate, what
   h.deliver(hello({ epoch: REMOTE_EPOCH + 1 }), OTHER_PORT);
   h.deliver(hello(), OTHER_PORT);
   const rejects = h.io.take('reject');
-  t.same(rejects.map((r) => r.msg.reason), ['duplicate', 'duplicate']);
+  t.same(
+    rejects.map((r) => r.msg.reason),
+    ['duplicate', 'duplicate'],
+  );
   t.same(rejects[0]!.to, OTHER_PORT);
   h.deliver(heartbeat(0, 0xffff, REMOTE_EPOCH));
   t.equal(h.io.drops.length, 0, 'the old session still speaks');
@@ -35,7 +38,7 @@ t.test('once the old session was silent past liveness, the HELLO replaces it and
   t.same(h.io.drops, ['not-joined'], 'the old session is gone');
 });
 
-t.test('a HELLO with a new epoch from the session\'s own address and port is a restart: a new session at once', async (t) => {
+t.test("a HELLO with a new epoch from the session's own address and port is a restart: a new session at once", async (t) => {
   const h = masterHarness();
   h.deliver(hello());
   h.io.take();
@@ -43,5 +46,5 @@ t.test('a HELLO with a new epoch from the session\'s own address and port is a r
   const sent = h.io.take();
   t.equal(sent.filter((s) => s.msg.type === 'goodbye').length, 0, 'no GOODBYE to the new process');
   t.match(sent.find((s) => s.msg.type === 'welcome')?.msg, { remoteEpoch: REMOTE_EPOCH + 1 });
-  t.equal(h.ro[0]!.receiver?.expected, 5, 'RO starts afresh at the new HELLO\'s RO Next Seq');
+  t.equal(h.ro[0]!.receiver?.expected, 5, "RO starts afresh at the new HELLO's RO Next Seq");
 });

@@ -21,7 +21,10 @@ t.test('without a key a REJECT seg-size never ends the remote: it logs, shows wh
     h.deliver(reject(REMOTE_EPOCH, 'seg-size', 4096, 8192));
   }
   t.ok(gaps[0]! >= 500 && gaps[0]! <= 1500, `first retry after ${gaps[0]} ms`);
-  t.ok(gaps.every((g, i) => i === 0 || g >= gaps[i - 1]! || g >= REJECT_BACKOFF_MAX_MS - 100), `growing: ${gaps.join(', ')}`);
+  t.ok(
+    gaps.every((g, i) => i === 0 || g >= gaps[i - 1]! || g >= REJECT_BACKOFF_MAX_MS - 100),
+    `growing: ${gaps.join(', ')}`,
+  );
   t.ok(Math.max(...gaps) <= REJECT_BACKOFF_MAX_MS + 100, 'bounded by 30 s');
 });
 

@@ -37,7 +37,7 @@ t.test('a lost WELCOME: the next HELLO keeps the epoch, so the master can resend
 t.test('WELCOME for its own epoch takes the remote UP with flows from its fields and the full RO batch', async (t) => {
   const h = await up();
   t.equal(h.core.state, RemoteState.UP);
-  t.equal(h.mo.receiver?.expected, 7, 'MO from WELCOME\'s MO Next Seq');
+  t.equal(h.mo.receiver?.expected, 7, "MO from WELCOME's MO Next Seq");
   t.equal(h.ro.ticks, 1, 'the full RO batch right away');
   t.equal(h.core.sessions, 1);
   h.deliver(welcome(REMOTE_EPOCH));
@@ -81,12 +81,12 @@ t.test('datagrams of the master keep the session; those from elsewhere are dropp
     h.deliver(heartbeat(0xffff, 0, MASTER_EPOCH, { flows: [{ flow: 'mo', highestSeq: 9 }] }));
   }
   t.equal(h.core.state, RemoteState.UP);
-  t.equal(h.mo.receiver?.highest, 9, 'HEARTBEAT\'s MO highest reaches the receiver');
+  t.equal(h.mo.receiver?.highest, 9, "HEARTBEAT's MO highest reaches the receiver");
   h.deliver(goodbye(0xffff, 0, MASTER_EPOCH), { address: MASTER.address, port: MASTER.port + 1 });
-  t.equal(h.core.state, RemoteState.UP, 'a GOODBYE from another port is not the master\'s');
+  t.equal(h.core.state, RemoteState.UP, "a GOODBYE from another port is not the master's");
   t.same(h.io.drops, ['unknown-source']);
   h.deliver(goodbye(0xffff, 0, MASTER_EPOCH), { address: `::ffff:${MASTER.address}`, port: MASTER.port });
-  t.equal(h.core.state, RemoteState.JOINING, 'the master\'s address on a dual-stack socket is the master');
+  t.equal(h.core.state, RemoteState.JOINING, "the master's address on a dual-stack socket is the master");
 });
 
 t.test('a remote that stalled does not blame the master', async (t) => {

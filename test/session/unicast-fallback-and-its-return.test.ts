@@ -53,14 +53,26 @@ t.test('a quiet BC: behind for 20 periods and 20 s with no multicast at all also
 t.test('the remote sets WANT_BC_UNICAST when no multicast arrives, and clears it only by joining again', async (t) => {
   const h = remoteHarness();
   h.withBc();
-  h.deliver(welcome(REMOTE_EPOCH, { bcMode: 'multicast', bcSize: 4096, bcNextSeq: 5, multicast: { port: GROUP.port, address: new Uint8Array([239, 1, 2, 3]) } }));
+  h.deliver(
+    welcome(REMOTE_EPOCH, { bcMode: 'multicast', bcSize: 4096, bcNextSeq: 5, multicast: { port: GROUP.port, address: new Uint8Array([239, 1, 2, 3]) } }),
+  );
   await settle();
-  t.equal(h.bcIn.receiver?.expected, 5, 'BC from WELCOME\'s BC Next Seq');
+  t.equal(h.bcIn.receiver?.expected, 5, "BC from WELCOME's BC Next Seq");
   for (let seq = 10; seq < 20; seq++) {
     h.advance(100);
-    h.deliver(heartbeat(0xffff, 0, MASTER_EPOCH, { flows: [{ flow: 'mo', highestSeq: 6 }, { flow: 'bc', highestSeq: seq }] }));
+    h.deliver(
+      heartbeat(0xffff, 0, MASTER_EPOCH, {
+        flows: [
+          { flow: 'mo', highestSeq: 6 },
+          { flow: 'bc', highestSeq: seq },
+        ],
+      }),
+    );
   }
-  t.ok(h.io.take('heartbeat').some((b) => b.msg.wantBcUnicast), 'the flag goes out');
+  t.ok(
+    h.io.take('heartbeat').some((b) => b.msg.wantBcUnicast),
+    'the flag goes out',
+  );
   t.ok(h.io.logs.some((l) => /no multicast arrives/.test(l.text)));
   h.deliver({ type: 'goodbye', src: 0xffff, dst: 0, epoch: MASTER_EPOCH, packetNumber: 9, reason: 'shutdown' });
   h.deliver(welcome(REMOTE_EPOCH + 1, { bcMode: 'multicast', bcSize: 4096, multicast: { port: GROUP.port, address: new Uint8Array([239, 1, 2, 3]) } }));
@@ -77,19 +89,43 @@ t.test('the master sends BC by unicast to a remote in fallback, and by multicast
   h.deliver(heartbeat(0, 0xffff, REMOTE_EPOCH));
   h.io.take();
   const bcEmit = h.bc!.lastStart!.emit;
-  const data = { type: 'data' as const, src: 0xffff, dst: 0xfffe, epoch: MASTER_EPOCH, packetNumber: 0, flow: 'bc' as const, seq: 1, batchId: 1, page: 0, offset: 0, payload: new Uint8Array(8) };
+  const data = {
+    type: 'data' as const,
+    src: 0xffff,
+    dst: 0xfffe,
+    epoch: MASTER_EPOCH,
+    packetNumber: 0,
+    flow: 'bc' as const,
+    seq: 1,
+    batchId: 1,
+    page: 0,
+    offset: 0,
+    payload: new Uint8Array(8),
+  };
   bcEmit(data);
-  t.same(h.io.take().map((s) => s.to), [GROUP], 'multicast only');
+  t.same(
+    h.io.take().map((s) => s.to),
+    [GROUP],
+    'multicast only',
+  );
   h.deliver(heartbeat(0, 0xffff, REMOTE_EPOCH, { wantBcUnicast: true }));
   t.equal(h.core.peers(h.clock.now())[0]!.bcUnicast, true);
   bcEmit(data);
   const sent = h.io.take();
-  t.same(sent.map((s) => s.to), [GROUP, REMOTE], 'the group, and the remote by unicast');
+  t.same(
+    sent.map((s) => s.to),
+    [GROUP, REMOTE],
+    'the group, and the remote by unicast',
+  );
   t.equal(sent[1]!.msg.dst, 0, 'with Dst = its client id');
   h.deliver(hello({ epoch: REMOTE_EPOCH + 1 })); // the remote joined again
   h.deliver(heartbeat(0, 0xffff, REMOTE_EPOCH + 1));
   h.io.take();
   bcEmit(data);
-  t.same(h.io.take().map((s) => s.to), [GROUP], 'back to multicast');
+  t.same(
+    h.io.take().map((s) => s.to),
+    [GROUP],
+    'back to multicast',
+  );
   t.equal(h.bc!.fullOwed, 2, 'each new session got the full BC batch (spec §8.1)');
 });

@@ -5,9 +5,7 @@ import t from 'tap';
 import { PeerState } from '../../src/segments/status.js';
 import { MasterPeerState, RemoteState } from '../../src/session/states.js';
 import type { SessionStart } from '../../src/session/io.js';
-import {
-  MASTER_EPOCH, REMOTE, REMOTE_EPOCH, heartbeat, hello, masterHarness, remoteHarness, settle, welcome,
-} from '../fixtures/session-harness.js';
+import { MASTER_EPOCH, REMOTE, REMOTE_EPOCH, heartbeat, hello, masterHarness, remoteHarness, settle, welcome } from '../fixtures/session-harness.js';
 
 const V2 = { versions: { min: 2, max: 2 } };
 const nonce = (b: number): Uint8Array => new Uint8Array(16).fill(b);
@@ -30,12 +28,27 @@ t.test('the master welcomes with a fresh nonce and a cookie, installs the sessio
   t.same(w?.msg.nonce, nonce(0xc0), 'WELCOME carries the master nonce');
   t.equal(w?.msg.cookie?.byteLength, 16, 'and a 16-byte cookie');
   t.equal(w?.msg.version, 2);
-  t.same(rec.installs.map(([id, s]) => [id, s.secrets.helloNonce, s.secrets.welcomeNonce, s.secrets.remoteEpoch, s.secrets.masterEpoch, s.peerEpoch]),
-    [[0, nonce(0xa0), nonce(0xc0), REMOTE_EPOCH, MASTER_EPOCH, REMOTE_EPOCH]], 'keys from both nonces and both epochs');
+  t.same(
+    rec.installs.map(([id, s]) => [id, s.secrets.helloNonce, s.secrets.welcomeNonce, s.secrets.remoteEpoch, s.secrets.masterEpoch, s.peerEpoch]),
+    [[0, nonce(0xa0), nonce(0xc0), REMOTE_EPOCH, MASTER_EPOCH, REMOTE_EPOCH]],
+    'keys from both nonces and both epochs',
+  );
   t.equal(h.core.peerState(0), MasterPeerState.DOWN, 'not up before the cookie');
   t.same(h.io.states, [], 'nothing in ST');
 
-  h.deliver({ type: 'data', src: 0, dst: 0xffff, epoch: REMOTE_EPOCH, packetNumber: 3, flow: 'ro', seq: 100, batchId: 1, page: 0, offset: 0, payload: new Uint8Array(8) });
+  h.deliver({
+    type: 'data',
+    src: 0,
+    dst: 0xffff,
+    epoch: REMOTE_EPOCH,
+    packetNumber: 3,
+    flow: 'ro',
+    seq: 100,
+    batchId: 1,
+    page: 0,
+    offset: 0,
+    payload: new Uint8Array(8),
+  });
   t.equal(h.ro[0]!.receiver!.datagrams, 0, 'RO DATA before validation is not taken');
   t.match(h.io.drops, ['not-validated']);
 
@@ -73,7 +86,7 @@ t.test('an unvalidated session never blocks a HELLO from elsewhere, and its end 
   h.io.take();
   h.deliver(hello({ versionMin: 2, versionMax: 2, nonce: nonce(2), epoch: REMOTE_EPOCH + 1 }));
   t.equal(h.io.take('welcome').length, 1, 'the real remote is welcomed, not REJECT duplicate');
-  t.same(rec.dropped, [0], 'the pending session\'s keys are dropped');
+  t.same(rec.dropped, [0], "the pending session's keys are dropped");
   t.equal(rec.installs.length, 2);
 });
 
@@ -89,7 +102,10 @@ t.test('the remote sends a fresh NONCE per epoch, installs the keys from WELCOME
   h.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(0xc0), cookie: nonce(0xd0) }));
   await settle();
   t.equal(h.core.state, RemoteState.UP);
-  t.same(rec.installs.map(([id, s]) => [id, s.secrets.helloNonce, s.secrets.welcomeNonce, s.peerEpoch]), [[0xffff, nonce(1), nonce(0xc0), MASTER_EPOCH]]);
+  t.same(
+    rec.installs.map(([id, s]) => [id, s.secrets.helloNonce, s.secrets.welcomeNonce, s.peerEpoch]),
+    [[0xffff, nonce(1), nonce(0xc0), MASTER_EPOCH]],
+  );
   const beats = h.io.take('heartbeat');
   t.same(beats[0]?.msg.cookie, nonce(0xd0), 'a HEARTBEAT with the cookie right away');
   h.advance(100);

@@ -37,8 +37,17 @@ const minutes = Number(values.minutes);
 const remoteCount = Number(values.remotes);
 const family = values.family === '6' ? 6 : 4;
 const bcMode = values.bc === 'unicast' ? 'unicast' : 'multicast';
-if (!(minutes > 0 && minutes <= 24 * 60) || !Number.isInteger(remoteCount) || remoteCount < 1 || remoteCount > 8 || !['4', '6'].includes(values.family) || !['multicast', 'unicast'].includes(values.bc)) {
-  process.stderr.write('usage: soak [--minutes N (default 10)] [--remotes 1..8 (default 4)] [--family 4|6] [--bc multicast|unicast (default multicast)] [--seed N]\n');
+if (
+  !(minutes > 0 && minutes <= 24 * 60) ||
+  !Number.isInteger(remoteCount) ||
+  remoteCount < 1 ||
+  remoteCount > 8 ||
+  !['4', '6'].includes(values.family) ||
+  !['multicast', 'unicast'].includes(values.bc)
+) {
+  process.stderr.write(
+    'usage: soak [--minutes N (default 10)] [--remotes 1..8 (default 4)] [--family 4|6] [--bc multicast|unicast (default multicast)] [--seed N]\n',
+  );
   process.exit(2);
 }
 const seed = values.seed === undefined ? testSeed() : Number(values.seed) >>> 0;
@@ -117,7 +126,13 @@ async function runFault(kind: string, h: Harness, rng: Prng, s: Scenario): Promi
       const host = h.places.get(n)!.host!;
       const ms = hold(3000, 5000);
       const rule = `table inet pdsm_soak_mcast {\n  chain mcast_in {\n    type filter hook input priority -10;\n    udp dport ${h.port + 1} drop\n  }\n}\n`;
-      const asks = (): number => (h.daemons.get(n)?.stderr().match(/asking the master for BC by unicast/g) ?? []).length;
+      const asks = (): number =>
+        (
+          h.daemons
+            .get(n)
+            ?.stderr()
+            .match(/asking the master for BC by unicast/g) ?? []
+        ).length;
       const asked = asks();
       const r = await host.exec('nft', ['-f', '-'], { input: rule });
       if (r.code !== 0) throw new Error(`nft could not block multicast on ${label(n)}: ${r.stderr}`);
@@ -143,7 +158,9 @@ async function verify(s: Scenario, tally: Tally, why: string): Promise<void> {
   tally.bcVerified = s.writers.totalOf('bc');
   tally.verifications++;
   tally.longestSettle = Math.max(tally.longestSettle, took);
-  say(`verify (${why}): every slice byte-identical and as written ${ms(took)} after the writers paused; ${tally.verified} updates verified (${tally.bcVerified} of them BC)`);
+  say(
+    `verify (${why}): every slice byte-identical and as written ${ms(took)} after the writers paused; ${tally.verified} updates verified (${tally.bcVerified} of them BC)`,
+  );
   s.writers.start();
 }
 

@@ -18,7 +18,20 @@ t.test('each message type has the code of spec §3.1 and encodes with it', async
 });
 
 t.test('encode() refuses a message a peer would reject and names the type and the reason', async (t) => {
-  const commit: Message = { type: 'commit', src: 0xffff, dst: 2, epoch: 1, packetNumber: 0, flow: 'mo', seq: 1, batchId: 1, dataCount: 2, pageCount: 3, replaces: false, full: false };
+  const commit: Message = {
+    type: 'commit',
+    src: 0xffff,
+    dst: 2,
+    epoch: 1,
+    packetNumber: 0,
+    flow: 'mo',
+    seq: 1,
+    batchId: 1,
+    dataCount: 2,
+    pageCount: 3,
+    replaces: false,
+    full: false,
+  };
   t.throws(() => encode(commit), { name: 'RangeError', message: 'commit message would be rejected by a peer: count' });
   const bytes = encodeUnchecked(commit);
   t.equal(bytes.length, 40, 'encodeUnchecked builds it all the same');

@@ -1,15 +1,49 @@
 // spec §5.1, §5.2: DATA and COMMIT decode to their fields, and each malformed field is
 // rejected with its own reason: flags, flow, route, length and counts at their boundaries.
 import t from 'tap';
-import { checkDataAgainstSegment, checkPagesAgainstSegment, encodeUnchecked, maxDataPayload, type CommitMessage, type DataMessage } from '../../src/udp/codec.js';
 import {
-  COMMIT_DATA_COUNT, COMMIT_PAGE_COUNT, DATA_LENGTH, DATA_OFFSET, DATA_PAYLOAD, HDR_DST, HDR_FLAGS, HDR_FLOW, HDR_SRC,
+  checkDataAgainstSegment,
+  checkPagesAgainstSegment,
+  encodeUnchecked,
+  maxDataPayload,
+  type CommitMessage,
+  type DataMessage,
+} from '../../src/udp/codec.js';
+import {
+  COMMIT_DATA_COUNT,
+  COMMIT_PAGE_COUNT,
+  DATA_LENGTH,
+  DATA_OFFSET,
+  DATA_PAYLOAD,
+  HDR_DST,
+  HDR_FLAGS,
+  HDR_FLOW,
+  HDR_SRC,
 } from '../../src/udp/constants.js';
 import { decoded, edited, verdict } from '../fixtures/edit-datagram.js';
 
 const env = { src: 0xffff, dst: 2, epoch: 7, packetNumber: 9 };
-const data: DataMessage = { type: 'data', ...env, flow: 'mo', seq: 0x01020304, batchId: 0x0a0b0c0d, page: 0x11121314, offset: 16, payload: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8) };
-const commit: CommitMessage = { type: 'commit', ...env, flow: 'mo', seq: 0x21222324, batchId: 0x31323334, dataCount: 5, pageCount: 3, replaces: false, full: false };
+const data: DataMessage = {
+  type: 'data',
+  ...env,
+  flow: 'mo',
+  seq: 0x01020304,
+  batchId: 0x0a0b0c0d,
+  page: 0x11121314,
+  offset: 16,
+  payload: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
+};
+const commit: CommitMessage = {
+  type: 'commit',
+  ...env,
+  flow: 'mo',
+  seq: 0x21222324,
+  batchId: 0x31323334,
+  dataCount: 5,
+  pageCount: 3,
+  replaces: false,
+  full: false,
+};
 
 t.test('DATA decodes to the fields it was encoded from, its payload a view of the bytes', async (t) => {
   const bytes = encodeUnchecked(data);
@@ -20,17 +54,73 @@ t.test('DATA decodes to the fields it was encoded from, its payload a view of th
 });
 
 t.test('malformed DATA is rejected with the reason of its first bad field', async (t) => {
-  t.equal(verdict(edited(data, (b) => { b[HDR_FLAGS] = 0x01; })), 'flags');
-  t.equal(verdict(edited(data, (b) => { b[HDR_FLOW] = 0; })), 'flow');
-  t.equal(verdict(edited(data, (b) => { b[HDR_FLOW] = 2; })), 'role', 'RO DATA from the master');
-  t.equal(verdict(edited(data, (b) => { b.writeUInt16BE(3, HDR_SRC); b.writeUInt16BE(0xffff, HDR_DST); })), 'role', 'MO DATA from a remote');
+  t.equal(
+    verdict(
+      edited(data, (b) => {
+        b[HDR_FLAGS] = 0x01;
+      }),
+    ),
+    'flags',
+  );
+  t.equal(
+    verdict(
+      edited(data, (b) => {
+        b[HDR_FLOW] = 0;
+      }),
+    ),
+    'flow',
+  );
+  t.equal(
+    verdict(
+      edited(data, (b) => {
+        b[HDR_FLOW] = 2;
+      }),
+    ),
+    'role',
+    'RO DATA from the master',
+  );
+  t.equal(
+    verdict(
+      edited(data, (b) => {
+        b.writeUInt16BE(3, HDR_SRC);
+        b.writeUInt16BE(0xffff, HDR_DST);
+      }),
+    ),
+    'role',
+    'MO DATA from a remote',
+  );
   t.equal(verdict(edited(data, (b) => b.subarray(0, DATA_PAYLOAD - 1))), 'short', 'cut inside the fixed fields');
   t.equal(verdict(edited(data, (b) => b.subarray(0, DATA_PAYLOAD))), 'length', 'no payload, length field 8');
-  t.equal(verdict(edited(data, (b) => { b.writeUInt16BE(0, DATA_LENGTH); return b.subarray(0, DATA_PAYLOAD); })), 'length', 'a zero length');
+  t.equal(
+    verdict(
+      edited(data, (b) => {
+        b.writeUInt16BE(0, DATA_LENGTH);
+        return b.subarray(0, DATA_PAYLOAD);
+      }),
+    ),
+    'length',
+    'a zero length',
+  );
   t.equal(verdict(edited(data, (b) => b.subarray(0, b.length - 1))), 'length', 'one byte of payload missing');
   t.equal(verdict(edited(data, (b) => Buffer.concat([b, Buffer.alloc(1)]))), 'length', 'one byte too many');
-  t.equal(verdict(edited(data, (b) => { b.writeUInt16BE(65528, DATA_OFFSET); })), 'accepted', 'the range ends exactly at 65536');
-  t.equal(verdict(edited(data, (b) => { b.writeUInt16BE(65529, DATA_OFFSET); })), 'range', 'one byte past the largest page');
+  t.equal(
+    verdict(
+      edited(data, (b) => {
+        b.writeUInt16BE(65528, DATA_OFFSET);
+      }),
+    ),
+    'accepted',
+    'the range ends exactly at 65536',
+  );
+  t.equal(
+    verdict(
+      edited(data, (b) => {
+        b.writeUInt16BE(65529, DATA_OFFSET);
+      }),
+    ),
+    'range',
+    'one byte past the largest page',
+  );
 });
 
 t.test('COMMIT decodes its counts and flags', async (t) => {
@@ -42,15 +132,40 @@ t.test('COMMIT decodes its counts and flags', async (t) => {
 });
 
 t.test('malformed COMMIT is rejected with the reason of its first bad field', async (t) => {
-  t.equal(verdict(edited(commit, (b) => { b[HDR_FLAGS] = 0x04; })), 'flags');
-  t.equal(verdict(edited(commit, (b) => { b[HDR_FLOW] = 7; })), 'flow');
-  t.equal(verdict(edited(commit, (b) => { b.writeUInt16BE(3, HDR_SRC); b.writeUInt16BE(0xffff, HDR_DST); })), 'role');
+  t.equal(
+    verdict(
+      edited(commit, (b) => {
+        b[HDR_FLAGS] = 0x04;
+      }),
+    ),
+    'flags',
+  );
+  t.equal(
+    verdict(
+      edited(commit, (b) => {
+        b[HDR_FLOW] = 7;
+      }),
+    ),
+    'flow',
+  );
+  t.equal(
+    verdict(
+      edited(commit, (b) => {
+        b.writeUInt16BE(3, HDR_SRC);
+        b.writeUInt16BE(0xffff, HDR_DST);
+      }),
+    ),
+    'role',
+  );
   t.equal(verdict(edited(commit, (b) => b.subarray(0, b.length - 1))), 'short');
   t.equal(verdict(edited(commit, (b) => Buffer.concat([b, Buffer.alloc(1)]))), 'length');
-  const counts = (dataCount: number, pageCount: number): string => verdict(edited(commit, (b) => {
-    b.writeUInt32BE(dataCount, COMMIT_DATA_COUNT);
-    b.writeUInt32BE(pageCount, COMMIT_PAGE_COUNT);
-  }));
+  const counts = (dataCount: number, pageCount: number): string =>
+    verdict(
+      edited(commit, (b) => {
+        b.writeUInt32BE(dataCount, COMMIT_DATA_COUNT);
+        b.writeUInt32BE(pageCount, COMMIT_PAGE_COUNT);
+      }),
+    );
   t.equal(counts(0, 0), 'count', 'no DATA');
   t.equal(counts(1, 0), 'count', 'no page');
   t.equal(counts(1, 1), 'accepted', 'one DATA for one page');

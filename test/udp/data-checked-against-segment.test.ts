@@ -5,7 +5,16 @@ import { checkDataAgainstSegment, checkPagesAgainstSegment, decode, encode, maxD
 
 const g = { pageSize: 1024, wordSize: 8, pageCount: 4 };
 const data = (page: number, offset: number, length: number): DataMessage => ({
-  type: 'data', src: 0xffff, dst: 0, epoch: 1, packetNumber: 0, flow: 'mo', seq: 0, batchId: 0, page, offset,
+  type: 'data',
+  src: 0xffff,
+  dst: 0,
+  epoch: 1,
+  packetNumber: 0,
+  flow: 'mo',
+  seq: 0,
+  batchId: 0,
+  page,
+  offset,
   payload: new Uint8Array(length),
 });
 
@@ -28,7 +37,11 @@ t.test('the largest DATA payload keeps datagrams within the MTU, sealed or not',
   t.equal(maxDataPayload(1200, 8, true), 1144);
   t.equal(maxDataPayload(576, 8, true), 520);
   t.equal(maxDataPayload(65507, 1, false), 65467);
-  for (const [mtu, w, sealed] of [[1200, 8, false], [576, 4, true], [9000, 2, true]] as const) {
+  for (const [mtu, w, sealed] of [
+    [1200, 8, false],
+    [576, 4, true],
+    [9000, 2, true],
+  ] as const) {
     const n = maxDataPayload(mtu, w, sealed);
     t.equal(n % w, 0);
     t.ok(encode(data(0, 0, n)).length + (sealed ? 16 : 0) <= mtu, `fits MTU ${mtu}`);

@@ -14,9 +14,15 @@ t.test('messages outside the spec are refused with a RangeError', async (t) => {
   t.throws(() => encode({ ...commit, epoch: 0 }), RangeError, 'epoch 0 is reserved');
   t.throws(() => encode({ ...commit, packetNumber: 2 ** 48 }), RangeError);
   t.throws(() => encode({ type: 'nack', src: 2, dst: 0xffff, epoch: 1, packetNumber: 0, flow: 'mo', ranges: [] }), RangeError);
-  t.throws(() => encode({ type: 'data', ...base, flow: 'mo', seq: 0, batchId: 0, page: 0, offset: 65535, payload: new Uint8Array(2) }),
-    RangeError, 'range beyond the largest page');
-  t.throws(() => encode({ type: 'reject', ...base, remoteEpoch: 1, expected: 0, offered: 0, reason: 'duplicate', text: 'tab\there', options: [] }),
-    RangeError, 'TEXT with a control character');
+  t.throws(
+    () => encode({ type: 'data', ...base, flow: 'mo', seq: 0, batchId: 0, page: 0, offset: 65535, payload: new Uint8Array(2) }),
+    RangeError,
+    'range beyond the largest page',
+  );
+  t.throws(
+    () => encode({ type: 'reject', ...base, remoteEpoch: 1, expected: 0, offered: 0, reason: 'duplicate', text: 'tab\there', options: [] }),
+    RangeError,
+    'TEXT with a control character',
+  );
   t.doesNotThrow(() => encode(commit));
 });

@@ -16,29 +16,46 @@ function mutate(p: Prng, src: Uint8Array): Uint8Array {
   const edits = 1 + p.int(4);
   for (let e = 0; e < edits; e++) {
     switch (p.int(7)) {
-      case 0: { // flip one bit
-        if (b.length > 0) { const i = p.int(b.length); b[i] = (b[i] ?? 0) ^ (1 << p.int(8)); }
+      case 0: {
+        // flip one bit
+        if (b.length > 0) {
+          const i = p.int(b.length);
+          b[i] = (b[i] ?? 0) ^ (1 << p.int(8));
+        }
         break;
       }
-      case 1: { // replace one byte, biased to the header and fixed fields
+      case 1: {
+        // replace one byte, biased to the header and fixed fields
         if (b.length > 0) b[p.int(Math.min(b.length, p.int(2) === 0 ? 48 : b.length))] = p.int(256);
         break;
       }
-      case 2: b = b.subarray(0, p.int(b.length + 1)); break; // truncate
-      case 3: { // append junk
+      case 2:
+        b = b.subarray(0, p.int(b.length + 1));
+        break; // truncate
+      case 3: {
+        // append junk
         const tail = p.bytes(1 + p.int(16));
-        const out = new Uint8Array(b.length + tail.length); out.set(b); out.set(tail, b.length); b = out;
+        const out = new Uint8Array(b.length + tail.length);
+        out.set(b);
+        out.set(tail, b.length);
+        b = out;
         break;
       }
-      case 4: { // set a count/length-like field to an extreme
-        if (b.length > 26) { const i = 24 + p.int(b.length - 25); b[i] = p.int(2) === 0 ? 0 : 0xff; }
+      case 4: {
+        // set a count/length-like field to an extreme
+        if (b.length > 26) {
+          const i = 24 + p.int(b.length - 25);
+          b[i] = p.int(2) === 0 ? 0 : 0xff;
+        }
         break;
       }
-      case 5: { // change the type to another known or unknown one
+      case 5: {
+        // change the type to another known or unknown one
         if (b.length > 5) b[5] = [1, 2, 3, 4, 5, 0x10, 0x11, 0x12, 0x13, 0x14, p.int(256)][p.int(11)] ?? 0;
         break;
       }
-      default: { // change flow/flags
+      default: {
+        // change flow/flags
         if (b.length > 7) b[6 + p.int(2)] = p.int(256);
       }
     }
@@ -48,7 +65,8 @@ function mutate(p: Prng, src: Uint8Array): Uint8Array {
 
 function randomDatagram(p: Prng): Uint8Array {
   const b = p.bytes(p.int(120));
-  if (p.int(2) === 0 && b.length >= 6) { // a valid prefix, to get past the magic check
+  if (p.int(2) === 0 && b.length >= 6) {
+    // a valid prefix, to get past the magic check
     new DataView(b.buffer).setUint32(0, MAGIC, false);
     b[4] = VERSION;
     b[5] = [1, 2, 3, 4, 5, 0x10, 0x11, 0x12, 0x13, 0x14][p.int(10)] ?? 0;
@@ -58,7 +76,9 @@ function randomDatagram(p: Prng): Uint8Array {
 
 t.test(`${ROUNDS} random and mutated datagrams: none throws, none accepted unless well-formed`, async (t) => {
   const p = new Prng(SEED);
-  const pool: Uint8Array[] = loadVectors().vectors.filter((v) => v.sealed === undefined).map((v) => Buffer.from(v.hex, 'hex'));
+  const pool: Uint8Array[] = loadVectors()
+    .vectors.filter((v) => v.sealed === undefined)
+    .map((v) => Buffer.from(v.hex, 'hex'));
   for (let i = 0; i < 400; i++) pool.push(encode(randomMessage(p)));
   let accepted = 0;
   const reasons = new Map<string, number>();

@@ -1,26 +1,23 @@
 // spec §3: the common header is read field by field at its offsets, a message may travel only
 // on the routes of §3.4, and an encoder refuses a value wider than its field.
 import t from 'tap';
-import {
-  controlRouteOk, DECODE_REJECT_REASONS, envelopeOf, flowName, flowRouteOk, isRemoteId, readHeader, writeHeader, Writer,
-} from '../../src/udp/header.js';
+import { controlRouteOk, DECODE_REJECT_REASONS, envelopeOf, flowName, flowRouteOk, isRemoteId, readHeader, writeHeader, Writer } from '../../src/udp/header.js';
 import { FLOW_BC, FLOW_MO, FLOW_NONE, FLOW_RO, HEADER_SIZE, NODE_ALL, NODE_MASTER, TYPE_HEARTBEAT } from '../../src/udp/constants.js';
 
 const M = NODE_MASTER;
 
 t.test('the reject reasons are the thirteen of spec §10.2, in order', async (t) => {
-  t.same([...DECODE_REJECT_REASONS], [
-    'short', 'magic', 'version', 'type', 'sealed', 'flags', 'flow', 'role', 'length', 'count', 'enum', 'range', 'option',
-  ]);
+  t.same([...DECODE_REJECT_REASONS], ['short', 'magic', 'version', 'type', 'sealed', 'flags', 'flow', 'role', 'length', 'count', 'enum', 'range', 'option']);
 });
 
 t.test('readHeader gives every field as written and checks the fixed ones', async (t) => {
   const w = new Writer(HEADER_SIZE);
   writeHeader(w, TYPE_HEARTBEAT, 0x03, FLOW_RO, { src: 0x0102, dst: M, epoch: 0xdeadbeef, packetNumber: 0x1234_5678_9abc });
-  t.same([...w.buf], [
-    0x50, 0x44, 0x53, 0x4d, 2, TYPE_HEARTBEAT, 0x03, FLOW_RO, 0x01, 0x02, 0xff, 0xff,
-    0xde, 0xad, 0xbe, 0xef, 0, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc,
-  ], 'big-endian, at the offsets of spec §3');
+  t.same(
+    [...w.buf],
+    [0x50, 0x44, 0x53, 0x4d, 2, TYPE_HEARTBEAT, 0x03, FLOW_RO, 0x01, 0x02, 0xff, 0xff, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc],
+    'big-endian, at the offsets of spec §3',
+  );
   const r = readHeader(w.buf);
   if (!r.ok) throw new Error(r.reason);
   t.same(r.header, { version: 2, type: TYPE_HEARTBEAT, flags: 0x03, flow: FLOW_RO, src: 0x0102, dst: M, epoch: 0xdeadbeef, packetNumber: 0x1234_5678_9abc });
@@ -57,9 +54,20 @@ t.test('flowName and isRemoteId know exactly the codes and ids of the spec', asy
 });
 
 /** Routes to try: master to a remote, remote to master, master to ALL, and wrong ones. */
-const ROUTES: [number, number][] = [[M, 5], [5, M], [M, NODE_ALL], [5, 6], [M, M], [4096, M], [M, 4096], [4095, M], [M, 4095], [NODE_ALL, M]];
+const ROUTES: [number, number][] = [
+  [M, 5],
+  [5, M],
+  [M, NODE_ALL],
+  [5, 6],
+  [M, M],
+  [4096, M],
+  [M, 4096],
+  [4095, M],
+  [M, 4095],
+  [NODE_ALL, M],
+];
 
-t.test('flow messages travel only from the flow\'s sender to its receiver, and back for NACK and RESYNC', async (t) => {
+t.test("flow messages travel only from the flow's sender to its receiver, and back for NACK and RESYNC", async (t) => {
   const m2r = (s: number, d: number): boolean => s === M && d < 4096;
   const r2m = (s: number, d: number): boolean => s < 4096 && d === M;
   const expected: Record<number, [(s: number, d: number) => boolean, (s: number, d: number) => boolean]> = {
@@ -119,5 +127,7 @@ t.test('packet numbers use the low 48 bits of their field and no more', async (t
     const r = readHeader(w.buf);
     t.equal(r.ok && r.header.packetNumber, pn, `packet number ${pn}`);
   }
-  t.throws(() => writeHeader(new Writer(HEADER_SIZE), TYPE_HEARTBEAT, 0, 0, { ...env, packetNumber: 2 ** 48 }), { message: /packetNumber must be an integer 0\.\.281474976710655/ });
+  t.throws(() => writeHeader(new Writer(HEADER_SIZE), TYPE_HEARTBEAT, 0, 0, { ...env, packetNumber: 2 ** 48 }), {
+    message: /packetNumber must be an integer 0\.\.281474976710655/,
+  });
 });

@@ -5,13 +5,15 @@ import { eventually } from '../fixtures/cluster.js';
 
 t.test('each destination has its own token bucket: a burst to one does not hold back another', async (t) => {
   const ep = await UdpEndpoint.bind({ family: 4, address: '127.0.0.1', port: 0, rate: 1, burst: 100 });
-  const sinks = await Promise.all([0, 1].map(async () => {
-    const s = createSocket('udp4');
-    let n = 0;
-    s.on('message', () => n++);
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    return { s, port: s.address().port, count: () => n };
-  }));
+  const sinks = await Promise.all(
+    [0, 1].map(async () => {
+      const s = createSocket('udp4');
+      let n = 0;
+      s.on('message', () => n++);
+      await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+      return { s, port: s.address().port, count: () => n };
+    }),
+  );
   t.teardown(async () => {
     for (const x of sinks) x.s.close();
   });

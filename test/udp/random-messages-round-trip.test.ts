@@ -18,8 +18,7 @@ t.test('random valid datagrams of every type round-trip exactly', async (t) => {
       const msg = randomMessage(p, type);
       const bytes = encode(msg);
       const r = decode(bytes);
-      if (!r.ok || !isDeepStrictEqual(messageToJson(r.msg), messageToJson(msg)) ||
-        !encode(r.msg).equals(bytes)) {
+      if (!r.ok || !isDeepStrictEqual(messageToJson(r.msg), messageToJson(msg)) || !encode(r.msg).equals(bytes)) {
         failures++;
         if (failures < 3) t.fail(`${type} #${i} did not round-trip: ${r.ok ? 'fields differ' : r.reason}`);
       }

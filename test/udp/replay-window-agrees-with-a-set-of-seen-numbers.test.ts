@@ -34,9 +34,12 @@ t.test('random arrivals with jumps of every width get the same answers as the re
     for (let i = 0; i < 4000; i++) {
       let pn: number;
       const kind = p.int(4);
-      if (kind === 0) pn = base + (jumps[p.int(jumps.length)] ?? 1); // forward
-      else if (kind === 1) pn = Math.max(0, base - p.int(size + 8)); // late, around the window's edge
-      else if (kind === 2) pn = base; // a repeat of the highest
+      if (kind === 0)
+        pn = base + (jumps[p.int(jumps.length)] ?? 1); // forward
+      else if (kind === 1)
+        pn = Math.max(0, base - p.int(size + 8)); // late, around the window's edge
+      else if (kind === 2)
+        pn = base; // a repeat of the highest
       else pn = base + 1;
       const probe = Math.max(0, ref.highest - p.int(size + 4));
       if (w.check(probe) !== ref.check(probe)) disagreements++;
@@ -74,7 +77,7 @@ t.test('window sizes that are not a positive whole number of 32-bit words are re
     t.throws(() => new ReplayWindow(size), { name: 'RangeError', message: 'window size must be a multiple of 32' }, `size ${size}`);
   }
   t.equal(new ReplayWindow(32).size, 32);
-  t.equal(new ReplayWindow().size, 1024, 'the default is the spec\'s 1024');
+  t.equal(new ReplayWindow().size, 1024, "the default is the spec's 1024");
 });
 
 t.test('a jump of 2**32 or more forgets everything, even when it is a few numbers past a multiple of 2**32', async (t) => {

@@ -22,7 +22,16 @@ t.test('a PSK of exactly 16 bytes is enough, 15 is not', async (t) => {
 
 t.test('the key cache gives each (src, dst) its own derived key, whatever the order of asking', async (t) => {
   const keys = new PskKeys(psk);
-  const routes: [number, number][] = [[1, 0], [0, 1], [0xffff, 1], [1, 0xffff], [0, 0x10000 - 1], [2, 0], [0, 2], [1, 1]];
+  const routes: [number, number][] = [
+    [1, 0],
+    [0, 1],
+    [0xffff, 1],
+    [1, 0xffff],
+    [0, 0x10000 - 1],
+    [2, 0],
+    [0, 2],
+    [1, 1],
+  ];
   for (const [src, dst] of routes) t.same(keys.key(src, dst), deriveKey(psk, src, dst), `key(${src}, ${dst})`);
   for (const [src, dst] of routes.reverse()) t.same(keys.key(src, dst), deriveKey(psk, src, dst), `again, key(${src}, ${dst})`);
   t.notSame(deriveKey(psk, 1, 2), deriveKey(psk, 2, 1), 'the two directions differ');
@@ -50,7 +59,7 @@ t.test('open() says why it refuses: not PDSM, not sealed, or failing authenticat
   const cleared = Buffer.from(sealed);
   cleared[HDR_FLAGS] = cleared[HDR_FLAGS]! & ~FLAG_SEALED;
   t.same(open(key, cleared), { ok: false, reason: 'not-sealed' });
-  t.same(open(deriveKey(psk, 0xffff, 1), sealed), { ok: false, reason: 'auth' }, 'the reverse route\'s key');
+  t.same(open(deriveKey(psk, 0xffff, 1), sealed), { ok: false, reason: 'auth' }, "the reverse route's key");
   t.same(open(key.subarray(0, 16), sealed), { ok: false, reason: 'auth' }, 'a key of the wrong length');
   const ok = open(key, sealed);
   t.ok(ok.ok && ok.datagram.subarray(HEADER_SIZE).toString() === 'body', 'the body comes back');

@@ -9,8 +9,7 @@ import { randomMessage } from '../fixtures/random-messages.js';
 const psk = Buffer.from('a test pre-shared key of 32 byte');
 
 t.test('flipping any single bit of a sealed datagram makes open() reject it', async (t) => {
-  const msg = { type: 'nack' as const, src: 3, dst: 0xffff, epoch: 9, packetNumber: 77, flow: 'mo' as const,
-    ranges: [{ first: 1, count: 2 }] };
+  const msg = { type: 'nack' as const, src: 3, dst: 0xffff, epoch: 9, packetNumber: 77, flow: 'mo' as const, ranges: [{ first: 1, count: 2 }] };
   const key = deriveKey(psk, msg.src, msg.dst);
   const sealed = seal(key, encode(msg));
   t.equal(sealed.length, encode(msg).length + TAG_SIZE, 'sealing adds the tag only');
@@ -30,7 +29,7 @@ t.test('flipping any single bit of a sealed datagram makes open() reject it', as
   t.same(open(key, Buffer.concat([encode(msg), Buffer.alloc(TAG_SIZE)])), { ok: false, reason: 'not-sealed' });
 });
 
-t.test('a datagram does not open with another PSK or another route\'s key', async (t) => {
+t.test("a datagram does not open with another PSK or another route's key", async (t) => {
   const p = new Prng(0x5ea1);
   const keys = new PskKeys(psk);
   const other = new PskKeys(Buffer.from('another pre-shared key, 32 bytes'));

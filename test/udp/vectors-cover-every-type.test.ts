@@ -7,5 +7,8 @@ t.test('the vectors include every message type and a sealed datagram', async (t)
   const { vectors } = loadVectors();
   const types = new Set(vectors.map((v) => v.message['type']));
   for (const type of MESSAGE_TYPES) t.ok(types.has(type), `a ${type} vector exists`);
-  t.ok(vectors.some((v) => v.sealed !== undefined), 'a sealed vector exists');
+  t.ok(
+    vectors.some((v) => v.sealed !== undefined),
+    'a sealed vector exists',
+  );
 });
