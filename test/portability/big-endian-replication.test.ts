@@ -1,8 +1,8 @@
 import t from 'tap';
 import { freeUdpPort } from '../fixtures/cluster.js';
 import { testPlace } from '../fixtures/daemon.js';
-import { host, s390x, type Platform } from './fixtures/platforms.js';
-import { BIN, eventuallyAsync, startAgent, startOn, type Agent, type Proc } from './fixtures/processes.js';
+import { host, s390x, type Platform } from '../fixtures/portability/platforms.js';
+import { BIN, eventuallyAsync, startAgent, startOn, type Agent, type Proc } from '../fixtures/portability/processes.js';
 
 // A big-endian node and a little-endian node replicate MO, RO and BC with every word size:
 // a value exactly W bytes wide, stored in native order on one side, reads back as the same

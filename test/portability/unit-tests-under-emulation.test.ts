@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../fixtures/daemon.js';
-import { s390x } from './fixtures/platforms.js';
+import { s390x } from '../fixtures/portability/platforms.js';
 
 const COMPILED = join(ROOT, '.portability-js/test');
 const platform = s390x();
@@ -31,7 +31,7 @@ t.test('the byte-order unit tests pass on an emulated s390x node', { skip: typeo
     PDSM_TEST_NODE: JSON.stringify([platform.command, ...platform.prefix]),
     PDSM_TEST_EMULATION: 'qemu',
   };
-  const runner = join(ROOT, 'test/portability/fixtures/run-files.mjs');
+  const runner = join(ROOT, 'test/fixtures/portability/run-files.mjs');
   const child = spawn(platform.command, [...platform.prefix, runner, ...files], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../fixtures/daemon.js';
 import { native } from '../../src/segments/native.js';
-import { win32, type Platform } from './fixtures/platforms.js';
-import { startOn, type Proc } from './fixtures/processes.js';
+import { win32, type Platform } from '../fixtures/portability/platforms.js';
+import { startOn, type Proc } from '../fixtures/portability/processes.js';
 
 // The addon cross-built for win32-x64 (npm run build:win), loaded by node.exe under Wine:
 // segments are named file mappings (native/shm_win.cc). Two Windows processes share one by
 // key, values go both ways, and the native argument checks and errors hold there too.
 const win = win32();
-const SCRIPT = join(ROOT, 'test/portability/fixtures/win-shm.mjs');
+const SCRIPT = join(ROOT, 'test/fixtures/portability/win-shm.mjs');
 type Json = Record<string, unknown>;
 
 /** A key no earlier run left behind (the Wine prefix outlives runs). */
