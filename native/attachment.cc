@@ -23,7 +23,8 @@ namespace {
 
 void* MapSegment(Napi::Env env, int id, bool readOnly, size_t* size) {
   HANDLE handle = win::HandleOf(env, id, size);
-  void* addr = MapViewOfFile(handle, readOnly ? FILE_MAP_READ : FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, *size);
+  void* addr =
+      MapViewOfFile(handle, readOnly ? FILE_MAP_READ : FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, *size);
   if (addr == nullptr) win::ThrowWinError(env, "MapViewOfFile", GetLastError());
   win::CountView(id, 1);
   return addr;
@@ -72,7 +73,8 @@ thread_local Mapping* t_adopting = nullptr;
 // Drops one owner's share; the last one out unmaps (if detach() has not) and frees.
 void ReleaseOwner(Mapping* mapping) {
   if (--mapping->owners > 0) return;
-  if (mapping->addr != nullptr) UnmapQuietly(mapping->addr, mapping->id);  // nobody to report a failure to
+  // Nobody to report a failure to here: unmap quietly.
+  if (mapping->addr != nullptr) UnmapQuietly(mapping->addr, mapping->id);
   delete mapping;
 }
 

@@ -17,10 +17,10 @@
 namespace pdsm {
 
 struct Mapping {
-  void* addr;     // shmat address; nullptr once shmdt has been called
-  size_t size;    // shm_segsz at attach time (a segment never changes size)
-  int id;         // the shmid
-  int owners;     // wrapper + backing store; Node runs both finalizers on the JS thread
+  void* addr;   // shmat address; nullptr once shmdt has been called
+  size_t size;  // shm_segsz at attach time (a segment never changes size)
+  int id;       // the shmid
+  int owners;   // wrapper + backing store; Node runs both finalizers on the JS thread
 };
 
 class Attachment : public Napi::ObjectWrap<Attachment> {

@@ -1,7 +1,7 @@
 // The PDSM addon: thin wrappers over shmget, shmat/shmdt (attachment.cc), shmctl, and the
 // page hashes (XXH64 for what the spec puts on the wire, XXH3-64 for local change detection),
-// both from xxHash's own sources. Each function checks its arguments first, then makes one system call,
-// and turns a failure into a Node-style system error. No policy, no logging: keys, sizes,
+// both from xxHash's own sources. Each function checks its arguments first, then makes one system
+// call, and turns a failure into a Node-style system error. No policy, no logging: keys, sizes,
 // modes and when to remove are decided in src/segments/. The typed surface is
 // src/segments/native.ts.
 #include <napi.h>
@@ -31,7 +31,8 @@
 #ifdef PDSM_XXH3_DISPATCH
 // x86-64: XXH3 through xxHash's runtime CPU dispatch (xxh_x86dispatch.c, its own translation
 // unit: binding.gyp). Declared by hand: its header would redeclare it static under XXH_INLINE_ALL.
-extern "C" XXH64_hash_t XXH3_64bits_withSeed_dispatch(const void* input, size_t len, XXH64_hash_t seed);
+extern "C" XXH64_hash_t XXH3_64bits_withSeed_dispatch(const void* input, size_t len,
+                                                      XXH64_hash_t seed);
 #define PDSM_XXH3_64(p, n, seed) XXH3_64bits_withSeed_dispatch(p, n, seed)
 #else
 #define PDSM_XXH3_64(p, n, seed) XXH3_64bits_withSeed(p, n, seed)
@@ -55,16 +56,17 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
  public:
   PdsmShm(Napi::Env env, Napi::Object exports)
       : attachment_class_(Napi::Persistent(Attachment::DefineClass(env))) {
-    DefineAddon(exports, {
-                             InstanceMethod<&PdsmShm::Get>("get", napi_enumerable),
-                             InstanceMethod<&PdsmShm::Attach>("attach", napi_enumerable),
-                             InstanceMethod<&PdsmShm::Stat>("stat", napi_enumerable),
-                             InstanceMethod<&PdsmShm::Remove>("remove", napi_enumerable),
-                             InstanceMethod<&PdsmShm::HashPages>("hashPages", napi_enumerable),
-                             InstanceMethod<&PdsmShm::Xxh64>("xxh64", napi_enumerable),
-                             InstanceMethod<&PdsmShm::HashPagesXxh3>("hashPagesXxh3", napi_enumerable),
-                             InstanceMethod<&PdsmShm::Xxh3>("xxh3", napi_enumerable),
-                         });
+    DefineAddon(exports,
+                {
+                    InstanceMethod<&PdsmShm::Get>("get", napi_enumerable),
+                    InstanceMethod<&PdsmShm::Attach>("attach", napi_enumerable),
+                    InstanceMethod<&PdsmShm::Stat>("stat", napi_enumerable),
+                    InstanceMethod<&PdsmShm::Remove>("remove", napi_enumerable),
+                    InstanceMethod<&PdsmShm::HashPages>("hashPages", napi_enumerable),
+                    InstanceMethod<&PdsmShm::Xxh64>("xxh64", napi_enumerable),
+                    InstanceMethod<&PdsmShm::HashPagesXxh3>("hashPagesXxh3", napi_enumerable),
+                    InstanceMethod<&PdsmShm::Xxh3>("xxh3", napi_enumerable),
+                });
   }
 
  private:
@@ -81,8 +83,8 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
     const bool exclusive = BooleanArg(info, 4, "exclusive");
 
     const int flags = mode | (create ? IPC_CREAT : 0) | (exclusive ? IPC_EXCL : 0);
-    const int id = shmget(static_cast<key_t>(static_cast<uint32_t>(key)),
-                          static_cast<size_t>(size), flags);
+    const int id =
+        shmget(static_cast<key_t>(static_cast<uint32_t>(key)), static_cast<size_t>(size), flags);
     if (id < 0) ThrowSysError(env, "shmget", errno);
     return Napi::Number::New(env, id);
 #endif
@@ -151,7 +153,8 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
     Napi::Env env = info.Env();
     Napi::Uint8Array data = Uint8ArrayArg(info, 0, "data");
     const uint64_t seed = BigUint64Arg(info, 1, "seed");
-    return Napi::BigInt::New(env, static_cast<uint64_t>(XXH64(data.Data(), data.ByteLength(), seed)));
+    return Napi::BigInt::New(env,
+                             static_cast<uint64_t>(XXH64(data.Data(), data.ByteLength(), seed)));
   }
 
   // xxh3(data, seed) -> bigint (XXH3-64)
@@ -159,7 +162,8 @@ class PdsmShm : public Napi::Addon<PdsmShm> {
     Napi::Env env = info.Env();
     Napi::Uint8Array data = Uint8ArrayArg(info, 0, "data");
     const uint64_t seed = BigUint64Arg(info, 1, "seed");
-    return Napi::BigInt::New(env, static_cast<uint64_t>(PDSM_XXH3_64(data.Data(), data.ByteLength(), seed)));
+    return Napi::BigInt::New(
+        env, static_cast<uint64_t>(PDSM_XXH3_64(data.Data(), data.ByteLength(), seed)));
   }
 
   // The argument checks shared by the page hashes, then hash(page, pageSize, seed) per page.

@@ -40,9 +40,9 @@ struct Entry {
   HANDLE handle;
   std::wstring name;
   size_t size;
-  int mode;           // asked at creation, 0 when opened
-  DWORD creatorPid;   // this process when it created the mapping, else 0
-  int views;          // views this process maps
+  int mode;          // asked at creation, 0 when opened
+  DWORD creatorPid;  // this process when it created the mapping, else 0
+  int views;         // views this process maps
 };
 
 // Every Node environment (main thread, workers) shares the process's handles.
@@ -137,11 +137,13 @@ void ThrowWinError(Napi::Env env, const char* syscall, DWORD err) {
   char text[512] = "";
   DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, nullptr, err,
                            MAKELANGID(LANG_ENGLISH, SUBLANG_DEFAULT), text, sizeof text, nullptr);
-  while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' || text[n - 1] == '.')) {
+  while (n > 0 &&
+         (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' || text[n - 1] == '.')) {
     text[--n] = '\0';
   }
   std::string message = std::string(syscall) + " " + code + ": " +
-                        (n > 0 ? text : "Unknown error") + " (" + name + " " + std::to_string(err) + ")";
+                        (n > 0 ? text : "Unknown error") + " (" + name + " " + std::to_string(err) +
+                        ")";
   Napi::Error error = Napi::Error::New(env, message);
   error.Set("code", Napi::String::New(env, code));
   error.Set("errno", Napi::Number::New(env, static_cast<double>(err)));
@@ -179,7 +181,8 @@ Napi::Value Get(const Napi::CallbackInfo& info) {
     syscall = "CreateFileMappingW";
     const uint64_t size64 = size;
     handle = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE,
-                                static_cast<DWORD>(size64 >> 32), static_cast<DWORD>(size64), name.c_str());
+                                static_cast<DWORD>(size64 >> 32), static_cast<DWORD>(size64),
+                                name.c_str());
     if (handle == nullptr) ThrowWinError(env, syscall, GetLastError());
     created = GetLastError() != ERROR_ALREADY_EXISTS;
     if (!created && exclusive) {
@@ -207,7 +210,8 @@ Napi::Value Get(const Napi::CallbackInfo& info) {
     ThrowWinError(env, syscall, ERROR_INVALID_PARAMETER);
   }
   const int id = g_next_id++;
-  g_table[id] = Entry{handle, name, actual, created ? mode : 0, created ? GetCurrentProcessId() : 0, 0};
+  g_table[id] =
+      Entry{handle, name, actual, created ? mode : 0, created ? GetCurrentProcessId() : 0, 0};
   return Napi::Number::New(env, id);
 }
 

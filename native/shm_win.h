@@ -32,7 +32,8 @@ void CountView(int id, int delta);
 // Throws the Node-style error for `syscall` failing with the Win32 error `err`: `code` the
 // POSIX name the rest of PDSM tests (ENOENT, EEXIST, EACCES, ... as libuv maps them; the
 // Win32 name when there is none), `errno` the Win32 error number, `winCode` its name
-// ('ERROR_FILE_NOT_FOUND'), `syscall`; message "OpenFileMappingW ENOENT: ... (ERROR_FILE_NOT_FOUND 2)".
+// ('ERROR_FILE_NOT_FOUND'), `syscall`; message
+// "OpenFileMappingW ENOENT: ... (ERROR_FILE_NOT_FOUND 2)".
 [[noreturn]] void ThrowWinError(Napi::Env env, const char* syscall, DWORD err);
 
 }  // namespace win
