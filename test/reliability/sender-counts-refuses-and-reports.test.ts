@@ -9,7 +9,7 @@ import { FakeClock } from '../fixtures/fake-clock.js';
 const PAGES = 8;
 const PAGE = 1024;
 
-function make(extra: { historyBytes?: number; mtu?: number; firstSeq?: number } = {}) {
+function make(extra: { historyBytes?: number; mtu?: number; firstSeq?: number; holdBatches?: () => boolean } = {}) {
   const clock = new FakeClock();
   const sent: (DataMessage | CommitMessage)[] = [];
   const events: BatchEvent[] = [];
@@ -28,6 +28,7 @@ function make(extra: { historyBytes?: number; mtu?: number; firstSeq?: number } 
     clock,
     flowControl: false,
     ...(extra.historyBytes !== undefined ? { historyBytes: extra.historyBytes } : {}),
+    ...(extra.holdBatches ? { holdBatches: extra.holdBatches } : {}),
     source: { pageCount: PAGES, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
     emit: (m) => sent.push(m),
     onBatch: (e) => events.push(e),
@@ -135,25 +136,8 @@ t.test('RESYNC: out-of-segment requests are refused whole; a full one folds into
 });
 
 t.test('a full RESYNC while a full batch waits unbegun is folded into it', async (t) => {
-  const clock = new FakeClock();
   let hold = true;
-  const sent: (DataMessage | CommitMessage)[] = [];
-  const s = new FlowSender({
-    flow: 'mo',
-    src: 0xffff,
-    dst: 0,
-    epoch: 1,
-    firstSeq: 1,
-    pageSize: PAGE,
-    wordSize: 8,
-    mtu: 1200,
-    sealed: false,
-    clock,
-    flowControl: false,
-    source: { pageCount: PAGES, page: () => new Uint8Array(PAGE) },
-    emit: (m) => sent.push(m),
-    holdBatches: () => hold,
-  });
+  const { sent, s } = make({ firstSeq: 1, holdBatches: () => hold });
   s.sendBatch([1]);
   t.equal(s.onResync(0, 0, true), true);
   t.equal(s.counters.resyncsCoalesced, 0, 'the queued batch is not full');
