@@ -21,7 +21,8 @@ import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import type { DaemonReport } from '../src/daemon/status-report.js';
 import { attachMaster, attachRemote } from '../src/index.js';
-import { BIN, newPlace, onCleanup, sleep, spawnProcess, startMaster, startRemote, type Proc } from './lib/cluster.js';
+import { cpuBound } from '../src/cli/launch.js';
+import { BIN, newPlace, onCleanup, sleep, startMaster, startRemote, type Proc } from './lib/cluster.js';
 import { num, ratio, targetLine, type BenchResult } from './lib/report.js';
 import { rawRate, rcvbufErrors, socketDrops, udpPortsOf } from './lib/udp.js';
 
@@ -60,13 +61,9 @@ function status(dir: string, client?: number): DaemonReport | undefined {
   return r.status === 0 ? (JSON.parse(r.stdout) as DaemonReport) : undefined;
 }
 
-/** Two (or n) processes that spin a core each until stopped by pid. */
-function burn(n: number): Proc[] {
-  return Array.from({ length: n }, () => spawnProcess(process.execPath, ['-e', 'for (;;) {}']));
-}
-
 async function coldJoin(row: Row): Promise<Outcome> {
-  const burners = burn(row.burners);
+  const burners = cpuBound(row.burners);
+  const forget = onCleanup(async () => void (await Promise.all(burners.map((b) => b.stop('SIGKILL', 2000)))));
   const place = await newPlace(1);
   const size = `${row.mib}M`;
   const daemon = { intervalMs: INTERVAL_MS, remotes: 1, size, keepStderr: false };
@@ -134,6 +131,7 @@ async function coldJoin(row: Row): Promise<Outcome> {
     await remote?.stop('SIGTERM', 5000);
     await master?.stop('SIGTERM', 5000);
     for (const b of burners) await b.stop('SIGKILL', 2000);
+    forget();
   }
 }
 
