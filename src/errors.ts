@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   PDSM_ERR_REJECTED: 'PDSM_ERR_REJECTED',
   /** A key file is unusable (permissions, length, unreadable). */
   PDSM_ERR_KEY_FILE: 'PDSM_ERR_KEY_FILE',
+  /** The daemon's private state file is a symlink, not its user's, or writable by others. */
+  PDSM_ERR_STATE_FILE: 'PDSM_ERR_STATE_FILE',
   /** A consistent read or write could not get a stable generation in time. */
   PDSM_ERR_BUSY: 'PDSM_ERR_BUSY',
 } as const;

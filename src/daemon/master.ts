@@ -112,7 +112,7 @@ export class MasterService implements Service {
       const transport = openTransport(
         endpoint,
         log,
-        node.status.nextEpoch(),
+        node.nextEpoch(),
         config.pskFile,
         config.psk,
         {

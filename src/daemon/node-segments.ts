@@ -16,7 +16,8 @@ import {
   writeRegistryFile,
 } from '../segments/registry.js';
 import { Segment, formatKey } from '../segments/segment.js';
-import { StatusRecords, isLiveDaemon } from '../segments/status.js';
+import { StatusRecords } from '../segments/status.js';
+import { PrivateState, statePathFor } from './state-file.js';
 import type { DaemonConfig, MasterConfig, RemoteConfig } from './config.js';
 
 export interface NodeSegments {
@@ -29,6 +30,13 @@ export interface NodeSegments {
   st: Segment;
   status: StatusRecords;
   registryPath: string;
+  /** The private state file: owner and epoch history (issue 19.3). */
+  statePath: string;
+  /**
+   * A new epoch, never used before by this node: chosen from and recorded in the private
+   * state file, then published in ST's owner record for readers (never read back).
+   */
+  nextEpoch(): number;
   /** The registry text last written. */
   registryText: string;
   /** Detach `seg` with the others at close(). */
@@ -108,13 +116,16 @@ export function registryMode(mode: number): number {
 }
 
 /**
- * Open (creating when missing) this daemon's segments and claim them. Refuses when another
- * daemon of the same role and id owns them, or when the registry path is a symlink or not
- * a regular file. Does not write the registry yet: see writeRegistry().
+ * Claim the node in the private state file, then open (creating when missing) this daemon's
+ * segments. Refuses when another daemon of the same role and id owns them, when the state
+ * file is not this user's private file, or when the registry path is a symlink or not a
+ * regular file. Does not write the registry yet: see writeRegistry().
  */
 export function openNodeSegments(config: DaemonConfig, bcSize: number = config.role === 'master' ? config.broadcastSize : 0): NodeSegments {
   const plan = planFor(config, bcSize);
   checkRegistryPath(plan.registryPath);
+  // Who owns the node is decided before any segment is touched, and never by ST (issue 19.3).
+  const state = PrivateState.claim(statePathFor(plan.registryPath), plan.what);
   const opened: Segment[] = [];
   const open = (label: string, key: number, size: number): Segment => {
     const seg = Segment.open(key, size, { create: true, mode: config.mode, label, ...ownSegments(config) });
@@ -122,10 +133,9 @@ export function openNodeSegments(config: DaemonConfig, bcSize: number = config.r
     return seg;
   };
   try {
-    // ST first: its owner record decides whether we may touch the others.
     const st = open('ST', plan.keys.ST, stSegmentSize(plan.stRecords));
     const status = new StatusRecords(st.buffer, plan.stRecords);
-    status.claimOwner(plan.what);
+    status.publishOwner(process.pid, state.epoch);
     // The generations of incoming flows belong to the daemon. One killed between the two
     // bumps of an apply left its generation odd; the segments outlived it, so make it even
     // again, or consistent readers would find no stable window (and take a batch for one).
@@ -144,6 +154,12 @@ export function openNodeSegments(config: DaemonConfig, bcSize: number = config.r
       st,
       status,
       registryPath: plan.registryPath,
+      statePath: state.path,
+      nextEpoch() {
+        const epoch = state.nextEpoch();
+        status.publishOwner(process.pid, epoch);
+        return epoch;
+      },
       registryText: '',
       adopt(seg) {
         opened.push(seg);
@@ -151,14 +167,16 @@ export function openNodeSegments(config: DaemonConfig, bcSize: number = config.r
       close() {
         if (closed) return;
         closed = true;
-        status.releaseOwner();
+        status.clearOwner();
         for (const seg of opened) seg.detach();
+        state.release();
       },
     };
     if (bc) node.bc = bc;
     return node;
   } catch (err) {
     for (const seg of opened) seg.detach();
+    state.release();
     throw err;
   }
 }
@@ -218,25 +236,17 @@ export interface RemovalReport {
 
 /**
  * `-r`: remove the daemon's segments and registry file. Refuses while a live daemon owns
- * them (stop it first), so a running daemon's memory is never pulled from under it.
+ * them (stop it first), so a running daemon's memory is never pulled from under it. The
+ * private state file is kept, so the next start still takes an epoch never used before.
  */
 export async function removeNodeSegments(config: MasterConfig | RemoteConfig): Promise<RemovalReport> {
   const plan = planFor(config, 0);
   const report: RemovalReport = { removed: [], absent: [] };
-  // Refuse while a live daemon owns them: its ST owner record says who.
-  try {
-    const st = Segment.open(plan.keys.ST, stSegmentSize(plan.stRecords), { create: false, label: 'ST' });
-    try {
-      const owner = new StatusRecords(st.buffer, plan.stRecords).ownerPid();
-      if (owner !== 0 && owner !== process.pid && isLiveDaemon(owner)) {
-        throw new PdsmError('PDSM_ERR_ALREADY_RUNNING', `${plan.what} is running (pid ${owner}); stop it before removing its segments`);
-      }
-    } finally {
-      st.detach();
-    }
-  } catch (err) {
-    if (err instanceof PdsmError && err.code === 'PDSM_ERR_ALREADY_RUNNING') throw err;
-    // Missing ST or one of another size (other -p): nothing to learn from it; go on.
+  // Refuse while a live daemon owns them: the private state file says who, never ST (issue
+  // 19.3). The file itself stays: its epoch history must outlive the segments (spec §7.1).
+  const owner = PrivateState.liveOwner(statePathFor(plan.registryPath));
+  if (owner !== 0) {
+    throw new PdsmError('PDSM_ERR_ALREADY_RUNNING', `${plan.what} is running (pid ${owner}); stop it before removing its segments`);
   }
   for (const [name, key] of Object.entries(plan.keys) as [string, number][]) {
     (Segment.remove(key) ? report.removed : report.absent).push(`${name} ${formatKey(key)}`);

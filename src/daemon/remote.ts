@@ -63,7 +63,7 @@ export class RemoteService implements Service {
         heard: () => records().forEach((r) => node.status.stampHeard(r)),
       }),
       newEpoch: () => {
-        transport.renew(node.status.nextEpoch());
+        transport.renew(node.nextEpoch());
         return transport.epoch;
       },
       prepare: (w) => this.#prepare(w),
@@ -101,7 +101,7 @@ export class RemoteService implements Service {
       const transport = openTransport(
         endpoint,
         log,
-        node.status.nextEpoch(),
+        node.nextEpoch(),
         config.pskFile,
         config.psk,
         { self: config.clientId, acceptSrc: (src) => src === NODE_MASTER },

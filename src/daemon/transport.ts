@@ -28,7 +28,7 @@ import { formatPeer, peerKey, type Peer, type UdpEndpoint } from '../udp/socket.
 import { isHandshakeType, isSealed, open, openHandshake, seal, sealHandshake, type PskKeys, type SessionKeys, type SessionSecrets } from '../udp/seal.js';
 import { ReplayWindow } from '../udp/replay-window.js';
 import type { DropReason } from '../session/drop-reasons.js';
-import { seqGt, seqLt } from '../udp/serial.js';
+import { seqLt } from '../udp/serial.js';
 import { headerVersion, plainLengthPossible } from '../udp/header.js';
 import {
   HANDSHAKE_SALT_SIZE,
@@ -109,13 +109,6 @@ export interface TransportOptions {
    * is installed is dropped (`no-session`) before any cryptography.
    */
   psk?: PskKeys;
-  /**
-   * @deprecated Transitional: a pre-shared key for daemons that do not install sessions yet.
-   * Handshake datagrams take the handshake seal, but session datagrams without an installed
-   * session fall back to the version-1 static keys (spec §9.2 v1), which a restarted peer
-   * reuses: remove once the session core calls installSession.
-   */
-  keys?: PskKeys;
   /** With a key, an unsealed datagram arrived (the master answers an unsealed HELLO). */
   onUnsealed?(bytes: Buffer, from: Peer): void;
   /**
@@ -134,11 +127,6 @@ export interface SessionInstall {
   peerEpoch: number;
   /** The session address; when given, sealed datagrams of this session from elsewhere are dropped first. */
   peer?: Peer;
-}
-
-interface Window {
-  epoch: number;
-  window: ReplayWindow;
 }
 
 interface InstalledSession {
@@ -161,7 +149,6 @@ export class Transport {
   readonly endpoint: UdpEndpoint;
   readonly #log: Logger;
   readonly #packetNumbers = new Map<number, number>();
-  readonly #windows = new Map<number, Window>();
   readonly #sessions = new Map<number, InstalledSession>();
   /** spec §9.4: the newest epoch of an authenticated HELLO per source, while its session lives. */
   readonly #helloEpochs = new Map<number, number>();
@@ -176,18 +163,16 @@ export class Transport {
   readonly received = new Map<string, { datagrams: number; bytes: number }>();
 
   constructor(endpoint: UdpEndpoint, log: Logger, epoch: number, options: TransportOptions) {
-    if (options.psk && options.keys) throw new RangeError('give psk or keys, not both');
     this.endpoint = endpoint;
     this.#log = log;
     this.#epoch = epoch;
     this.#options = options;
-    this.#psk = options.psk ?? options.keys;
+    this.#psk = options.psk;
   }
 
   /**
    * Start a new epoch (a remote that lost its session joins again as a new session, spec
-   * §7.1): packet numbers start over, which is safe because every session has its own keys
-   * (and, on the version-1 path, because the nonce includes the epoch).
+   * §7.1): packet numbers start over, which is safe because every session has its own keys.
    */
   renew(epoch: number): void {
     this.#epoch = epoch;
@@ -273,15 +258,9 @@ export class Transport {
     this.#emit(msg, peer, true);
   }
 
-  /** The key that seals a session datagram to `dst`, or undefined when none may (strict mode). */
+  /** The key that seals a session datagram to `dst`: its session's or the group's; undefined when there is none. */
   #sendKey(dst: number): Buffer | undefined {
-    if (dst === NODE_ALL) {
-      if (this.#group) return this.#group.key;
-    } else {
-      const s = this.#sessions.get(dst);
-      if (s?.send) return s.send;
-    }
-    return this.#options.keys?.key(this.#options.self, dst);
+    return dst === NODE_ALL ? this.#group?.key : this.#sessions.get(dst)?.send;
   }
 
   #emit(msg: Outgoing, peer: Peer, sealIt: boolean): void {
@@ -395,25 +374,9 @@ export class Transport {
       if (s.peer !== undefined && s.peer !== peerKey(from)) return this.#dropped('auth-wrong-address', from);
       return this.#openWith(s.receive, s.window, s.peerEpoch, epoch, pn, raw, from);
     }
-    const legacy = this.#options.keys;
-    if (!legacy) {
-      this.drop('no-session', from, 'debug');
-      if (dst !== NODE_ALL) this.#options.onNoSession?.(src, epoch, from);
-      return undefined;
-    }
-    // Version-1 path (deprecated): static keys, one window per (src, dst) for the newest epoch seen.
-    const id = src * 0x10000 + dst;
-    let w = this.#windows.get(id);
-    if (w !== undefined && seqLt(epoch, w.epoch)) return this.#dropped('auth-old-epoch', from);
-    if (w !== undefined && epoch === w.epoch && !w.window.check(pn)) return this.#dropped('auth-replay', from);
-    const opened = open(legacy.key(src, dst), raw);
-    if (!opened.ok) return this.#dropped(`auth-${opened.reason}` as const, from);
-    if (w === undefined || seqGt(epoch, w.epoch)) {
-      w = { epoch, window: new ReplayWindow() };
-      this.#windows.set(id, w);
-    }
-    w.window.accept(pn);
-    return opened.datagram;
+    this.drop('no-session', from, 'debug');
+    if (dst !== NODE_ALL) this.#options.onNoSession?.(src, epoch, from);
+    return undefined;
   }
 
   /** spec §9.3, §9.4: epoch and window first (no cryptography), then the tag, then record the number. */

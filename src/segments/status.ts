@@ -11,7 +11,8 @@
  *  32 u64 batches applied or sent
  *  40..63 reserved (zero)
  * After the flow records comes one owner record: u32 pid of the daemon that owns the
- * node's segments (0 when none), u32 the last epoch it used, u64 its start time (Unix ns).
+ * node's segments (0 when none), u32 its epoch, u64 its start time (Unix ns). The daemon
+ * writes it for readers and never trusts it (issue 19.3): see src/daemon/state-file.ts.
  */
 import { readFileSync } from 'node:fs';
 import { PdsmError } from '../errors.js';
@@ -87,49 +88,21 @@ export class StatusRecords {
     };
   }
 
-  /** Pid in the owner record (0: none). */
-  ownerPid(): number {
-    return Atomics.load(this.#u32, (this.records * ST_RECORD_SIZE) / 4);
-  }
-
   /**
-   * Claim the node's segments for this process, or throw PDSM_ERR_ALREADY_RUNNING naming
-   * the live owner. A dead owner's claim (killed, crashed) is taken over. Compare-and-swap
-   * on shared memory makes two daemons starting at once agree on one winner.
+   * Publish the owner record for the programs that read it (README "Status segment"): u32 pid,
+   * u32 epoch, u64 start time. The daemon never reads it back: ST is open to every user that
+   * --mode lets in, so who owns the node and which epoch comes next are decided from the
+   * daemon's private state file (src/daemon/state-file.ts), never from here.
    */
-  claimOwner(what: string, pid: number = process.pid): void {
+  publishOwner(pid: number, epoch: number, startedNs: bigint = unixNs()): void {
     const slot = (this.records * ST_RECORD_SIZE) / 4;
-    for (let tries = 0; tries < 8; tries++) {
-      const current = Atomics.load(this.#u32, slot);
-      if (current === pid) return;
-      if (current !== 0 && isLiveDaemon(current)) {
-        throw new PdsmError('PDSM_ERR_ALREADY_RUNNING', `${what} is already running (pid ${current}); refusing to start a second one`);
-      }
-      if (Atomics.compareExchange(this.#u32, slot, current, pid) === current) {
-        Atomics.store(this.#u64, (this.records * ST_RECORD_SIZE) / 8 + 1, unixNs());
-        return;
-      }
-    }
-    throw new PdsmError('PDSM_ERR_ALREADY_RUNNING', `${what}: another daemon is claiming the same segments`);
+    Atomics.store(this.#u32, slot, pid >>> 0);
+    Atomics.store(this.#u32, slot + 1, epoch >>> 0);
+    Atomics.store(this.#u64, slot / 2 + 1, startedNs);
   }
 
-  /**
-   * A new epoch for this daemon (spec §7.1): Unix seconds, but always greater than the last
-   * epoch recorded in the owner record, so a restart within the same second (or after the
-   * clock stepped back) never reuses an epoch, and with it an AEAD nonce. Never 0.
-   */
-  nextEpoch(nowSeconds: number = Math.floor(Date.now() / 1000)): number {
-    const slot = (this.records * ST_RECORD_SIZE) / 4 + 1;
-    const last = Atomics.load(this.#u32, slot);
-    let epoch = nowSeconds >>> 0;
-    if (((epoch - last) | 0) <= 0) epoch = (last + 1) >>> 0;
-    if (epoch === 0) epoch = 1;
-    Atomics.store(this.#u32, slot, epoch);
-    return epoch;
-  }
-
-  /** Give up the claim if this process holds it. */
-  releaseOwner(pid: number = process.pid): void {
+  /** Clear the pid of the owner record (the epoch stays, for readers). */
+  clearOwner(pid: number = process.pid): void {
     Atomics.compareExchange(this.#u32, (this.records * ST_RECORD_SIZE) / 4, pid, 0);
   }
 }

@@ -46,9 +46,6 @@ import {
   HDR_TYPE,
 } from './constants.js';
 
-/** spec §9.2 (version 1, kept for the vectors and for daemons not yet on sessions): salt and info prefix. */
-export const HKDF_SALT = Buffer.from('PDSM v1', 'ascii');
-export const HKDF_INFO_PREFIX = Buffer.from('pdsm v1 datagram key', 'ascii');
 /** spec §9.2 version 2 labels (ASCII, no terminator). */
 export const HANDSHAKE_INFO = Buffer.from('pdsm v2 handshake key', 'ascii');
 export const SESSION_SALT_LABEL = Buffer.from('PDSM v2 session', 'ascii');
@@ -70,12 +67,6 @@ function route(src: number, dst: number): Buffer {
   b.writeUInt16BE(src, 0);
   b.writeUInt16BE(dst, 2);
   return b;
-}
-
-/** spec §9.2 version 1: the static key for datagrams from `src` to `dst` (node ids as in the header). */
-export function deriveKey(psk: Uint8Array, src: number, dst: number): Buffer {
-  checkPsk(psk);
-  return Buffer.from(hkdfSync('sha256', psk, HKDF_SALT, Buffer.concat([HKDF_INFO_PREFIX, route(src, dst)]), KEY_SIZE));
 }
 
 /** spec §9.2: the key of one sealed HELLO, WELCOME or REJECT, from its clear salt. */
@@ -137,10 +128,13 @@ export function freshNonce(): Buffer {
   return randomBytes(NONCE_BYTES);
 }
 
-/** Holds the PSK and caches the version-1 static per-(src, dst) keys. */
+/**
+ * Holds the PSK and derives the version-2 keys from it. There is no long-lived key: version
+ * 1's static per-(src, dst) keys are gone (spec §10.4), so nothing here can seal a datagram
+ * that a later session would open.
+ */
 export class PskKeys {
   readonly #psk: Buffer;
-  readonly #keys = new Map<number, Buffer>();
 
   constructor(psk: Uint8Array) {
     checkPsk(psk);
@@ -150,17 +144,6 @@ export class PskKeys {
   /** The pre-shared key itself (for the derivations above). */
   get psk(): Buffer {
     return this.#psk;
-  }
-
-  /** Version 1 static key of (src, dst). */
-  key(src: number, dst: number): Buffer {
-    const id = src * 0x10000 + dst;
-    let k = this.#keys.get(id);
-    if (k === undefined) {
-      k = deriveKey(this.#psk, src, dst);
-      this.#keys.set(id, k);
-    }
-    return k;
   }
 
   handshakeKey(salt: Uint8Array, src: number, dst: number): Buffer {

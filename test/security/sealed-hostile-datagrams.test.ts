@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode, encode, type Message } from '../../src/udp/codec.js';
-import { openHandshake, PskKeys, seal, sealHandshake } from '../../src/udp/seal.js';
+import { deriveSessionKey, openHandshake, PskKeys, seal, sealHandshake } from '../../src/udp/seal.js';
 import { eventually, startCluster, steady } from '../fixtures/cluster.js';
 import { writeKey } from '../fixtures/keys.js';
 import { Prng, testSeed } from '../fixtures/prng.js';
@@ -37,9 +37,13 @@ const hello = (client: number, epoch: number, pn: number): Out => ({
   nonce: randomBytes(16),
   options: [],
 });
-// spec §9.3: HELLO takes a handshake seal (fresh salt); the other types the version-1 static key
-// of daemons that do not install sessions yet.
-const sealFor = (k: PskKeys, m: Out): Buffer => (m.type === 'hello' ? sealHandshake(k.psk, encode(m)) : seal(k.key(m.src, m.dst), encode(m)));
+// spec §9.3: HELLO takes a handshake seal (fresh salt); the other types the key of a session
+// that the master never opened (the right PSK, nonces the master did not draw).
+const sealFor = (k: PskKeys, m: Out): Buffer => {
+  if (m.type === 'hello') return sealHandshake(k.psk, encode(m));
+  const s = { clientId: m.src, helloNonce: randomBytes(16), welcomeNonce: randomBytes(16), remoteEpoch: m.epoch, masterEpoch: m.epoch };
+  return seal(deriveSessionKey(k.psk, s, m.src, m.dst), encode(m));
+};
 
 t.test('forged, tampered, truncated, replayed and old-epoch datagrams are rejected and counted; memory is untouched', async (t) => {
   const c = await startCluster({ remotes: 2, start: [0], masterArgs: ['--psk-file', keyPath], remoteArgs: ['--psk-file', keyPath] });
