@@ -9,6 +9,7 @@ import { parseArgs, rejectPositionals } from './daemon-options.js';
 import { parseChoice, parseInteger } from './values.js';
 import { registryDir } from '../segments/registry.js';
 import { PDSM_HELP } from './pdsm-help.js';
+import { MAX_REMOTES } from '../segments/layout.js';
 
 /** The options that pick a view of a segment: dump, poke and watch all take them. */
 export const VIEW_SPEC = {
@@ -129,8 +130,8 @@ export function parseView(command: string, a: ViewArgs): View {
   return {
     seg: parseChoice('SEG', segArg.toUpperCase(), SEGMENTS),
     dir: registryDir(a['--registry-dir']),
-    client: a['--client'] === undefined ? undefined : parseInteger('--client', a['--client'], 0, 4095),
-    slice: a['--slice'] === undefined ? undefined : parseInteger('--slice', a['--slice'], 0, 4095),
+    client: a['--client'] === undefined ? undefined : parseInteger('--client', a['--client'], 0, MAX_REMOTES - 1),
+    slice: a['--slice'] === undefined ? undefined : parseInteger('--slice', a['--slice'], 0, MAX_REMOTES - 1),
     offset: a['--offset'] === undefined ? undefined : parseNumber('--offset', a['--offset']),
     length: a['--length'] === undefined ? undefined : parseNumber('--length', a['--length']),
     as: a['--as'] === undefined ? 'hex' : parseChoice('--as', a['--as'], FORMATS),

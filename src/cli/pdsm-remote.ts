@@ -16,7 +16,7 @@ Keeps this node's MO, RO and BC segments coherent with slice client_id of the ma
 Seed options:
   -h, --help                 show this help and exit
   -H, --master host          host name or address of the master (default localhost)
-  -n, --client-id id         this remote's client id, 0..4095 (default 0)
+  -n, --client-id id         this remote's client id, 0..16383 (default 0)
   -s, --size size            size of MO and RO in bytes, K/M/G allowed, rounded up to 4096 (default 4096)
   -r, --remove               remove this remote's segments and registry file, then exit
   -y 6                       use IPv6 on the network side (the only accepted value)

@@ -11,6 +11,7 @@ import { parseArgs, rejectPositionals } from './daemon-options.js';
 import { PDSM_HELP } from './pdsm-help.js';
 import { parseInteger } from './values.js';
 import { renderStatus } from './pdsm-render.js';
+import { MAX_REMOTES } from '../segments/layout.js';
 
 export const STATUS_SPEC = {
   '--help': Boolean,
@@ -44,7 +45,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     return 0;
   }
   rejectPositionals(a._);
-  const client = a['--client'] === undefined ? undefined : parseInteger('--client', a['--client'], 0, 4095);
+  const client = a['--client'] === undefined ? undefined : parseInteger('--client', a['--client'], 0, MAX_REMOTES - 1);
   const report = await fetchReport(registryDir(a['--registry-dir']), client);
   process.stdout.write(a['--json'] ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
   return 0;

@@ -14,6 +14,7 @@ import { fetchReport } from './pdsm-status.js';
 import { fit, renderTop, type TopRates } from './pdsm-render.js';
 import { runLive } from './pdsm-term.js';
 import { parseInteger } from './values.js';
+import { MAX_REMOTES } from '../segments/layout.js';
 
 export const TOP_SPEC = {
   '--help': Boolean,
@@ -31,7 +32,7 @@ export async function topCommand(argv: string[]): Promise<number> {
     return 0;
   }
   rejectPositionals(a._);
-  const client = a['--client'] === undefined ? undefined : parseInteger('--client', a['--client'], 0, 4095);
+  const client = a['--client'] === undefined ? undefined : parseInteger('--client', a['--client'], 0, MAX_REMOTES - 1);
   const intervalMs = a['--interval'] === undefined ? 1000 : parseInteger('--interval', a['--interval'], 100, 60_000);
   const dir = registryDir(a['--registry-dir']);
   // The first report decides: a daemon that is not running is exit 1, as for status.

@@ -13,7 +13,7 @@ export const REMOTE_KEY_OFFSET = 0x28;
 /** Keys per node: MO, RO, BC, ST. */
 export const KEYS_PER_NODE = 4;
 /** Most remotes one master serves (spec/protocol.md, limits). */
-export const MAX_REMOTES = 4096;
+export const MAX_REMOTES = 16_384;
 /** Largest key base: every remote key must stay a positive 31-bit SysV key. */
 export const MAX_KEY_BASE = 0x7fffffff - REMOTE_KEY_OFFSET - KEYS_PER_NODE * MAX_REMOTES;
 /** Size of one status record (docs/design.md §3b). */

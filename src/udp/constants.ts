@@ -62,7 +62,7 @@ export const NODE_ALL = 0xfffe;
 
 // spec §11 Limits
 /** Most remotes one master serves; client ids are 0..MAX_REMOTES-1. */
-export const MAX_REMOTES = 4096;
+export const MAX_REMOTES = 16_384;
 /** Smallest --mtu (largest datagram a node sends, UDP payload bytes). */
 export const MIN_MTU = 576;
 /** Largest UDP payload over IPv4 (65535 - 20 - 8); used for IPv6 too. */

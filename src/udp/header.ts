@@ -99,7 +99,7 @@ export function flowName(code: number): FlowName | null {
 
 /** Header fields every typed message carries (spec §3). */
 export interface Envelope {
-  /** Sender: a client id 0..4095, or NODE_MASTER (0xffff). */
+  /** Sender: a client id 0..MAX_REMOTES-1 (16383), or NODE_MASTER (0xffff). */
   src: number;
   /** Destination: a client id, NODE_MASTER, or NODE_ALL (0xfffe, multicast BC only). */
   dst: number;

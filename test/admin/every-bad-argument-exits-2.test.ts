@@ -12,7 +12,7 @@ t.test('every bad argument of status, top and watch exits 2 and names the proble
   const cases: [string[], RegExp][] = [
     [['status', ...d, '--client', 'x'], /--client: "x" is not a whole number/],
     [['status', ...d, '--client', '-1'], /option --client needs a value/],
-    [['status', ...d, '--client', '5000'], /--client: 5000 is out of range 0\.\.4095/],
+    [['status', ...d, '--client', '20000'], /--client: 20000 is out of range 0\.\.16383/],
     [['status', ...d, 'extra'], /unexpected argument "extra"/],
     [['status', ...d, '--jsn'], /unknown option --jsn/],
     [['status', '-d'], /option -d needs a value/],

@@ -32,7 +32,7 @@ const cases: [string, 'master' | 'remote', string[], RegExp][] = [
   ['a malformed config file', 'master', ['-g', badConfig], /line 3: expected "Clientname=hostname"/],
   ['a missing config file', 'master', ['-g', join(place.dir, 'nope.conf')], /-g\/--config: cannot read config file .*nope\.conf/],
   ['a negative client id', 'remote', ['-n', '-1'], /option -n needs a value/],
-  ['a client id past the limit', 'remote', ['-n', '5000'], /-n\/--client-id: 5000 is out of range 0\.\.4095/],
+  ['a client id past the limit', 'remote', ['-n', '16384'], /-n\/--client-id: 16384 is out of range 0\.\.16383/],
   ['a port of 0', 'master', ['-P', '0'], /-P\/--port: 0 is out of range 1\.\.65535/],
   ['a word size of 3', 'master', ['-w', '3'], /-w\/--word-size: word size must be 1, 2, 4 or 8/],
   ['a page size that is not a power of two', 'remote', ['--page-size', '1000'], /--page-size: 1000 is not a power of two/],

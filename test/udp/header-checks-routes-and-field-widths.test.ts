@@ -48,8 +48,8 @@ t.test('readHeader gives every field as written and checks the fixed ones', asyn
 t.test('flowName and isRemoteId know exactly the codes and ids of the spec', async (t) => {
   t.same([FLOW_NONE, FLOW_MO, FLOW_RO, FLOW_BC, 4, 255].map(flowName), [null, 'mo', 'ro', 'bc', null, null]);
   t.ok(isRemoteId(0));
-  t.ok(isRemoteId(4095));
-  t.notOk(isRemoteId(4096));
+  t.ok(isRemoteId(16383));
+  t.notOk(isRemoteId(16384));
   t.notOk(isRemoteId(M));
 });
 
@@ -60,16 +60,16 @@ const ROUTES: [number, number][] = [
   [M, NODE_ALL],
   [5, 6],
   [M, M],
-  [4096, M],
-  [M, 4096],
-  [4095, M],
-  [M, 4095],
+  [16384, M],
+  [M, 16384],
+  [16383, M],
+  [M, 16383],
   [NODE_ALL, M],
 ];
 
 t.test("flow messages travel only from the flow's sender to its receiver, and back for NACK and RESYNC", async (t) => {
-  const m2r = (s: number, d: number): boolean => s === M && d < 4096;
-  const r2m = (s: number, d: number): boolean => s < 4096 && d === M;
+  const m2r = (s: number, d: number): boolean => s === M && d < 16384;
+  const r2m = (s: number, d: number): boolean => s < 16384 && d === M;
   const expected: Record<number, [(s: number, d: number) => boolean, (s: number, d: number) => boolean]> = {
     [FLOW_MO]: [m2r, r2m],
     [FLOW_RO]: [r2m, m2r],
@@ -88,8 +88,8 @@ t.test("flow messages travel only from the flow's sender to its receiver, and ba
 
 t.test('control messages go between the master and one remote, in the directions their type allows', async (t) => {
   for (const [src, dst] of ROUTES) {
-    const m2r = src === M && dst < 4096;
-    const r2m = src < 4096 && dst === M;
+    const m2r = src === M && dst < 16384;
+    const r2m = src < 16384 && dst === M;
     t.equal(controlRouteOk(src, dst, true, true), m2r || r2m, `either way ${src}->${dst}`);
     t.equal(controlRouteOk(src, dst, true, false), m2r, `master only ${src}->${dst}`);
     t.equal(controlRouteOk(src, dst, false, true), r2m, `remote only ${src}->${dst}`);

@@ -96,7 +96,7 @@ typedef struct pdsm_node pdsm_node;
 /* Attach to the master's segments. dir: registry folder, or NULL for $PDSM_REGISTRY_DIR, else /tmp
  * (Windows: the temp folder). */
 PDSM_API int pdsm_open_master(const char *dir, unsigned flags, pdsm_node **out);
-/* Attach to remote client_id's segments (0..4095). */
+/* Attach to remote client_id's segments (0..16383). */
 PDSM_API int pdsm_open_remote(const char *dir, int client_id, unsigned flags, pdsm_node **out);
 /* Detach every segment and free the node. NULL is fine. Pointers handed out become invalid. */
 PDSM_API void pdsm_close(pdsm_node *node);

@@ -26,7 +26,7 @@
 #define ST_LAST_BATCH 8
 #define ST_PEER_STATE 24
 #define ST_BATCHES 32
-#define MAX_REMOTES 4096
+#define MAX_REMOTES 16384
 #define MAX_REGISTRY_BYTES 65536
 #define MAX_KEY 0x7fffffffu
 #define DEFAULT_TIMEOUT_MS 200u

@@ -216,8 +216,8 @@ int main(int argc, char **argv) {
   check(strstr(pdsm_last_message(), "symlink") != NULL, "and the message says so");
   unlink(path);
   check(
-      pdsm_open_remote(dir, -1, 0, &node) == PDSM_ERR_USAGE && pdsm_open_remote(dir, 4096, 0, &node) == PDSM_ERR_USAGE,
-      "client ids outside 0..4095 are PDSM_ERR_USAGE");
+      pdsm_open_remote(dir, -1, 0, &node) == PDSM_ERR_USAGE && pdsm_open_remote(dir, 16384, 0, &node) == PDSM_ERR_USAGE,
+      "client ids outside 0..16383 are PDSM_ERR_USAGE");
   check(pdsm_open_remote(dir, 0, 0x80, &node) == PDSM_ERR_USAGE, "unknown flags are PDSM_ERR_USAGE");
 
   /* Master with 2 remotes: slices of 4096, records RO n = n, MO n = 2 + n, BC = 4. */

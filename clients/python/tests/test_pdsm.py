@@ -160,7 +160,7 @@ class RemoteNode(unittest.TestCase):
             (lambda: self.node.status("st"), "PDSM_ERR_USAGE"),
             (lambda: self.node.status("xx"), "PDSM_ERR_USAGE"),
             (lambda: pdsm.open_remote(-1, P.dir), "PDSM_ERR_USAGE"),
-            (lambda: pdsm.open_remote(4096, P.dir), "PDSM_ERR_USAGE"),
+            (lambda: pdsm.open_remote(16384, P.dir), "PDSM_ERR_USAGE"),
         ]
         for call, code in cases:
             with self.assertRaises(pdsm.PdsmError) as e:

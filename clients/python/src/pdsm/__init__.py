@@ -25,7 +25,7 @@ __all__ = ["open_master", "open_remote", "Node", "FlowStatus", "PdsmError", "COD
 __version__ = "0.1.0"
 
 ST_RECORD = 64
-MAX_REMOTES = 4096
+MAX_REMOTES = 16384
 MAX_KEY = 0x7FFFFFFF
 PEER_STATES = {0: "unknown", 1: "joining", 2: "up", 3: "down"}
 DEFAULT_TIMEOUT = 0.2
