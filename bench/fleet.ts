@@ -17,7 +17,8 @@
  *   (that one counts the whole network namespace, other programs included).
  */
 import type { Socket } from 'node:dgram';
-import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { randomBytes, randomInt } from 'node:crypto';
 import { attachMaster } from '../src/index.js';
 import { decode, encode, encodeUnchecked, type Message } from '../src/udp/codec.js';
 import { NODE_MASTER } from '../src/udp/constants.js';
@@ -46,8 +47,15 @@ class SimRemote {
   readonly epoch: number;
   readonly roNextSeq = randomInt(0, 2 ** 32 - 1);
   #packetNumber = 0;
+  /** The master's port, from hello(). */
+  #port: number | undefined;
   masterEpoch = 0;
+  /** spec §4.2, §13 (version 2): WELCOME's COOKIE, echoed in every HEARTBEAT so the master validates our address. */
+  cookie: Uint8Array | null = null;
+  readonly nonce = randomBytes(16);
   joinedAt: number | undefined;
+  /** Last RESYNC FULL sent for an incomplete first batch. */
+  askedAt: number | undefined;
   readonly batches = new Map<number, Batch>();
   fullCompletedAt: number | undefined;
   datagramsIn = 0;
@@ -68,11 +76,12 @@ class SimRemote {
   }
 
   hello(port: number): void {
+    this.#port = port;
     this.send(
       {
         type: 'hello',
-        versionMin: 1,
-        versionMax: 1,
+        versionMin: 2,
+        versionMax: 2,
         mtu: 1200,
         pageSize: PAGE_SIZE,
         segSize: SEG_SIZE,
@@ -80,6 +89,7 @@ class SimRemote {
         roNextSeq: this.roNextSeq,
         wordSize: 8,
         hostname: `sim-${this.id}`,
+        nonce: this.nonce,
         options: [],
       },
       port,
@@ -95,6 +105,7 @@ class SimRemote {
         echo: null,
         wantBcUnicast: false,
         flows: [{ flow: 'ro', highestSeq: (this.roNextSeq - 1) >>> 0 }],
+        cookie: this.cookie,
       },
       port,
     );
@@ -111,6 +122,8 @@ class SimRemote {
         if (this.joinedAt === undefined) {
           this.joinedAt = now;
           this.masterEpoch = msg.epoch;
+          this.cookie = msg.cookie ?? null;
+          if (this.#port !== undefined) this.heartbeat(this.#port); // the cookie at once: the master starts MO after it
         }
         break;
       case 'reject':
@@ -144,6 +157,12 @@ class SimRemote {
   }
 }
 
+/** VmRSS of process `pid`, bytes (/proc/<pid>/status). */
+function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
 export async function benchFleet(): Promise<BenchResult> {
   const t0 = performance.now();
   const place = await newPlace(0);
@@ -175,24 +194,35 @@ export async function benchFleet(): Promise<BenchResult> {
       sims.push(sim);
     }
     const ports = new Set([place.port, ...sims.map((s) => s.socket.address().port)]);
+    const rssBefore = rssBytes(master.pid);
     const drops0 = socketDrops(ports);
     const rcvbuf0 = rcvbufErrors();
 
     // Join: every remote says HELLO (again after 1 s while unanswered); the master answers
     // WELCOME and sends each one a full MO batch.
+    // Heartbeats start at once, spread over the second, so the master keeps every session up
+    // while the others join. A simulated remote NACKs nothing: one whose first FULL batch lost
+    // a datagram asks for it all again (RESYNC FULL) every 2 s until it is whole.
     const joinStart = performance.now();
     for (const s of sims) s.hello(place.port);
+    sims.forEach((s, i) => {
+      timers.push(setTimeout(() => timers.push(setInterval(() => s.heartbeat(place.port), 1000)), (i * 1000) / REMOTES));
+    });
     for (let i = 0; i < 60 && sims.some((s) => s.fullCompletedAt === undefined); i++) {
       await sleep(500);
       if (i % 2 === 1) for (const s of sims) if (s.joinedAt === undefined) s.hello(place.port);
+      // At most 300 re-requests a tick (19,500 datagrams), so they do not become a storm of their own.
+      const now = performance.now();
+      const again = sims.filter((s) => s.joinedAt !== undefined && s.fullCompletedAt === undefined && now - (s.askedAt ?? s.joinedAt) >= 2000);
+      for (const s of again.slice(0, 300)) {
+        s.askedAt = now;
+        s.resyncFull(place.port);
+      }
     }
     const joined = sims.filter((s) => s.joinedAt !== undefined).length;
     const joinFull = sims.filter((s) => s.fullCompletedAt !== undefined);
     const joinSeconds = (Math.max(...joinFull.map((s) => s.fullCompletedAt!)) - joinStart) / 1000;
-    // Heartbeats, spread over the second, so the master keeps every session up.
-    sims.forEach((s, i) => {
-      timers.push(setTimeout(() => timers.push(setInterval(() => s.heartbeat(place.port), 1000)), (i * 1000) / REMOTES));
-    });
+    const welcomeSeconds = (Math.max(...sims.filter((s) => s.joinedAt !== undefined).map((s) => s.joinedAt!)) - joinStart) / 1000;
     await sleep(2000);
 
     // Idle: nothing changes; heartbeats only.
@@ -206,6 +236,8 @@ export async function benchFleet(): Promise<BenchResult> {
     };
     const dataBefore = sims.reduce((a, s) => a + s.dataIn, 0);
     const idle = await cpuWindow();
+    const rssAfter = rssBytes(master.pid);
+    const rssPerRemote = (rssAfter - rssBefore) / REMOTES;
     const dataIdle = sims.reduce((a, s) => a + s.dataIn, 0) - dataBefore;
 
     // 1% of the MO pages change every interval (one u64 in each of 640 random pages).
@@ -265,8 +297,10 @@ export async function benchFleet(): Promise<BenchResult> {
       columns: ['phase', 'CPU', 'CPU per interval', 'MO DATA received by the remotes'],
       rows,
       notes: [
-        `join: ${joined}/${REMOTES} joined, ${joinFull.length} got their whole first FULL batch, last after ${num(joinSeconds, 2)} s`,
+        `join: ${joined}/${REMOTES} had their WELCOME, the last after ${num(welcomeSeconds, 2)} s; ${joinFull.length} got their whole first FULL batch, the last after ${num(joinSeconds, 2)} s`,
         `CPU from /proc/${'<pid>'}/stat utime+stime over ${CPU_WINDOW_MS / 1000} s windows (10 ms ticks)`,
+        "a simulated remote NACKs nothing: a first FULL batch that lost a datagram at this process's sockets (one Node process receives for every simulated remote, so past ~100k datagrams/s it drops) is asked for again whole, at most 300 a tick",
+        `master RSS: ${num(rssBefore / 2 ** 20, 1)} MiB before the joins, ${num(rssAfter / 2 ** 20, 1)} MiB with ${joined} sessions up: ${num(rssPerRemote / 1024, 1)} KiB per remote (segments included: MO and RO slices of 64 KiB each, touched)`,
       ],
     };
     const rateRows: (string | number)[][] = [
@@ -289,11 +323,31 @@ export async function benchFleet(): Promise<BenchResult> {
         String(drops),
       ],
     ];
+    // Issue 8: idle < 5% of a core with 1,000 remotes; issue 17: with 10,000, idle <= 25%,
+    // 1% of pages changing <= 40%, all joined within 10 s.
+    const big = REMOTES >= 10_000;
+    const idleLimit = big ? 25 : 5;
     const idleTarget = {
-      target: `idle master < 5% of a core at -i ${INTERVAL_MS} with ${REMOTES} remotes`,
+      target: `idle master ${big ? '<=' : '<'} ${idleLimit}% of a core at -i ${INTERVAL_MS} with ${REMOTES} remotes`,
       measured: `${num(pct(idle), 2)}%`,
-      met: Number(pct(idle).toFixed(2)) < 5,
+      met: big ? pct(idle) <= idleLimit : Number(pct(idle).toFixed(2)) < idleLimit,
     };
+    const joinTarget = {
+      target: `all ${REMOTES} remotes joined (WELCOME) within 10 s`,
+      measured: `${joined}/${REMOTES}, the last after ${num(welcomeSeconds, 2)} s (whole first FULL batch: ${joinFull.length}/${REMOTES}, the last after ${num(joinSeconds, 2)} s)`,
+      met: joined === REMOTES && welcomeSeconds <= 10,
+    };
+    targets.push(joinTarget);
+    cpuTable.notes.push(targetLine(joinTarget));
+    if (big) {
+      const busyTarget = {
+        target: `1% of pages changing: master <= 40% of a core with ${REMOTES} remotes`,
+        measured: `${num(pct(busy), 2)}%`,
+        met: pct(busy) <= 40,
+      };
+      targets.push(busyTarget);
+      cpuTable.notes.push(targetLine(busyTarget));
+    }
     const resyncTarget = {
       target: 'full resync >= 0.5x the raw datagram rate, nothing lost to receive-buffer overflow',
       measured: `${ratio(resyncRate, raw.receivedPerSecond)} (${num(resyncRate / 1000, 1)}k/s vs ${num(raw.receivedPerSecond / 1000, 1)}k/s), ${resynced.length}/${REMOTES} complete, socket drops ${drops}, RcvbufErrors during the resync +${rcvbufResync}`,
@@ -313,7 +367,11 @@ export async function benchFleet(): Promise<BenchResult> {
       ],
     };
     Object.assign(data, {
+      rssBefore,
+      rssAfter,
+      rssPerRemote,
       joinSeconds,
+      welcomeSeconds,
       joined,
       joinFull: joinFull.length,
       idle,
