@@ -26,7 +26,7 @@ import { cpuSeconds, newPlace, onCleanup, sleep, startMaster } from './lib/clust
 import { bindSocket, rawRate, rcvbufErrors, socketDrops } from './lib/udp.js';
 import { num, ratio, targetLine, type BenchResult, type Table } from './lib/report.js';
 
-const REMOTES = Number(process.env['PDSM_BENCH_FLEET'] ?? 1000);
+const REMOTES = Number(process.env['PDSM_BENCH_FLEET'] ?? 10_000);
 const SEG_SIZE = 64 * 1024;
 const PAGE_SIZE = 1024;
 const PAGES = SEG_SIZE / PAGE_SIZE;
