@@ -62,6 +62,12 @@ export class ControlClient {
       }, timeoutMs);
       this.#waiting.set(id, { resolve, reject, timer });
       socket.ref();
+      // Requests made in one tick (a loop of flushes) leave in one write, and the daemon
+      // reads them in one turn, where they coalesce.
+      if (socket.writableCorked === 0) {
+        socket.cork();
+        process.nextTick(() => socket.uncork());
+      }
       socket.write(JSON.stringify({ ...request, id }) + '\n');
     });
   }
