@@ -6,11 +6,16 @@
  *
  * Timing: every request has its own bounded timeout; a daemon that does not answer in time is
  * a PDSM_ERR_NETWORK error naming the socket. The connection does not keep the process alive
- * while idle (unref), and a connection the daemon closed (10 s idle, a restart) fails what
- * was outstanding and is opened again by the next request.
+ * while idle (unref), and the client closes it itself after CLIENT_IDLE_MS without a request,
+ * before the daemon's 10 s idle cut-off, so a request never races that close. A connection
+ * the daemon closed anyway (a restart) fails what was outstanding and is opened again by
+ * the next request.
  */
 import { createConnection, type Socket } from 'node:net';
 import { PdsmError } from '../errors.js';
+
+/** The client closes an idle connection after this long (the daemon's IDLE_MS is 10 s). */
+export const CLIENT_IDLE_MS = 5000;
 
 /** Why nobody answers on `path`, as one error for every client (status, top, flush). */
 export function connectionError(path: string, err: NodeJS.ErrnoException): PdsmError {
@@ -45,6 +50,7 @@ export class ControlClient {
   #text = '';
   #nextId = 1;
   readonly #waiting = new Map<number, Waiting>();
+  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -53,6 +59,7 @@ export class ControlClient {
   /** Send `request` (its `id` is set here) and resolve with the daemon's answer. */
   request(request: { cmd: string } & Record<string, unknown>, timeoutMs: number): Promise<unknown> {
     const id = this.#nextId++;
+    clearTimeout(this.#idleTimer);
     const socket = this.#connect();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -122,10 +129,14 @@ export class ControlClient {
 
   /** Nothing outstanding: the connection may stay open but must not hold the process. */
   #idle(): void {
-    if (this.#waiting.size === 0) this.#socket?.unref();
+    if (this.#waiting.size > 0 || !this.#socket) return;
+    this.#socket.unref();
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.close(), CLIENT_IDLE_MS).unref();
   }
 
   #drop(err: Error): void {
+    clearTimeout(this.#idleTimer);
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.destroy();
