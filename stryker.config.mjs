@@ -42,6 +42,7 @@ const MODULES = {
   'src/segments/scanner.ts': ['test/segments/scanner-*.test.ts', 'test/segments/sliced-scan-*.test.ts'],
   'src/reliability/sender.ts': ['test/reliability/*.test.ts'],
   'src/reliability/receiver.ts': ['test/reliability/*.test.ts'],
+  'src/reliability/batch-assembly.ts': ['test/reliability/*.test.ts'],
 };
 
 /**

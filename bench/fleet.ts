@@ -16,13 +16,13 @@
  *   master's and the simulated remotes' sockets, and RcvbufErrors from /proc/net/snmp
  *   (that one counts the whole network namespace, other programs included).
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { attachMaster } from '../src/index.js';
 import { decode, encode, encodeUnchecked, type Message } from '../src/udp/codec.js';
 import { NODE_MASTER } from '../src/udp/constants.js';
-import { cpuSeconds, newPlace, onCleanup, sleep, spawnHelper, startMaster } from './lib/cluster.js';
+import { cpuSeconds, newPlace, onCleanup, sleep, startMaster } from './lib/cluster.js';
+import { bindSocket, rawRate, rcvbufErrors, socketDrops } from './lib/udp.js';
 import { num, ratio, targetLine, type BenchResult, type Table } from './lib/report.js';
 
 const REMOTES = Number(process.env['PDSM_BENCH_FLEET'] ?? 1000);
@@ -33,28 +33,6 @@ const INTERVAL_MS = 1000;
 const CPU_WINDOW_MS = 15_000;
 const DATA_BYTES = 40 + PAGE_SIZE; // one DATA datagram of a 1024-byte page
 const RAW_COUNT = 300_000;
-
-/** RcvbufErrors of /proc/net/snmp (Udp line), the whole network namespace. */
-function rcvbufErrors(): number {
-  const lines = readFileSync('/proc/net/snmp', 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('Udp:'));
-  const names = lines[0]!.split(/\s+/);
-  const values = lines[1]!.split(/\s+/);
-  return Number(values[names.indexOf('RcvbufErrors')]);
-}
-
-/** Drops per local port from /proc/net/udp (last column), for the ports asked. */
-function socketDrops(ports: Set<number>): number {
-  let drops = 0;
-  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 13) continue;
-    const port = parseInt(f[1]!.split(':')[1]!, 16);
-    if (ports.has(port)) drops += Number(f[f.length - 1]);
-  }
-  return drops;
-}
 
 interface Batch {
   data: number;
@@ -166,50 +144,6 @@ class SimRemote {
   }
 }
 
-async function bindSocket(): Promise<Socket> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  try {
-    s.setRecvBufferSize(8 * 1024 * 1024); // what a real remote asks for (capped at rmem_max)
-  } catch {
-    /* capped */
-  }
-  return s;
-}
-
-/** Raw baseline: a helper process blasts datagrams of DATA size at one socket of ours. */
-async function rawRate(): Promise<{ sent: number; received: number; sendMs: number; receivedPerSecond: number; sentPerSecond: number; drops: number }> {
-  const socket = await bindSocket();
-  const undo = onCleanup(() => {
-    socket.close();
-  });
-  const port = socket.address().port;
-  let received = 0;
-  let first = 0;
-  let last = 0;
-  socket.on('message', () => {
-    const t = performance.now();
-    if (received === 0) first = t;
-    last = t;
-    received++;
-  });
-  const drops0 = socketDrops(new Set([port]));
-  const blast = spawnHelper('peers/udp-blast.ts', [String(port), String(RAW_COUNT), String(DATA_BYTES), '20']);
-  try {
-    await blast.waitFor(/sent \d+ in [\d.]+ ms/, 40_000);
-    await sleep(300); // let the last datagrams in
-    const m = /sent (\d+) in ([\d.]+) ms/.exec(blast.stderr())!;
-    const sent = Number(m[1]);
-    const sendMs = Number(m[2]);
-    const drops = socketDrops(new Set([port])) - drops0;
-    return { sent, received, sendMs, receivedPerSecond: received / ((last - first) / 1000), sentPerSecond: sent / (sendMs / 1000), drops };
-  } finally {
-    await blast.stop();
-    socket.close();
-    undo();
-  }
-}
-
 export async function benchFleet(): Promise<BenchResult> {
   const t0 = performance.now();
   const place = await newPlace(0);
@@ -310,7 +244,7 @@ export async function benchFleet(): Promise<BenchResult> {
     const rcvbufResync = rcvbufErrors() - rcvbufResync0;
 
     for (const t of timers) clearInterval(t);
-    const raw = await rawRate();
+    const raw = await rawRate(RAW_COUNT, DATA_BYTES);
 
     const pct = (w: { cpu: number; seconds: number }): number => (100 * w.cpu) / w.seconds;
     const perInterval = (w: { cpu: number; seconds: number }): number => (1000 * w.cpu) / (w.seconds / (INTERVAL_MS / 1000));

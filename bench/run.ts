@@ -2,7 +2,7 @@
  * `npm run bench`: the whole benchmark suite (issue 8), in well under 10 minutes.
  *
  *   npm run bench                     every benchmark
- *   npm run bench -- scan latency     only these (scan, latency, wire, fleet, redis, fanout, forged)
+ *   npm run bench -- scan latency     only these (scan, latency, wire, fleet, redis, fanout, forged, bigsync)
  *
  * Prints one table per benchmark, each figure beside a baseline measured in the same run
  * (the machine is shared and noisy, so there are no timed assertions, only ratios and
@@ -13,6 +13,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { benchBigsync } from './bigsync.js';
 import { benchFleet } from './fleet.js';
 import { benchFanout } from './fanout.js';
 import { benchForged } from './forged.js';
@@ -31,6 +32,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   redis: benchRedis,
   fanout: benchFanout,
   forged: benchForged,
+  bigsync: benchBigsync,
 };
 
 function machine(): Record<string, unknown> {

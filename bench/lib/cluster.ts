@@ -105,11 +105,15 @@ export interface DaemonOptions {
   keepStderr?: boolean;
 }
 
-export async function startMaster(place: Place, o: DaemonOptions): Promise<Proc> {
-  // PDSM_BENCH_CPU_PROF=DIR: profile the master (written when it stops), to see what limits a figure.
+/** PDSM_BENCH_CPU_PROF=DIR: profile every daemon (written when it stops), to see what limits a figure. */
+function profileArgs(): string[] {
   const prof = process.env['PDSM_BENCH_CPU_PROF'];
+  return prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+}
+
+export async function startMaster(place: Place, o: DaemonOptions): Promise<Proc> {
   const args = [
-    ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+    ...profileArgs(),
     BIN.master,
     ...place.args,
     '-p',
@@ -131,6 +135,7 @@ export async function startMaster(place: Place, o: DaemonOptions): Promise<Proc>
 
 export async function startRemote(place: Place, id: number, o: DaemonOptions): Promise<Proc> {
   const args = [
+    ...profileArgs(),
     BIN.remote,
     ...place.args,
     '-n',

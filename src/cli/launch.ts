@@ -273,6 +273,14 @@ export function spawnProcess(command: string, args: string[], o: SpawnOptions = 
   }
 }
 
+/**
+ * `n` processes that each spin a core until stopped by pid (the busy node of issue 12): the
+ * bench's and the tests' "two CPU-bound processes". Stop them with `stop('SIGKILL')`.
+ */
+export function cpuBound(n: number): Proc[] {
+  return Array.from({ length: n }, () => spawnProcess(process.execPath, ['-e', 'for (;;) {}'], { label: 'cpu-bound' }));
+}
+
 /** Start a node script (a daemon bin, a helper) with this process's node. */
 export function spawnNode(args: string[], o: SpawnOptions = {}): Proc {
   return spawnProcess(process.execPath, args, o);

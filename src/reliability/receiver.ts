@@ -20,6 +20,7 @@ import type { CommitMessage, DataMessage, FlowName, SeqRange, SegmentGeometry } 
 import { checkDataAgainstSegment } from '../udp/codec.js';
 import { MAX_NACK_RANGES } from '../udp/constants.js';
 import { seqAdd, seqDiff, seqGt, seqLt } from '../udp/serial.js';
+import { BatchAssembly } from './batch-assembly.js';
 import { Deadline, type Clock } from './clock.js';
 
 export interface ReceivedBatch {
@@ -93,9 +94,12 @@ export class FlowReceiver {
   #expected: number;
   // spec: highest_seq_seen
   #highest: number;
+  /** Datagrams at or after scan_pos, by seq. */
   readonly #held = new Map<number, DataMessage | CommitMessage>();
   // spec: scan_pos (first seq at or after next_expected not yet known to be held)
   #scanPos: number;
+  /** The DATA in [next_expected, scan_pos), checked as they were passed (batch-assembly.ts). */
+  readonly #assembly: BatchAssembly;
   readonly #nackTimer: Deadline;
   #nackBackoff: number;
   #lastAppliedBatch = 0;
@@ -116,6 +120,7 @@ export class FlowReceiver {
     this.#nackBackoff = options.nackDelayMs ?? (options.nackBackoff ? 0 : 10);
     this.#nackTimer = new Deadline(options.clock, () => this.#sendNack());
     this.#window = options.window ?? windowFor(options.geometry, 1200);
+    this.#assembly = new BatchAssembly(options.geometry.pageSize, options.geometry.pageCount);
   }
 
   /** Datagrams this receiver holds at most ahead of its apply point. */
@@ -153,17 +158,17 @@ export class FlowReceiver {
 
   /** True when nothing is held or missing: the receiver has applied all it has heard of. */
   get idle(): boolean {
-    return this.#held.size === 0 && seqAdd(this.#highest, 1) === this.#expected;
+    return this.#held.size === 0 && this.#assembly.length === 0 && seqAdd(this.#highest, 1) === this.#expected;
   }
 
   /** Datagrams held or missing: what stands between the segment and the sender's state. */
   get pending(): number {
-    return this.#held.size + this.missing;
+    return this.#held.size + this.#assembly.length + this.missing;
   }
 
   /** Datagrams still missing between next_expected and highest_seq_seen. */
   get missing(): number {
-    return Math.max(0, seqDiff(this.#highest, this.#expected) + 1 - this.#held.size);
+    return Math.max(0, seqDiff(this.#highest, this.#expected) + 1 - this.#held.size - this.#assembly.length);
   }
 
   /** DATA or COMMIT of this flow: 'ok' when held, else why it was dropped (and counted). */
@@ -173,7 +178,8 @@ export class FlowReceiver {
       return 'invalid';
     }
     const ahead = seqDiff(msg.seq, this.#expected);
-    if (ahead < 0 || this.#held.has(msg.seq)) {
+    // Before scan_pos everything is held already (in the assembly), so a datagram there is a duplicate.
+    if (seqLt(msg.seq, this.#scanPos) || this.#held.has(msg.seq)) {
       this.counters.duplicates++;
       return 'duplicate';
     }
@@ -227,6 +233,7 @@ export class FlowReceiver {
   close(): void {
     this.#nackTimer.cancel();
     this.#held.clear();
+    this.#assembly.take();
     this.#heldBytes = 0;
   }
 
@@ -242,11 +249,14 @@ export class FlowReceiver {
   #deliver(): void {
     let progressed = false;
     for (let msg = this.#held.get(this.#scanPos); msg !== undefined; msg = this.#held.get(this.#scanPos)) {
-      if (msg.type === 'commit') {
+      this.#held.delete(msg.seq);
+      if (msg.type === 'data') this.#assembly.add(msg);
+      else {
         const first = seqAdd(msg.seq, -msg.dataCount);
         if (first !== this.#expected) {
           // The batch began before next_expected (its start was made obsolete): drop it.
-          this.#drop(this.#expected, msg.seq);
+          this.#heldBytes -= this.#assembly.bytes;
+          this.#assembly.take();
           this.counters.batchesDropped++;
         } else {
           this.#applyBatch(msg);
@@ -267,15 +277,23 @@ export class FlowReceiver {
     if (seqLt(first, this.#expected)) return; // overlaps what was applied: cannot be whole
     // Held entries only go away when applied or dropped, so the scan resumes where it
     // stopped: each arrival costs O(1) amortised, not O(batch) (a full batch is 262k DATA).
-    while (this.#replaceScan < commit.dataCount && this.#held.has(seqAdd(first, this.#replaceScan))) this.#replaceScan++;
+    const here = (s: number): boolean => seqLt(s, this.#scanPos) || this.#held.has(s);
+    while (this.#replaceScan < commit.dataCount && here(seqAdd(first, this.#replaceScan))) this.#replaceScan++;
     if (this.#replaceScan < commit.dataCount) return;
     const obsolete = seqDiff(first, this.#expected);
     if (obsolete > 0) {
-      this.#drop(this.#expected, seqAdd(first, -1));
+      // What the assembly holds before `first` is obsolete; from `first` on it is the
+      // REPLACES batch's own start, assembled again from its first DATA.
+      const before = this.#assembly.bytes;
+      for (const d of this.#assembly.takeFrom(obsolete)) this.#assembly.add(d);
+      this.#heldBytes -= before - this.#assembly.bytes;
+      if (seqGt(first, this.#scanPos)) {
+        this.#drop(this.#scanPos, seqAdd(first, -1));
+        this.#scanPos = first;
+      }
       this.counters.batchesDropped++;
     }
     this.#expected = first;
-    this.#scanPos = first;
   }
 
   #drop(from: number, to: number): void {
@@ -289,54 +307,28 @@ export class FlowReceiver {
     }
   }
 
+  /** The COMMIT closing the assembly (every DATA from the apply point on): apply it or refuse it whole. */
   #applyBatch(commit: CommitMessage): void {
-    const first = seqAdd(commit.seq, -commit.dataCount);
-    const data: DataMessage[] = [];
-    const pages = new Set<number>();
-    let valid = true;
-    for (let i = 0; i < commit.dataCount; i++) {
-      const msg = this.#held.get(seqAdd(first, i));
-      if (msg === undefined || msg.type !== 'data') {
-        valid = false;
-        continue;
-      }
-      // spec §7.3: DATA of another batch id spoil the batch, but their pages (checked against
-      // the segment on arrival) are still the pages to ask for again.
-      if (msg.batchId !== commit.batchId) valid = false;
-      data.push(msg);
-      pages.add(msg.page);
-    }
-    this.#drop(first, commit.seq);
+    const bytes = this.#assembly.bytes;
+    this.#heldBytes -= bytes;
     this.#firstBatchDone = true;
-    if (!valid || pages.size !== commit.pageCount || !this.#coversPages(data)) {
-      // The sender broke the batch rules (spec §7.3): apply nothing, ask for its pages.
+    if (this.#assembly.verdict(commit) !== 'ok') {
+      // The sender broke the batch rules (spec §7.3): apply nothing, ask for its pages
+      // (DATA of another batch id spoil the batch, but their pages, checked against the
+      // segment on arrival, are still the pages to ask for again).
+      const pages = this.#assembly.pages();
+      this.#assembly.take();
       this.counters.invalid++;
       this.counters.batchesDropped++;
-      if (pages.size === 0) this.#resync(0, 0, true);
-      else for (const [first, count] of runs([...pages])) this.#resync(first, count, false);
+      if (pages.length === 0) this.#resync(0, 0, true);
+      else for (const [first, count] of runs(pages)) this.#resync(first, count, false);
       return;
     }
+    const data = this.#assembly.take();
     this.options.apply({ batchId: commit.batchId, data, full: commit.full, replaces: commit.replaces });
     this.#lastAppliedBatch = commit.batchId;
     this.counters.batchesApplied++;
-    for (const d of data) this.counters.bytes += d.payload.byteLength;
-  }
-
-  /** spec §5.3: the ranges of each page cover 0..page_size-1 exactly once, in order. */
-  #coversPages(data: DataMessage[]): boolean {
-    const pageSize = this.options.geometry.pageSize;
-    let page = -1;
-    let next = 0;
-    for (const d of data) {
-      if (d.page !== page) {
-        if (page !== -1 && next !== pageSize) return false;
-        page = d.page;
-        next = 0;
-      }
-      if (d.offset !== next) return false;
-      next += d.payload.byteLength;
-    }
-    return next === pageSize;
+    this.counters.bytes += bytes;
   }
 
   #resync(firstPage: number, pageCount: number, full: boolean): void {

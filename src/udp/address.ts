@@ -12,6 +12,9 @@ const isLiteral = (address: string): boolean => isIP(address) !== 0;
 
 /** "::ffff:192.0.2.1" (an IPv4 peer on a dual-stack socket) -> "192.0.2.1"; anything else unchanged. */
 export function plainAddress(address: string): string {
+  // Fast path, taken for every datagram (session lookup): an IPv4 literal, or an IPv6 one
+  // without an ffff group, is no IPv4-mapped address (::ffff:0:0/96) and comes back as is.
+  if (!address.includes(':') || !/ffff/i.test(address)) return address;
   if (!isLiteral(address)) return address;
   const a = ipaddr.parse(address);
   return a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress() ? (a as ipaddr.IPv6).toIPv4Address().toString() : address;

@@ -1,11 +1,11 @@
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../fixtures/daemon.js';
 import { native } from '../../src/segments/native.js';
 import { win32, type Platform } from '../fixtures/portability/platforms.js';
-import { startOn, type Proc } from '../fixtures/portability/processes.js';
+import { answer as answerFile, exitOf, startOn, type Proc } from '../fixtures/portability/processes.js';
 
 // The addon cross-built for win32-x64 (npm run build:win), loaded by node.exe under Wine:
 // segments are named file mappings (native/shm_win.cc). Two Windows processes share one by
@@ -26,24 +26,7 @@ function run(w: Platform, mode: string, key: number, dir: string): Proc {
 
 /** The JSON file `name` in `dir` once it exists; fails with what the process said otherwise. */
 async function answer(dir: string, name: string, proc: Proc, timeoutMs: number): Promise<Json> {
-  const path = join(dir, name);
-  const error = join(dir, `${proc.child.spawnargs.at(-3)}-error.json`);
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
-    if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as Json;
-    if (existsSync(error)) throw new Error(`${name}: ${readFileSync(error, 'utf8')}`);
-    if (proc.child.exitCode !== null && !existsSync(path)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as Json;
-  throw new Error(`no ${name} from ${proc.platform.name} (exit ${proc.child.exitCode}); output:\n${proc.output()}`);
-}
-
-async function exitOf(proc: Proc, timeoutMs: number): Promise<number | string> {
-  const timer = setTimeout(() => void proc.stop('SIGKILL', 1000), timeoutMs);
-  const code = await proc.exited;
-  clearTimeout(timer);
-  return code;
+  return answerFile(dir, name, `${proc.child.spawnargs.at(-3)}-error.json`, proc, timeoutMs);
 }
 
 const sharedKey = freshKey();

@@ -93,3 +93,71 @@ t.test('a digest for the last applied batch finds differing pages and asks for e
     [5, 1, false],
   ]);
 });
+
+t.test('a batch that covers one page twice, apart, is not applied (spec §5.3: each page exactly once)', async (t) => {
+  const { r, applied, resyncs } = receiver();
+  r.onDatagram(data(10, 5, 0, 1024));
+  r.onDatagram(data(11, 6, 0, 1024));
+  r.onDatagram(data(12, 5, 0, 1024)); // page 5 again: two distinct pages, three covers
+  r.onDatagram(commit(13, 3, 2));
+  t.same(applied, [], 'nothing applied, although its distinct pages (2) match Page Count');
+  t.same(resyncs, [[5, 2, false]], 'RESYNC for pages 5..6');
+  t.equal(r.counters.invalid, 1);
+  t.equal(r.heldBytes, 0, 'nothing stays staged');
+});
+
+t.test('a batch whose distinct pages differ from Page Count is not applied', async (t) => {
+  const { r, applied, resyncs } = receiver();
+  r.onDatagram(data(10, 1, 0, 1024));
+  r.onDatagram(data(11, 2, 0, 1024));
+  r.onDatagram(commit(12, 2, 3));
+  t.same(applied, []);
+  t.same(resyncs, [[1, 2, false]]);
+});
+
+t.test('the same batch applies whole whatever order its datagrams arrive in, and duplicates of passed DATA are counted', async (t) => {
+  const { r, applied } = receiver();
+  const got: number[][] = [];
+  const r2 = new FlowReceiver({ ...r.options, apply: (b) => got.push(b.data.map((d) => d.page)) });
+  r2.onDatagram(commit(14, 4, 4));
+  r2.onDatagram(data(12, 3, 0, 1024));
+  r2.onDatagram(data(10, 1, 0, 1024));
+  t.equal(r2.pending, 5, 'three held (10, 12, COMMIT 14), two missing (11, 13)');
+  r2.onDatagram(data(10, 1, 0, 1024));
+  t.equal(r2.counters.duplicates, 1, 'DATA 10, already passed to the batch under way, is a duplicate');
+  r2.onDatagram(data(11, 2, 0, 1024));
+  t.same(got, [], 'not whole yet');
+  t.equal(r2.heldBytes, 3 * 1024, 'three pages staged');
+  r2.onDatagram(data(13, 4, 0, 1024));
+  t.same(got, [[1, 2, 3, 4]], 'applied once whole, DATA in sequence order');
+  t.ok(r2.idle, 'nothing pending');
+  t.equal(r2.heldBytes, 0);
+  t.equal(r2.counters.bytes, 4 * 1024);
+  t.same(applied, [], 'the first receiver saw nothing');
+});
+
+t.test('a REPLACES batch that starts inside the batch under way applies, and what came before it is dropped', async (t) => {
+  const { r } = receiver();
+  const got: { batchId: number; pages: number[] }[] = [];
+  const r2 = new FlowReceiver({ ...r.options, apply: (b) => got.push({ batchId: b.batchId, pages: b.data.map((d) => d.page) }) });
+  // Batch 1: DATA 10..12 and COMMIT 13 (lost). Batch 2 REPLACES: DATA 14..15, COMMIT 16.
+  r2.onDatagram(data(10, 0, 0, 1024, 1));
+  r2.onDatagram(data(11, 1, 0, 1024, 1));
+  // 12 and 13 lost; batch 2 arrives whole.
+  r2.onDatagram(data(14, 5, 0, 1024, 2));
+  r2.onDatagram(data(15, 6, 0, 1024, 2));
+  r2.onDatagram({ ...commit(16, 2, 2, 2), replaces: true });
+  t.same(got, [{ batchId: 2, pages: [5, 6] }], 'the REPLACES batch applied; batch 1 never');
+  t.equal(r2.expected, 17);
+  t.equal(r2.heldBytes, 0, 'batch 1 staging released');
+  t.equal(r2.counters.batchesDropped, 1);
+  // A REPLACES batch whose first DATA had already been passed into the batch under way.
+  r2.onDatagram(data(17, 1, 0, 1024, 3));
+  r2.onDatagram(data(18, 2, 0, 1024, 4));
+  r2.onDatagram(data(19, 3, 0, 1024, 4));
+  r2.onDatagram({ ...commit(20, 2, 2, 4), replaces: true });
+  t.same(got.at(-1), { batchId: 4, pages: [2, 3] }, 'batch 4 (DATA 18..19, already assembled behind DATA 17) applied');
+  t.equal(r2.expected, 21);
+  t.equal(r2.heldBytes, 0);
+  t.equal(r2.counters.batchesDropped, 2, 'batch 3 (DATA 17) dropped');
+});

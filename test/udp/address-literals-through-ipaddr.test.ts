@@ -9,6 +9,8 @@ t.test('plainAddress strips only the IPv4-mapped prefix', async (t) => {
   t.equal(plainAddress('192.0.2.1'), '192.0.2.1');
   t.equal(plainAddress('2001:db8::1'), '2001:db8::1', 'a real IPv6 address is left alone');
   t.equal(plainAddress('::ffff'), '::ffff', 'so is an address that only ends in ffff');
+  t.equal(plainAddress('0:0:0:0:0:ffff:192.0.2.1'), '192.0.2.1', 'the uncompressed form is mapped too');
+  t.equal(plainAddress('2001:db8::ffff:1'), '2001:db8::ffff:1', 'an ffff group elsewhere is no mapping');
   t.equal(plainAddress('not an address'), 'not an address', 'and anything that is no address');
 });
 

@@ -1,6 +1,7 @@
 /*
  * The few atomic operations the seqlock needs (docs/design.md §3b), on the GCC/Clang
- * __atomic builtins; MSVC gets the Interlocked equivalents when the Windows build lands.
+ * __atomic builtins: Linux, and Windows x64 with mingw-w64 (make windows, tested under Wine).
+ * MSVC gets the Interlocked equivalents, which no build here compiles yet.
  * The generation is an aligned u64 shared with the daemon (Atomics on a BigUint64Array in
  * Node), so these must be real 64-bit atomic operations, not plain volatile accesses.
  */
@@ -25,7 +26,7 @@
 #define PDSM_FENCE_RELEASE() __atomic_thread_fence(__ATOMIC_RELEASE)
 #elif defined(_MSC_VER)
 /* Windows seam: x64 and ARM64 MSVC. Aligned 64-bit loads and stores are atomic there;
- * the barriers order them. To be compiled and tested with the Windows backend. */
+ * the barriers order them. Not compiled or tested here (mingw-w64 takes the branch above). */
 #include <intrin.h>
 #include <windows.h>
 #define PDSM_LOAD_ACQUIRE_U64(p) ((uint64_t)InterlockedOr64((volatile LONG64 *)(p), 0))

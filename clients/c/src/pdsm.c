@@ -245,10 +245,9 @@ static int parse_registry(const char *path, char *text, pdsm_node *node) {
 
 /* ---- open and close --------------------------------------------------------------- */
 
-static const char *registry_folder(const char *dir) {
+static const char *registry_folder(const char *dir, char *buf, size_t size) {
   if (dir != NULL && *dir != '\0') return dir;
-  const char *env = getenv("PDSM_REGISTRY_DIR");
-  return env != NULL && *env != '\0' ? env : "/tmp";
+  return pdsm_platform_registry_dir(buf, size);
 }
 
 static int open_node(const char *dir, int master, int client_id, unsigned flags, pdsm_node **out) {
@@ -257,7 +256,9 @@ static int open_node(const char *dir, int master, int client_id, unsigned flags,
   if ((flags & ~PDSM_READ_ONLY) != 0) return fail(PDSM_ERR_USAGE, "unknown flags 0x%x", flags);
   if (!master && (client_id < 0 || client_id >= MAX_REMOTES))
     return fail(PDSM_ERR_USAGE, "client id %d is out of range 0..%d", client_id, MAX_REMOTES - 1);
-  const char *folder = registry_folder(dir);
+  char folder_buf[MAX_PATH_BYTES];
+  const char *folder = registry_folder(dir, folder_buf, sizeof folder_buf);
+  if (folder == NULL) return fail(PDSM_ERR_USAGE, "registry folder path is too long");
   char path[MAX_PATH_BYTES];
   int n = master ? snprintf(path, sizeof path, "%s/pdsm_master_registry", folder)
                  : snprintf(path, sizeof path, "%s/%s_%d", folder, "pdsm_registry_client", client_id);

@@ -1,10 +1,10 @@
 /*
  * The platform seam of libpdsm: everything that differs between POSIX (SysV shared memory)
- * and Windows (named file mappings) is behind these four calls, so pdsm.c holds no system
- * call. platform_posix.c implements them with shmget/shmctl/shmat/shmdt and open(O_NOFOLLOW);
- * a Windows build adds platform_win32.c (OpenFileMapping + MapViewOfFile, the names that
- * the Windows backend of the daemons gives each key) and compiles it instead, with the same
- * contract. Nothing else needs to change.
+ * and Windows (named file mappings) is behind these calls, so pdsm.c holds no system call.
+ * platform_posix.c implements them with shmget/shmctl/shmat/shmdt and open(O_NOFOLLOW);
+ * the Windows build (make windows) compiles platform_win.c instead: OpenFileMappingW +
+ * MapViewOfFile on the names the addon's Windows backend gives each key (native/shm_win.cc,
+ * `Local\pdsm-<key in hex>`), with the same contract.
  */
 #ifndef PDSM_PLATFORM_H
 #define PDSM_PLATFORM_H
@@ -17,6 +17,12 @@
 /* Read a registry file of at most max bytes into buf (NUL-terminated). Refuses a symlink
  * and anything but a regular file. Returns a pdsm_error code; on failure why says what. */
 int pdsm_platform_read_file(const char *path, char *buf, size_t max, char *why);
+
+/* The registry folder when the caller names none: $PDSM_REGISTRY_DIR when set and not empty,
+ * else the platform's default (POSIX: /tmp, as the daemons; Windows: the user's temp folder,
+ * GetTempPathW, without its trailing separator). Written into buf (size bytes); returns buf,
+ * or NULL when it does not fit. */
+const char *pdsm_platform_registry_dir(char *buf, size_t size);
 
 /* Attach the existing segment `key` (never create). expected is the size the registry
  * claims: the segment's real size must equal it, or PDSM_ERR_SEGMENT_SIZE. On success *base

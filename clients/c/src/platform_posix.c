@@ -1,6 +1,6 @@
 /*
  * POSIX side of the platform seam (platform.h): SysV shared memory and registry files read
- * without following symlinks. A Windows build replaces this file with platform_win32.c.
+ * without following symlinks. The Windows build compiles platform_win.c instead.
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -61,6 +62,14 @@ int pdsm_platform_read_file(const char *path, char *buf, size_t max, char *why) 
     return PDSM_ERR_REGISTRY;
   }
   return PDSM_OK;
+}
+
+const char *pdsm_platform_registry_dir(char *buf, size_t size) {
+  const char *env = getenv("PDSM_REGISTRY_DIR");
+  const char *dir = env != NULL && *env != '\0' ? env : "/tmp";
+  if (strlen(dir) >= size) return NULL;
+  memcpy(buf, dir, strlen(dir) + 1);
+  return buf;
 }
 
 int pdsm_platform_attach(uint32_t key, size_t expected, int read_only, void **base, void **handle, char *why) {
