@@ -17,6 +17,11 @@ import { Segment } from './segments/segment.js';
 import { StatusRecords, consistentRead, consistentWrite, type SeqlockOptions } from './segments/status.js';
 import type { WordSize } from './segments/word-codec.js';
 import { isWordSize } from './udp/join.js';
+import { controlSocketPath } from './daemon/control.js';
+import { ControlClient } from './daemon/control-client.js';
+import type { FlushResult } from './daemon/flush-gate.js';
+
+export type { FlushResult } from './daemon/flush-gate.js';
 
 export { PdsmError, ERROR_CODES, type PdsmErrorCode } from './errors.js';
 
@@ -80,8 +85,18 @@ export interface FlowStatus {
   batches: bigint;
 }
 
+export interface FlushOptions {
+  /** Give up after this long (default 10000 ms): PDSM_ERR_NETWORK naming the socket. */
+  timeoutMs?: number;
+  /** false: resolve as soon as the daemon took the request (outcome 'queued'). Default true. */
+  wait?: boolean;
+}
+
+/** Default time a flush waits for the daemon's answer. */
+export const FLUSH_TIMEOUT_MS = 10_000;
+
 interface Attached {
-  /** Detach every segment; all Buffers handed out become empty. Idempotent. */
+  /** Detach every segment (and close the flush connection); all Buffers handed out become empty. Idempotent. */
   detach(): void;
   /** The daemons' -w (PDSM_word_size): store values exactly this wide, e.g. through wordView(). */
   wordSize: WordSize;
@@ -103,6 +118,12 @@ export interface RemoteNode extends Attached {
   readConsistent<T>(flow: 'mo' | 'bc', read: () => T, options?: SeqlockOptions): T;
   /** Run `write` so that it travels in one batch of RO. */
   writeConsistent<T>(write: () => T): T;
+  /**
+   * Have the daemon scan RO and send what changed now, not at the next interval (README
+   * "Flush on demand"). Resolves when the datagrams are queued; PDSM_ERR_BUSY when writers
+   * held RO's generation; PDSM_ERR_NETWORK naming the control socket when no daemon answers.
+   */
+  flush(options?: FlushOptions): Promise<FlushResult[]>;
 }
 
 export interface MasterNode extends Attached {
@@ -125,6 +146,27 @@ export interface MasterNode extends Attached {
   readConsistent<T>(n: number, read: () => T, options?: SeqlockOptions): T;
   /** Write MO slice n (or BC with n = 'bc') so the update travels in one batch. */
   writeConsistent<T>(n: number | 'bc', write: () => T): T;
+  /**
+   * Have the daemon scan and send now: MO slice n, BC ('bc'), or every outgoing flow (no
+   * argument). As RemoteNode.flush.
+   */
+  flush(target?: number | 'bc', options?: FlushOptions): Promise<FlushResult[]>;
+}
+
+/** Ask the daemon behind `client` to flush; a busy flow (writers held its generation) rejects. */
+async function flushVia(client: ControlClient, request: Record<string, unknown>, options: FlushOptions = {}): Promise<FlushResult[]> {
+  const answer = (await client.request(
+    { cmd: 'flush', ...request, ...(options.wait === false ? { wait: false } : {}) },
+    options.timeoutMs ?? FLUSH_TIMEOUT_MS,
+  )) as {
+    flushed: FlushResult[];
+  };
+  const busy = answer.flushed.filter((f) => f.outcome === 'busy');
+  if (busy.length > 0) {
+    const names = busy.map((f) => (f.client === undefined ? f.flow : `${f.flow} ${f.client}`)).join(', ');
+    throw new PdsmError('PDSM_ERR_BUSY', `writers hold the ST generation of ${names} odd or moving: nothing was sent (the next interval tries again)`);
+  }
+  return answer.flushed;
 }
 
 function attachAll(entries: Record<string, SegmentEntry | undefined>, readOnly: boolean): { segs: Record<string, Segment>; detach: () => void } {
@@ -155,12 +197,17 @@ export function attachRemote(options: AttachOptions & { clientId: number }): Rem
   const wordSize = registryWordSize(reg.extra, `pdsm_registry_client_${options.clientId}`);
   const { segs, detach } = attachAll({ MO: reg.MO, RO: reg.RO, BC: reg.BC, ST: reg.ST }, options.readOnly ?? false);
   const record = { mo: REMOTE_ST.MO_IN, bc: REMOTE_ST.BC_IN, ro: REMOTE_ST.RO_OUT } as const;
+  const control = new ControlClient(controlSocketPath(dir, options.clientId));
   const node: RemoteNode = {
     clientId: options.clientId,
     wordSize,
     mo: segs.MO!.buffer,
     ro: segs.RO!.buffer,
-    detach,
+    detach: () => {
+      control.close();
+      detach();
+    },
+    flush: (opts) => flushVia(control, { flow: 'ro' }, opts),
     status: (flow) => statusOf(segs.ST, REMOTE_ST.COUNT).read(record[flow]),
     readConsistent: (flow, read, opts) => consistentRead(statusOf(segs.ST, REMOTE_ST.COUNT), record[flow], read, opts),
     writeConsistent: (write) => consistentWrite(statusOf(segs.ST, REMOTE_ST.COUNT), record.ro, write),
@@ -184,13 +231,21 @@ export function attachMaster(options: AttachOptions = {}): MasterNode {
     return seg.buffer.subarray(sliceOffset(n, reg.segSize), sliceOffset(n + 1, reg.segSize));
   };
   const st = (): StatusRecords => statusOf(segs.ST, layout.count);
+  const control = new ControlClient(controlSocketPath(dir));
   const node: MasterNode = {
     remotes: reg.segs,
     segSize: reg.segSize,
     wordSize,
     mo: segs.MO!.buffer,
     ro: segs.RO!.buffer,
-    detach,
+    detach: () => {
+      control.close();
+      detach();
+    },
+    flush: async (target, opts) => {
+      if (target !== undefined && target !== 'bc') slice(segs.MO!, target); // PDSM_ERR_RANGE before asking
+      return await flushVia(control, target === undefined ? {} : target === 'bc' ? { flow: 'bc' } : { flow: 'mo', client: target }, opts);
+    },
     moSlice: (n) => slice(segs.MO!, n),
     roSlice: (n) => slice(segs.RO!, n),
     status: ((flow: 'mo' | 'ro' | 'bc', n: number = 0) =>

@@ -31,6 +31,8 @@ export const COMMON_HELP_TAIL = `  -w, --word-size bytes      word size of the n
       --page-size bytes      replication page: a power of two, 512..65536 (default 1024)
       --mtu bytes            largest datagram payload, 576..65507 (default 1200)
       --digest-interval ms   period of the page-hash digest that finds divergence (default 30000)
+      --flush-min-ms ms      at most one flush-on-demand scan per flow per this many ms,
+                             0..60000 (default 1; README "Flush on demand")
       --psk-file path        pre-shared key file: authenticate and encrypt every datagram
       --metrics [host:]port  serve Prometheus metrics over HTTP (default host 127.0.0.1)
       --mode mode            permissions of segments and registry files (default 0666)
@@ -71,6 +73,7 @@ export const COMMON_SPEC = {
   '-L': '--listen',
   '--multicast-if': String,
   '--digest-interval': String,
+  '--flush-min-ms': String,
 } as const;
 
 type Spec = Record<string, StringConstructor | BooleanConstructor | string>;
@@ -130,6 +133,7 @@ export function commonConfig(a: CommonArgs, env: NodeJS.ProcessEnv): CommonConfi
     config.pskFile = a['--psk-file'];
   }
   if (a['--digest-interval'] !== undefined) config.digestMs = parseInteger('--digest-interval', a['--digest-interval'], 100, 86_400_000);
+  if (a['--flush-min-ms'] !== undefined) config.flushMinMs = parseInteger('--flush-min-ms', a['--flush-min-ms'], 0, 60_000);
   if (a['--metrics'] !== undefined) config.metrics = parseHostPort('--metrics', a['--metrics']);
   if (a['--listen'] !== undefined) config.listen = parseAddress('-L/--listen', a['--listen']);
   if (a['--multicast-if'] !== undefined) config.multicastIf = parseAddress('--multicast-if', a['--multicast-if']);

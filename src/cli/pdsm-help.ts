@@ -9,6 +9,11 @@ Commands that ask a running daemon (through its control socket):
   top [--client n] [--interval ms]
                              the same as a live view, refreshed every second;
                              q or Ctrl-C quits (without a terminal: prints once)
+  flush [--client n] [--slice n | --bc] [--no-wait] [--timeout ms]
+                             scan and send the daemon's outgoing flows now, not at
+                             the next interval: the master's MO slices and BC (or
+                             only --slice n, only --bc), remote n's RO; prints per
+                             flow sent, unchanged, busy (exit 1) or down (no session)
 
 Commands that go through the registry files, never through a daemon:
   dump SEG [--client n] [--slice n] [--offset o] [--length l] [--as hex|u32|u64|f64]

@@ -1,5 +1,5 @@
 /**
- * pdsm: the admin tool. `status` and `top` ask a running daemon through its control socket
+ * pdsm: the admin tool. `status`, `top` and `flush` ask a running daemon through its control socket
  * (src/daemon/control.ts); `dump`, `poke` and `watch` work through the registry files,
  * never through the daemon, so they work while a daemon is down and show exactly what
  * applications see.
@@ -7,6 +7,7 @@
 import { usageError } from '../errors.js';
 import { reportError } from './daemon-options.js';
 import { dumpOrPoke } from './pdsm-dump.js';
+import { flushCommand } from './pdsm-flush.js';
 import { PDSM_HELP } from './pdsm-help.js';
 import { statusCommand } from './pdsm-status.js';
 import { topCommand } from './pdsm-top.js';
@@ -15,7 +16,7 @@ import { watchCommand } from './pdsm-watch.js';
 export { PDSM_HELP } from './pdsm-help.js';
 export { formatDump } from './pdsm-dump.js';
 
-const COMMANDS = ['status', 'top', 'dump', 'poke', 'watch'] as const;
+const COMMANDS = ['status', 'top', 'flush', 'dump', 'poke', 'watch'] as const;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -32,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'top':
         return await topCommand(rest);
+      case 'flush':
+        return await flushCommand(rest);
       case 'watch':
         return await watchCommand(rest);
       default:

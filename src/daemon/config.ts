@@ -33,6 +33,8 @@ export interface CommonConfig {
   multicastIf?: string;
   /** spec §7.8 Digest Period (--digest-interval), ms; default 30000. */
   digestMs?: number;
+  /** --flush-min-ms: at most one flush scan per flow per this many ms (src/daemon/flush-gate.ts); default 1. */
+  flushMinMs?: number;
 }
 
 export interface MasterConfig extends CommonConfig {

@@ -2,10 +2,14 @@
  * The control socket: a UNIX stream socket beside the registry file through which
  * `pdsm status` and `pdsm top` ask a running daemon for its DaemonReport.
  *
- * Protocol (both ends live in this file): the client writes one JSON object per line,
- * `{"cmd":"status"}\n`; the daemon answers each line with one JSON line, the report, or
- * `{"error":"..."}` for a request it does not understand. Requests are bounded (4 KiB per
- * line, 16 connections, 10 s idle), and nothing a client sends can crash the daemon.
+ * Protocol (README "Control socket"): the client writes one JSON object per line,
+ * `{"cmd":"status"}\n` or `{"cmd":"flush","flow":"mo","client":3}\n`; the daemon answers
+ * each line with one JSON line, the report, the flush results (once the flows were scanned
+ * and their datagrams queued), or `{"error":"..."}` for a request it does not take. A
+ * request's `id` (a number or string) comes back in its answer: flushes on one connection
+ * may be answered out of order. Requests are bounded (4 KiB per line, 16 connections, 10 s
+ * idle, 4096 flushes outstanding per connection), and nothing a client sends can crash the
+ * daemon.
  *
  * The socket file: `<registry dir>/pdsm_master.sock` or `pdsm_remote_<n>.sock`, with the
  * segments' --mode minus the world-write bit (connecting to a UNIX socket needs write
@@ -19,6 +23,8 @@ import { join } from 'node:path';
 import { PdsmError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DaemonReport } from './status-report.js';
+import type { FlushRequest, FlushResult } from './flush-gate.js';
+import { checkAnswer, connectionError } from './control-client.js';
 
 /** Longest request line; a status request is 16 bytes. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -28,6 +34,8 @@ export const MAX_CONNECTIONS = 16;
 export const MAX_UNREAD_BYTES = 4 << 20;
 /** A connection that sends nothing for this long is closed. */
 export const IDLE_MS = 10_000;
+/** Flushes one connection may have waiting for their scans; more are refused. */
+export const MAX_PENDING_FLUSHES = 4096;
 
 /** Where the control socket of the master (no client id) or of remote n lives. */
 export function controlSocketPath(registryDir: string, clientId?: number): string {
@@ -41,22 +49,67 @@ export function controlSocketMode(mode: number): number {
 
 export interface ControlRequest {
   cmd: string;
+  [field: string]: unknown;
 }
 
-/** Answer one request line (pure: parsing and dispatch, no I/O). */
-export function answer(line: string, report: () => DaemonReport): string {
+/** What the control socket serves: the daemon's report and flush on demand (src/daemon/service.ts Service). */
+export interface ControlHandlers {
+  report(): DaemonReport;
+  flush(request: FlushRequest): Promise<FlushResult[]>;
+}
+
+const FLOWS = ['mo', 'bc', 'ro'] as const;
+
+/** The fields of a flush request, checked; a string says what is wrong. */
+export function parseFlush(r: Record<string, unknown>): FlushRequest | string {
+  const request: FlushRequest = { wait: true };
+  if (r.flow !== undefined) {
+    if (!FLOWS.includes(r.flow as never)) return `flow must be "mo", "bc" or "ro", got ${JSON.stringify(r.flow)}`;
+    request.flow = r.flow as FlushRequest['flow'] & string;
+  }
+  if (r.client !== undefined) {
+    if (!Number.isInteger(r.client) || (r.client as number) < 0 || (r.client as number) > 4095)
+      return `client must be an integer 0..4095, got ${JSON.stringify(r.client)}`;
+    request.client = r.client as number;
+  }
+  if (r.wait !== undefined) {
+    if (typeof r.wait !== 'boolean') return `wait must be true or false, got ${JSON.stringify(r.wait)}`;
+    request.wait = r.wait;
+  }
+  return request;
+}
+
+/**
+ * Answer one request line: parsing and dispatch, no I/O. A status answer is a string at once;
+ * a flush answer comes when the flows were scanned (or at once with "wait": false).
+ */
+export function answer(line: string, handlers: ControlHandlers): string | Promise<string> {
   let request: unknown;
   try {
     request = JSON.parse(line);
   } catch {
     return JSON.stringify({ error: 'request is not JSON' });
   }
-  const cmd = typeof request === 'object' && request !== null ? (request as Partial<ControlRequest>).cmd : undefined;
-  if (cmd !== 'status') return JSON.stringify({ error: `unknown command ${JSON.stringify(cmd ?? null)} (status)` });
+  const r = typeof request === 'object' && request !== null && !Array.isArray(request) ? (request as Record<string, unknown>) : {};
+  const id = typeof r.id === 'number' || typeof r.id === 'string' ? { id: r.id } : {};
+  const fail = (why: string): string => JSON.stringify({ ...id, error: why });
+  if (r.cmd === 'flush') {
+    const parsed = parseFlush(r);
+    if (typeof parsed === 'string') return fail(parsed);
+    try {
+      return handlers.flush(parsed).then(
+        (flushed) => JSON.stringify({ ...id, flushed }),
+        (err: Error) => fail(err.message),
+      );
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+  }
+  if (r.cmd !== 'status') return fail(`unknown command ${JSON.stringify(r.cmd ?? null)} (status, flush)`);
   try {
-    return JSON.stringify(report());
+    return JSON.stringify({ ...handlers.report(), ...id });
   } catch (err) {
-    return JSON.stringify({ error: `report failed: ${(err as Error).message}` });
+    return fail(`report failed: ${(err as Error).message}`);
   }
 }
 
@@ -118,12 +171,12 @@ export class ControlServer {
     this.#server = server;
   }
 
-  static async start(path: string, mode: number, report: () => DaemonReport, log: Logger): Promise<ControlServer> {
+  static async start(path: string, mode: number, handlers: ControlHandlers, log: Logger): Promise<ControlServer> {
     await clearPath(path);
     const server = createServer({ allowHalfOpen: false });
     const control = new ControlServer(path, server);
     server.maxConnections = MAX_CONNECTIONS;
-    server.on('connection', (socket) => control.#serve(socket, report, log));
+    server.on('connection', (socket) => control.#serve(socket, handlers, log));
     // The socket is created with the umask's bits; a tight umask during bind means no
     // moment where it is wider than asked, then chmod gives exactly the mode.
     const bound = new Promise<void>((resolve, reject) => {
@@ -157,13 +210,17 @@ export class ControlServer {
     return control;
   }
 
-  #serve(socket: Socket, report: () => DaemonReport, log: Logger): void {
+  #serve(socket: Socket, handlers: ControlHandlers, log: Logger): void {
     this.#sockets.add(socket);
     socket.setEncoding('utf8');
     socket.setTimeout(IDLE_MS, () => socket.destroy());
     socket.on('error', () => undefined); // a client that goes away mid-answer is its business
     socket.on('close', () => this.#sockets.delete(socket));
     let buffered = '';
+    let pending = 0;
+    const reply = (text: string): void => {
+      if (!socket.destroyed) socket.write(text + '\n');
+    };
     socket.on('data', (chunk: string) => {
       buffered += chunk;
       let nl: number;
@@ -176,7 +233,20 @@ export class ControlServer {
           socket.destroy();
           return;
         }
-        if (line !== '') socket.write(answer(line, report) + '\n');
+        if (line === '') continue;
+        if (pending >= MAX_PENDING_FLUSHES) {
+          reply(JSON.stringify({ error: `${MAX_PENDING_FLUSHES} flushes are outstanding on this connection; wait for their answers` }));
+          continue;
+        }
+        const a = answer(line, handlers);
+        if (typeof a === 'string') reply(a);
+        else {
+          pending++;
+          void a.then((text) => {
+            pending--;
+            reply(text);
+          });
+        }
       }
       if (buffered.length > MAX_REQUEST_BYTES) {
         log.debug('control request too long; closing', { bytes: buffered.length });
@@ -228,27 +298,20 @@ export function queryControl(path: string, request: ControlRequest, timeoutMs = 
       text += chunk;
       const nl = text.indexOf('\n');
       if (nl < 0) return;
+      let value: unknown;
       try {
-        const value = JSON.parse(text.slice(0, nl)) as unknown;
-        if (typeof value === 'object' && value !== null && typeof (value as { error?: unknown }).error === 'string') {
-          finish(new PdsmError('PDSM_ERR_NETWORK', `the daemon on ${path} refused the request: ${(value as { error: string }).error}`));
-        } else finish(undefined, value);
+        value = JSON.parse(text.slice(0, nl)) as unknown;
       } catch {
-        finish(new PdsmError('PDSM_ERR_NETWORK', `the daemon on ${path} sent an answer that is not JSON`));
+        return finish(new PdsmError('PDSM_ERR_NETWORK', `the daemon on ${path} sent an answer that is not JSON`));
+      }
+      try {
+        finish(undefined, checkAnswer(path, value));
+      } catch (err) {
+        finish(err as Error);
       }
     });
     socket.on('end', () => finish(new PdsmError('PDSM_ERR_NETWORK', `the daemon on ${path} closed the connection without an answer`)));
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      const why =
-        err.code === 'ENOENT'
-          ? 'no such socket'
-          : err.code === 'ECONNREFUSED'
-            ? 'nobody listens (a stale socket)'
-            : err.code === 'EACCES'
-              ? 'permission denied (the socket is not writable by you)'
-              : err.message;
-      finish(new PdsmError('PDSM_ERR_NETWORK', `no daemon answers on ${path}: ${why} (not running, or another -d or --client?)`, { cause: err }));
-    });
+    socket.on('error', (err: NodeJS.ErrnoException) => finish(connectionError(path, err)));
   });
 }
 

@@ -23,6 +23,7 @@ import type { Clock } from '../reliability/clock.js';
 import type { CommitMessage, DataMessage, FlowName, SeqRange } from '../udp/codec.js';
 import { FlowTotals, type FlowReport, type ResyncProgress } from './status-report.js';
 import type { Outgoing } from './transport.js';
+import type { FlushGate } from './flush-gate.js';
 
 export interface FlowGeometry {
   pageSize: number;
@@ -196,6 +197,8 @@ export class OutFlow {
   #digestJob: { sender: FlowSender; batchId: number; chunks: DigestChunk[]; done: boolean } | undefined;
   /** Full resyncs begin and end: the daemon logs them. */
   onResync: ((e: ResyncEvent) => void) | undefined;
+  /** Flush on demand for this flow (the daemon sets it; its counters show in report()). */
+  flushGate: FlushGate | undefined;
 
   /** Called when writers held the generation for many intervals in a row. */
   onStuck(fn: (intervals: number) => void): void {
@@ -221,6 +224,10 @@ export class OutFlow {
     }
     const fc = this.sender?.flowControl;
     if (fc) r.paceRate = fc.rate;
+    if (this.flushGate) {
+      r.flushRequests = this.flushGate.requests;
+      r.flushScans = this.flushGate.scans;
+    }
     return r;
   }
 

@@ -8,6 +8,7 @@
  * digest); the Clientnames of -g are resolved again every minute.
  */
 import { randomInt } from 'node:crypto';
+import { usageError } from '../errors.js';
 import { masterStRecords, sliceOffset } from '../segments/layout.js';
 import { realClock } from '../reliability/clock.js';
 import { decode } from '../udp/codec.js';
@@ -18,6 +19,7 @@ import { defaultTimers, type ProtocolTimers } from '../session/timers.js';
 import type { Logger } from '../log.js';
 import type { MasterConfig } from './config.js';
 import { InFlow, OutFlow, type FlowGeometry } from './flows.js';
+import { DEFAULT_FLUSH_MIN_MS, FlushGate, flushTargets, type FlushRequest, type FlushResult, type FlushTarget } from './flush-gate.js';
 import type { NodeSegments } from './node-segments.js';
 import { LoopMonitor } from './loop-monitor.js';
 import { CoreDriver, commonReport, logResyncs, openTransport, sessionIo, warnStuck, type Service } from './service.js';
@@ -98,6 +100,9 @@ export class MasterService implements Service {
       realClock.now(),
     );
     this.#driver = new CoreDriver(this.core, transport.endpoint);
+    const minGapMs = config.flushMinMs ?? DEFAULT_FLUSH_MIN_MS;
+    this.#mo.forEach((mo, id) => (mo.flushGate = new FlushGate(() => this.core.flushScan('mo', id), { minGapMs })));
+    if (this.#bc) this.#bc.flushGate = new FlushGate(() => this.core.flushScan('bc'), { minGapMs });
     if (this.#bc)
       log.info('broadcast segment', {
         size: config.broadcastSize,
@@ -182,7 +187,7 @@ export class MasterService implements Service {
     const c = this.config;
     const now = realClock.now();
     const report: DaemonReport = {
-      ...commonReport('master', this.transport, this.#startedAt, now, this.core.scanTimes.list(), this.#loop),
+      ...commonReport('master', this.transport, this.#startedAt, now, this.core.scanTimes, this.#loop),
       params: {
         port: this.transport.endpoint.localPort,
         family: c.family,
@@ -204,8 +209,27 @@ export class MasterService implements Service {
     return report;
   }
 
+  /** Control socket `flush`: MO slice n, every MO slice, BC, or (no flow) all of them. */
+  flush(request: FlushRequest): Promise<FlushResult[]> {
+    const { flow, client } = request;
+    if (flow === 'ro') throw usageError('the master receives RO and sends MO and BC: flush "mo" (with a client) or "bc"');
+    if (flow === 'bc' && !this.#bc) throw usageError('this master has no broadcast segment (-b)');
+    if (client !== undefined && (flow !== 'mo' || client >= this.#mo.length)) {
+      throw usageError(flow === 'mo' ? `client ${client} is out of range 0..${this.#mo.length - 1}` : 'a client names an MO slice: give flow "mo" with it');
+    }
+    const targets: FlushTarget[] = [];
+    if (flow !== 'bc') {
+      this.#mo.forEach((mo, id) => {
+        if (client === undefined || client === id) targets.push({ flow: 'mo', client: id, gate: mo.flushGate! });
+      });
+    }
+    if (flow !== 'mo' && this.#bc) targets.push({ flow: 'bc', gate: this.#bc.flushGate! });
+    return flushTargets(targets, request.wait);
+  }
+
   /** Flush what changed, say goodbye to every remote (HELLOs now get REJECT unavailable), close the socket. */
   async stop(): Promise<void> {
+    for (const f of [...this.#mo, this.#bc]) f?.flushGate?.close();
     clearInterval(this.#namesTimer);
     this.#driver.stop();
     this.core.close();

@@ -122,6 +122,17 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
     f.direction === 'out' ? f.retransmits : undefined,
   );
   flowCounter('pdsm_resyncs_total', 'Full or replacement batches sent (out) or RESYNCs asked for (in)', (f) => f.resyncs);
+  flowCounter('pdsm_flush_requests_total', 'Flush-on-demand requests taken for an outgoing flow (control socket)', (f) => f.flushRequests);
+  flowCounter('pdsm_flush_scans_total', 'Scans those flush requests ran (coalesced, at most one per --flush-min-ms)', (f) => f.flushScans);
+  new Counter({
+    name: 'pdsm_scans_total',
+    help: 'Periodic scan passes (every -i) since start; flush scans are pdsm_flush_scans_total',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(snapshot().scans ?? 0);
+    },
+  });
   new Gauge({
     name: 'pdsm_pending_datagrams',
     help: 'Datagrams of an incoming flow still missing or held before they can be applied',

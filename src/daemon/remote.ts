@@ -9,7 +9,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
-import { PdsmError } from '../errors.js';
+import { PdsmError, usageError } from '../errors.js';
 import { REMOTE_ST } from '../segments/layout.js';
 import { realClock } from '../reliability/clock.js';
 import type { WelcomeMessage } from '../udp/codec.js';
@@ -19,6 +19,7 @@ import { RemoteSession, type RemoteIo } from '../session/remote-session.js';
 import type { Logger } from '../log.js';
 import type { RemoteConfig } from './config.js';
 import { InFlow, OutFlow, type FlowGeometry } from './flows.js';
+import { DEFAULT_FLUSH_MIN_MS, FlushGate, flushTargets, type FlushRequest, type FlushResult } from './flush-gate.js';
 import { attachBroadcast, type NodeSegments } from './node-segments.js';
 import { LoopMonitor } from './loop-monitor.js';
 import { CoreDriver, commonReport, logResyncs, openTransport, sessionIo, warnStuck, type Service } from './service.js';
@@ -91,6 +92,15 @@ export class RemoteService implements Service {
       realClock.now(),
     );
     this.#driver = new CoreDriver(this.core, transport.endpoint);
+    this.#roOut.flushGate = new FlushGate(() => this.core.flushScan(), { minGapMs: config.flushMinMs ?? DEFAULT_FLUSH_MIN_MS });
+  }
+
+  /** Control socket `flush`: this remote's one outgoing flow, RO. */
+  flush(request: FlushRequest): Promise<FlushResult[]> {
+    if ((request.flow !== undefined && request.flow !== 'ro') || request.client !== undefined) {
+      throw usageError('a remote sends only RO: flush "ro" (or no flow), without a client');
+    }
+    return flushTargets([{ flow: 'ro', gate: this.#roOut.flushGate! }], request.wait);
   }
 
   static async start(config: RemoteConfig, node: NodeSegments, log: Logger, fail: (err: Error) => void): Promise<RemoteService> {
@@ -179,7 +189,7 @@ export class RemoteService implements Service {
     if (this.#bcIn) flows.push(this.#bcIn.report());
     const heard = core.lastHeardMsAgo(now);
     return {
-      ...commonReport('remote', this.transport, this.#startedAt, now, core.scanTimes.list(), this.#loop),
+      ...commonReport('remote', this.transport, this.#startedAt, now, core.scanTimes, this.#loop),
       params: {
         client_id: c.clientId,
         master: formatPeer(this.#master),
@@ -212,6 +222,7 @@ export class RemoteService implements Service {
   }
 
   async stop(): Promise<void> {
+    this.#roOut.flushGate?.close();
     this.#driver.stop();
     this.core.close();
     this.#loop.stop();

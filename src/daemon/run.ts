@@ -47,7 +47,7 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
     // The admin side too, so a bind failure exits 1 before the registry is written.
     const running = service;
     const clientId = config.role === 'remote' ? config.clientId : undefined;
-    control = await ControlServer.start(controlSocketPath(config.registryDir, clientId), config.mode, () => running.report(), log);
+    control = await ControlServer.start(controlSocketPath(config.registryDir, clientId), config.mode, running, log);
     // prom-client is loaded only when asked for: it costs every other start ~60 ms.
     if (config.metrics) metrics = await (await import('./metrics.js')).MetricsServer.start(config.metrics, running, log, config.role, clientId);
     await writeRegistry(config, node, registryExtras(config));

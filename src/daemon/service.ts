@@ -21,6 +21,7 @@ import { Transport, type TransportOptions } from './transport.js';
 import type { DaemonReport, Observers } from './status-report.js';
 import type { ResyncEvent } from './flows.js';
 import type { LoopMonitor } from './loop-monitor.js';
+import type { FlushRequest, FlushResult } from './flush-gate.js';
 
 /** The network side of a daemon, started once the segments are ready. */
 export interface Service {
@@ -30,6 +31,8 @@ export interface Service {
   report(): DaemonReport;
   /** Samples for histograms (scan duration, round-trip time). */
   readonly observers: Observers;
+  /** Scan and send outgoing flows now (control socket `flush`); throws PDSM_ERR_USAGE for a flow it does not send. */
+  flush(request: FlushRequest): Promise<FlushResult[]>;
 }
 
 /** The key (--psk-file), the transport over `endpoint`, and what the start says about authentication. */
@@ -139,7 +142,7 @@ export function commonReport(
   transport: Transport,
   startedAt: number,
   now: number,
-  scanMs: number[],
+  scans: { list(): number[]; count: number },
   loop: LoopMonitor,
 ): Omit<DaemonReport, 'params' | 'peers'> {
   return {
@@ -149,7 +152,8 @@ export function commonReport(
     uptimeS: Math.round((now - startedAt) / 1000),
     wire: { sent: Object.fromEntries(transport.sent), received: Object.fromEntries(transport.received) },
     drops: Object.fromEntries(transport.drops),
-    scanMs,
+    scanMs: scans.list(),
+    scans: scans.count,
     loopDelay: loop.report(),
   };
 }

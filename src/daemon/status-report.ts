@@ -28,6 +28,10 @@ export interface FlowReport {
   resync?: ResyncProgress;
   /** Out only: the flow controller's current rate, datagrams/s (spec §7.9). */
   paceRate?: number;
+  /** Out only: flush requests taken for this flow (src/daemon/flush-gate.ts). */
+  flushRequests?: number;
+  /** Out only: scans those requests ran (coalesced: at most one per --flush-min-ms). */
+  flushScans?: number;
 }
 
 /** Progress of a full resync: page bytes done of total, bytes per second, seconds left. */
@@ -86,6 +90,8 @@ export interface DaemonReport {
   bc?: FlowReport;
   /** Last scan durations, ms (most recent last; at most 64). */
   scanMs: number[];
+  /** Periodic scan passes since start (every -i; flush scans are the flows' flushScans). */
+  scans?: number;
   /** Event-loop delay (loop-monitor.ts); the daemon sets it from its LoopMonitor. */
   loopDelay?: LoopDelayReport;
 }

@@ -256,14 +256,29 @@ export class Periodic {
   }
 }
 
+/**
+ * What one flush scan of a flow did (src/daemon/flush-gate.ts): pages queued to send (0: nothing
+ * changed), 'busy' (writers held the ST generation), 'scanning' (a scan or batch is still under
+ * way: try again when it is done), 'down' (no validated session to send to).
+ */
+export type FlushScan = number | 'busy' | 'scanning' | 'down';
+
+/** An OutPort's tick() as a FlushScan (ports of tests return nothing: nothing was sent). */
+export function flushScanOf(tick: unknown): FlushScan {
+  return typeof tick === 'number' || tick === 'busy' || tick === 'scanning' ? tick : 0;
+}
+
 /** Stalls shorter than this are timer jitter, not this daemon's fault. */
 export const STALL_TOLERANCE_MS = 20;
 
 /** The last scan durations (ms, most recent last, at most 64) for `pdsm status`. */
 export class ScanTimes {
   readonly #ms: number[] = [];
+  /** Periodic scan passes since start (flush scans are counted by their flows). */
+  count = 0;
 
   add(ms: number): void {
+    this.count++;
     this.#ms.push(ms);
     if (this.#ms.length > 64) this.#ms.shift();
   }

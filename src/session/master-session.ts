@@ -26,11 +26,13 @@ import {
   STALL_TOLERANCE_MS,
   ScanTimes,
   dispatchFlow,
+  flushScanOf,
   isFlowMessage,
   hashesPerDigest,
   heartbeatFlows,
   plainAddress,
   sessionKey,
+  type FlushScan,
   type InPort,
   type OutPort,
   type SessionFlows,
@@ -231,6 +233,22 @@ export class MasterSessions {
     const ms = this.#c.clock.now() - started;
     this.scanTimes.add(ms);
     this.#io.scanned(ms);
+  }
+
+  /**
+   * A flush (src/daemon/flush-gate.ts): scan and send one flow now, through the same tick()
+   * as the periodic scan, and only where that scan would: MO slice `id` of a validated
+   * session, BC while anyone is validated. The periodic scan keeps its schedule.
+   */
+  flushScan(flow: 'mo' | 'bc', id = 0): FlushScan {
+    if (this.#state === MasterState.CLOSING) return 'down';
+    if (flow === 'bc') {
+      const bc = this.#flows.bc;
+      if (!bc || !this.#slots.some((slot) => slot.session?.link.validated)) return 'down';
+      return flushScanOf(bc.tick());
+    }
+    if (!this.#slots[id]?.session?.link.validated) return 'down';
+    return flushScanOf(this.#flows.mo[id]!.tick());
   }
 
   #heartbeatAll(now: number, backlog: boolean): void {

@@ -32,10 +32,12 @@ import {
   STALL_TOLERANCE_MS,
   ScanTimes,
   dispatchFlow,
+  flushScanOf,
   isFlowMessage,
   hashesPerDigest,
   heartbeatFlows,
   sessionKey,
+  type FlushScan,
   type InPort,
   type OutPort,
   type SessionFlows,
@@ -234,6 +236,11 @@ export class RemoteSession {
     const ms = this.#c.clock.now() - started;
     this.scanTimes.add(ms);
     this.#io.scanned(ms);
+  }
+
+  /** A flush (src/daemon/flush-gate.ts): scan and send RO now, through the periodic scan's tick(), while UP. */
+  flushScan(): FlushScan {
+    return this.#session ? flushScanOf(this.#flows.ro.tick()) : 'down';
   }
 
   #send(msg: Outgoing): void {

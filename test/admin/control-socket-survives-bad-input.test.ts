@@ -34,10 +34,22 @@ t.test('the control socket answers bad requests with an error line and keeps ser
   const path = join(place.dir, 'pdsm_remote_0.sock');
 
   t.same(JSON.parse(await exchange(path, 'hello\n')), { error: 'request is not JSON' });
-  t.same(JSON.parse(await exchange(path, '{"cmd":"reboot"}\n')), { error: 'unknown command "reboot" (status)' });
-  t.same(JSON.parse(await exchange(path, 'null\n')), { error: 'unknown command null (status)' });
-  t.same(JSON.parse(await exchange(path, '[1,2]\n')), { error: 'unknown command null (status)' });
+  t.same(JSON.parse(await exchange(path, '{"cmd":"reboot"}\n')), { error: 'unknown command "reboot" (status, flush)' });
+  t.same(JSON.parse(await exchange(path, 'null\n')), { error: 'unknown command null (status, flush)' });
+  t.same(JSON.parse(await exchange(path, '[1,2]\n')), { error: 'unknown command null (status, flush)' });
   t.match(JSON.parse(await exchange(path, '\u0000\u00ff\n')), { error: String });
+  t.same(JSON.parse(await exchange(path, '{"cmd":"flush","flow":"xx","id":7}\n')), { id: 7, error: 'flow must be "mo", "bc" or "ro", got "xx"' });
+  t.same(JSON.parse(await exchange(path, '{"cmd":"flush","client":-1}\n')), { error: 'client must be an integer 0..4095, got -1' });
+  t.same(JSON.parse(await exchange(path, '{"cmd":"flush","wait":1}\n')), { error: 'wait must be true or false, got 1' });
+  t.same(JSON.parse(await exchange(path, '{"cmd":"flush","flow":"mo","id":"a"}\n')), {
+    id: 'a',
+    error: 'a remote sends only RO: flush "ro" (or no flow), without a client',
+  });
+  t.same(
+    JSON.parse(await exchange(path, '{"cmd":"flush","id":1}\n')),
+    { id: 1, flushed: [{ flow: 'ro', outcome: 'down', pages: 0 }] },
+    'a flush without a session to send to is answered: down',
+  );
 
   const two = (await exchange(path, '{"cmd":"status"}\n{"cmd":"status"}\n')).trim().split('\n');
   t.equal(two.length, 2, 'one answer line per request line');

@@ -30,7 +30,10 @@ t.test('every bad argument of status, top and watch exits 2 and names the proble
     [['watch', 'MO', ...w, '--length', '0'], /--length: 0 bytes is nothing to watch/],
     [['watch', 'MO', ...w, '--offset', '4090', '--length', '8'], /bytes 4090\.\.4097 are outside MO of remote 0 \(4096 bytes\)/],
     [['watch', 'MO', ...w, '--length', '12', '--as', 'u64'], /--length: 12 is not a whole number of u64 values/],
-    [['frob'], /unknown command "frob" \(status, top, dump, poke, watch\)/],
+    [['flush', '--slice', '1', '--bc'], /--slice and --bc: give one of them/],
+    [['flush', '--client', '1', '--bc'], /--slice and --bc name flows of the master: not with --client/],
+    [['flush', '--timeout', '0'], /--timeout: 0 is out of range/],
+    [['frob'], /unknown command "frob" \(status, top, flush, dump, poke, watch\)/],
   ];
   for (const [args, message] of cases) {
     const r = runBin(BIN.pdsm, args, { timeoutMs: 10_000 });

@@ -41,6 +41,7 @@ struct seg {
 };
 
 struct pdsm_node {
+  char socket_path[MAX_PATH_BYTES]; /* the daemon's control socket, for pdsm_flush */
   int master;
   int client_id;
   int remotes;
@@ -74,6 +75,7 @@ const char *pdsm_strerror(int code) {
     case PDSM_ERR_NO_STATUS: return "PDSM_ERR_NO_STATUS: the registry lists no status segment";
     case PDSM_ERR_NOMEM: return "PDSM_ERR_NOMEM: out of memory";
     case PDSM_ERR_UNSUPPORTED: return "PDSM_ERR_UNSUPPORTED: not available on this platform";
+    case PDSM_ERR_DAEMON: return "PDSM_ERR_DAEMON: no daemon answers on the control socket, or it refused";
     default: return "PDSM_ERR_UNKNOWN: unknown error code";
   }
 }
@@ -271,6 +273,13 @@ static int open_node(const char *dir, int master, int client_id, unsigned flags,
   }
   node->master = master;
   node->client_id = master ? -1 : client_id;
+  n = master ? snprintf(node->socket_path, sizeof node->socket_path, "%s/pdsm_master.sock", folder)
+             : snprintf(node->socket_path, sizeof node->socket_path, "%s/pdsm_remote_%d.sock", folder, client_id);
+  if (n < 0 || (size_t)n >= sizeof node->socket_path) {
+    free(node);
+    free(text);
+    return fail(PDSM_ERR_USAGE, "registry folder path is too long");
+  }
   node->read_only = (flags & PDSM_READ_ONLY) != 0;
   char why[PDSM_WHY_SIZE];
   int rc = pdsm_platform_read_file(path, text, MAX_REGISTRY_BYTES, why);
@@ -497,4 +506,45 @@ int pdsm_write_consistent(const pdsm_node *node, enum pdsm_segment_name seg, int
   if (rc != PDSM_OK) return rc;
   copy_out(at, src, len);
   return pdsm_write_end(node, seg, n);
+}
+
+/* ---- flush on demand -------------------------------------------------------------- */
+
+#define FLUSH_TIMEOUT_MS 10000u
+#define MAX_ANSWER_BYTES 65536
+
+int pdsm_flush(const pdsm_node *node, enum pdsm_segment_name seg, int n, unsigned timeout_ms) {
+  if (node == NULL) return fail(PDSM_ERR_USAGE, "node must not be NULL");
+  char line[128];
+  if (!node->master) {
+    if (seg != PDSM_RO) return fail(PDSM_ERR_RANGE, "a remote sends only RO: flush PDSM_RO");
+    snprintf(line, sizeof line, "{\"cmd\":\"flush\",\"flow\":\"ro\"}\n");
+  } else if (seg == PDSM_BC) {
+    if (node->s[PDSM_BC].base == NULL) return fail(PDSM_ERR_RANGE, "the registry lists no BC segment");
+    snprintf(line, sizeof line, "{\"cmd\":\"flush\",\"flow\":\"bc\"}\n");
+  } else if (seg == PDSM_MO) {
+    if (n < -1 || n >= node->remotes)
+      return fail(PDSM_ERR_RANGE, "slice %d is out of range -1..%d", n, node->remotes - 1);
+    if (n == -1)
+      snprintf(line, sizeof line, "{\"cmd\":\"flush\",\"flow\":\"mo\"}\n");
+    else
+      snprintf(line, sizeof line, "{\"cmd\":\"flush\",\"flow\":\"mo\",\"client\":%d}\n", n);
+  } else {
+    return fail(PDSM_ERR_RANGE, "the master sends MO and BC: flush PDSM_MO or PDSM_BC");
+  }
+  char *answer = malloc(MAX_ANSWER_BYTES);
+  if (answer == NULL) return fail(PDSM_ERR_NOMEM, "out of memory");
+  char why[PDSM_WHY_SIZE];
+  int rc = pdsm_platform_request(node->socket_path, line, answer, MAX_ANSWER_BYTES,
+                                 timeout_ms == 0 ? FLUSH_TIMEOUT_MS : timeout_ms, why);
+  if (rc != PDSM_OK)
+    rc = fail(rc, "%s", why);
+  else if (strstr(answer, "\"error\"") != NULL)
+    rc = fail(PDSM_ERR_DAEMON, "the daemon on %s refused the flush: %.200s", node->socket_path, answer);
+  else if (strstr(answer, "\"flushed\"") == NULL)
+    rc = fail(PDSM_ERR_DAEMON, "the daemon on %s sent an unexpected answer: %.200s", node->socket_path, answer);
+  else if (strstr(answer, "\"outcome\":\"busy\"") != NULL)
+    rc = fail(PDSM_ERR_BUSY, "writers hold the flow's generation odd or moving: nothing was sent (%.200s)", answer);
+  free(answer);
+  return rc;
 }

@@ -32,6 +32,11 @@ int pdsm_platform_attach(uint32_t key, size_t expected, int read_only, void **ba
 /* Detach a mapping made by pdsm_platform_attach. */
 void pdsm_platform_detach(void *base, void *handle);
 
+/* One request on a local stream socket (the daemon's control socket): connect to path, send
+ * line, read one answer line (without its newline, NUL-terminated, at most max - 1 bytes)
+ * within timeout_ms. PDSM_ERR_DAEMON with why naming path when nobody answers in time. */
+int pdsm_platform_request(const char *path, const char *line, char *answer, size_t max, unsigned timeout_ms, char *why);
+
 /* Unix time in nanoseconds. */
 uint64_t pdsm_platform_now_ns(void);
 

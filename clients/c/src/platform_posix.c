@@ -8,12 +8,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,4 +115,85 @@ uint64_t pdsm_platform_monotonic_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Wait for fd to be ready for events until the monotonic deadline; 1 ready, 0 timed out, -1 error. */
+static int wait_fd(int fd, short events, uint64_t deadline) {
+  for (;;) {
+    uint64_t now = pdsm_platform_monotonic_ms();
+    if (now >= deadline) return 0;
+    struct pollfd p = {fd, events, 0};
+    int r = poll(&p, 1, (int)(deadline - now));
+    if (r < 0 && errno == EINTR) continue;
+    return r < 0 ? -1 : r > 0 ? 1 : 0;
+  }
+}
+
+int pdsm_platform_request(const char *path, const char *line, char *answer, size_t max, unsigned timeout_ms,
+                          char *why) {
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof sa.sun_path) {
+    snprintf(why, PDSM_WHY_SIZE, "control socket path %s is too long for a UNIX socket", path);
+    return PDSM_ERR_DAEMON;
+  }
+  memcpy(sa.sun_path, path, strlen(path));
+  uint64_t deadline = pdsm_platform_monotonic_ms() + timeout_ms;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    snprintf(why, PDSM_WHY_SIZE, "socket for %s: %s", path, strerror(errno));
+    return PDSM_ERR_DAEMON;
+  }
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    int e = errno;
+    snprintf(why, PDSM_WHY_SIZE, "no daemon answers on %s: %s (not running, or another folder or client id?)", path,
+             e == ENOENT         ? "no such socket"
+             : e == ECONNREFUSED ? "nobody listens (a stale socket)"
+             : e == EACCES       ? "permission denied (the socket is not writable by you)"
+                                 : strerror(e));
+    close(fd);
+    return PDSM_ERR_DAEMON;
+  }
+  size_t len = strlen(line), sent = 0;
+  while (sent < len) {
+    int ready = wait_fd(fd, POLLOUT, deadline);
+    ssize_t n = ready > 0 ? send(fd, line + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT) : -1;
+    if (n < 0 && ready > 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) {
+      snprintf(why, PDSM_WHY_SIZE, "sending to the daemon on %s: %s", path, ready == 0 ? "timed out" : strerror(errno));
+      close(fd);
+      return PDSM_ERR_DAEMON;
+    }
+    sent += (size_t)n;
+  }
+  size_t got = 0;
+  for (;;) {
+    int ready = wait_fd(fd, POLLIN, deadline);
+    if (ready == 0) {
+      snprintf(why, PDSM_WHY_SIZE, "no answer from the daemon on %s within %u ms", path, timeout_ms);
+      close(fd);
+      return PDSM_ERR_DAEMON;
+    }
+    ssize_t n = ready > 0 ? recv(fd, answer + got, max - 1 - got, MSG_DONTWAIT) : -1;
+    if (n < 0 && ready > 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) {
+      snprintf(why, PDSM_WHY_SIZE, "the daemon on %s closed the connection without an answer", path);
+      close(fd);
+      return PDSM_ERR_DAEMON;
+    }
+    got += (size_t)n;
+    answer[got] = '\0';
+    char *nl = strchr(answer, '\n');
+    if (nl != NULL) {
+      *nl = '\0';
+      close(fd);
+      return PDSM_OK;
+    }
+    if (got == max - 1) {
+      snprintf(why, PDSM_WHY_SIZE, "the daemon on %s answered more than %zu bytes", path, max - 1);
+      close(fd);
+      return PDSM_ERR_DAEMON;
+    }
+  }
 }

@@ -195,3 +195,16 @@ uint64_t pdsm_platform_now_ns(void) {
 }
 
 uint64_t pdsm_platform_monotonic_ms(void) { return GetTickCount64(); }
+
+int pdsm_platform_request(const char *path, const char *line, char *answer, size_t max, unsigned timeout_ms,
+                          char *why) {
+  /* The daemons' control socket is a UNIX socket path and the daemons do not run on Windows
+   * yet (README "Platforms"): nothing to ask. */
+  (void)line;
+  (void)answer;
+  (void)max;
+  (void)timeout_ms;
+  snprintf(why, PDSM_WHY_SIZE,
+           "flush on demand needs the daemon's control socket %s, and the daemons do not run on Windows yet", path);
+  return PDSM_ERR_UNSUPPORTED;
+}

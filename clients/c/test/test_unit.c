@@ -8,11 +8,15 @@
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pdsm.h"
@@ -53,6 +57,84 @@ static void write_file(const char *name, const char *text) {
   if (f == NULL) exit(2);
   fputs(text, f);
   fclose(f);
+}
+
+/* Play the daemon's control socket for one connection in a child process: read one request
+ * line, answer `reply` when it equals `expect`, else an error naming what came. Returns the
+ * child's pid once the socket listens. */
+static int listen_at(const char *path) {
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof sa.sun_path) exit(2);
+  memcpy(sa.sun_path, path, strlen(path));
+  unlink(path);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 1) != 0) exit(2);
+  return fd;
+}
+
+static pid_t fake_control(const char *path, const char *expect, const char *reply) {
+  int fd = listen_at(path);
+  pid_t pid = fork();
+  if (pid != 0) {
+    close(fd);
+    return pid;
+  }
+  int c = accept(fd, NULL, NULL);
+  char line[512];
+  size_t got = 0;
+  while (got < sizeof line - 1) {
+    ssize_t n = read(c, line + got, 1);
+    if (n <= 0 || line[got] == '\n') break;
+    got++;
+  }
+  line[got] = '\0';
+  char out[1024];
+  if (strcmp(line, expect) == 0)
+    snprintf(out, sizeof out, "%s\n", reply);
+  else
+    snprintf(out, sizeof out, "{\"error\":\"unexpected request %s\"}\n", line);
+  if (write(c, out, strlen(out)) < 0) _exit(1);
+  close(c);
+  _exit(0);
+}
+
+static void test_flush(pdsm_node *node) {
+  char sock[4096];
+  snprintf(sock, sizeof sock, "%s/pdsm_remote_0.sock", dir);
+  unlink(sock);
+  check(pdsm_flush(node, PDSM_RO, 0, 500) == PDSM_ERR_DAEMON && strstr(pdsm_last_message(), sock) != NULL &&
+            strstr(pdsm_last_message(), "no such socket") != NULL,
+        "pdsm_flush without a daemon is PDSM_ERR_DAEMON and names the socket");
+  check(pdsm_flush(node, PDSM_MO, 0, 500) == PDSM_ERR_RANGE, "a remote flushes only RO");
+  check(pdsm_flush(NULL, PDSM_RO, 0, 500) == PDSM_ERR_USAGE, "pdsm_flush of no node is PDSM_ERR_USAGE");
+  const char *want = "{\"cmd\":\"flush\",\"flow\":\"ro\"}";
+  const struct {
+    const char *reply;
+    int rc;
+    const char *what;
+  } cases[] = {
+      {"{\"flushed\":[{\"flow\":\"ro\",\"outcome\":\"sent\",\"pages\":1}]}", PDSM_OK,
+       "pdsm_flush sends the flush line and takes the daemon's answer: PDSM_OK"},
+      {"{\"flushed\":[{\"flow\":\"ro\",\"outcome\":\"busy\",\"pages\":0}]}", PDSM_ERR_BUSY,
+       "a flow whose writers held the generation is PDSM_ERR_BUSY"},
+      {"{\"error\":\"no\"}", PDSM_ERR_DAEMON, "a refused flush is PDSM_ERR_DAEMON"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    pid_t pid = fake_control(sock, want, cases[i].reply);
+    int rc = pdsm_flush(node, PDSM_RO, 0, 5000);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    check(rc == cases[i].rc, cases[i].what);
+  }
+  /* Listens, never answers: the flush must give up after its timeout. */
+  int quiet = listen_at(sock);
+  int rc = pdsm_flush(node, PDSM_RO, 0, 200);
+  check(rc == PDSM_ERR_DAEMON && strstr(pdsm_last_message(), "no answer from the daemon") != NULL,
+        "a daemon that does not answer: PDSM_ERR_DAEMON after the timeout");
+  close(quiet);
+  unlink(sock);
 }
 
 static void remote_registry(const char *extra, unsigned mo_size, unsigned st_key) {
@@ -150,6 +232,7 @@ int main(int argc, char **argv) {
         "write_begin makes the generation odd, write_end even");
   check(pdsm_status(node, PDSM_ST, 0, &fs) == PDSM_ERR_USAGE, "ST carries no flow");
   check(pdsm_segment(node, (enum pdsm_segment_name)7, NULL) == NULL, "an unknown segment is refused");
+  test_flush(node);
   pdsm_close(node);
 
   pdsm_node *ro_node = NULL;
@@ -260,7 +343,7 @@ int main(int argc, char **argv) {
   check(pdsm_open_master(dir, 0, &node) == PDSM_ERR_SEGMENT_SIZE, "Number_of_segs x Seg_size must be the segment size");
 
   int named = 1;
-  for (int code = 0; code <= PDSM_ERR_UNSUPPORTED; code++)
+  for (int code = 0; code <= PDSM_ERR_DAEMON; code++)
     if (strncmp(pdsm_strerror(code), code == 0 ? "PDSM_OK" : "PDSM_ERR_", code == 0 ? 7 : 9) != 0) named = 0;
   check(named && strncmp(pdsm_strerror(999), "PDSM_ERR_UNKNOWN", 16) == 0,
         "pdsm_strerror names every code, and unknown ones");

@@ -9,11 +9,14 @@ segments are the master's keys K..K+3 and remote 0's K+0x28..K+0x2b, removed at 
 """
 import ctypes
 import ctypes.util
+import json
 import os
 import random
 import shutil
+import socket
 import sys
 import tempfile
+import threading
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
@@ -200,6 +203,82 @@ class RemoteNode(unittest.TestCase):
         a = numpy.frombuffer(self.node.mo, dtype=numpy.uint64)
         MO[7] = 4242
         self.assertEqual(int(a[7]), 4242)
+
+
+class Flush(unittest.TestCase):
+    """flush() against a control socket the test plays (the daemon's own tests are in test/clients/)."""
+
+    def setUp(self):
+        P.write("pdsm_registry_client_0", remote_text())
+        self.node = pdsm.open_remote(0, P.dir)
+        self.path = os.path.join(P.dir, "pdsm_remote_0.sock")
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+    def tearDown(self):
+        self.node.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+    def serve(self, reply):
+        """Answer one connection's request line with `reply`; the line it got is in self.got."""
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(self.path)
+        server.listen(1)
+        self.got = None
+
+        def run():
+            conn, _ = server.accept()
+            with conn:
+                data = b""
+                while b"\n" not in data:
+                    data += conn.recv(1024)
+                self.got = json.loads(data.split(b"\n")[0])
+                if reply is not None:
+                    conn.sendall((json.dumps(reply) + "\n").encode())
+                else:
+                    conn.recv(1)  # never answers; waits for the client to give up
+            server.close()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    def test_flush_without_a_daemon_names_the_socket(self):
+        with self.assertRaises(pdsm.PdsmError) as e:
+            self.node.flush()
+        self.assertEqual(e.exception.code, "PDSM_ERR_DAEMON")
+        self.assertIn("no daemon answers on %s: no such socket" % self.path, str(e.exception))
+
+    def test_flush_sends_the_request_and_returns_the_flows(self):
+        done = [{"flow": "ro", "outcome": "sent", "pages": 2}]
+        thread = self.serve({"flushed": done})
+        self.assertEqual(self.node.flush(), done)
+        thread.join(5)
+        self.assertEqual(self.got, {"cmd": "flush"})
+
+    def test_a_busy_flow_is_pdsm_err_busy_and_a_refusal_pdsm_err_daemon(self):
+        for reply, code in (({"flushed": [{"flow": "ro", "outcome": "busy", "pages": 0}]}, "PDSM_ERR_BUSY"), ({"error": "no"}, "PDSM_ERR_DAEMON")):
+            thread = self.serve(reply)
+            with self.assertRaises(pdsm.PdsmError) as e:
+                self.node.flush("ro")
+            thread.join(5)
+            self.assertEqual(e.exception.code, code)
+            self.assertEqual(self.got, {"cmd": "flush", "flow": "ro"})
+            os.unlink(self.path)
+
+    def test_a_daemon_that_does_not_answer_times_out(self):
+        thread = self.serve(None)
+        with self.assertRaises(pdsm.PdsmError) as e:
+            self.node.flush(timeout=0.2)
+        self.assertEqual(e.exception.code, "PDSM_ERR_DAEMON")
+        self.assertIn("no answer from the daemon on %s" % self.path, str(e.exception))
+        thread.join(5)
+
+    def test_a_remote_flushes_only_ro(self):
+        with self.assertRaises(pdsm.PdsmError) as e:
+            self.node.flush("mo")
+        self.assertEqual(e.exception.code, "PDSM_ERR_RANGE")
 
 
 class HostileRegistry(unittest.TestCase):

@@ -14,7 +14,10 @@
 Segments are memoryviews over the shared memory itself (no copy). Only the standard library
 is used: ctypes for shmget/shmat. Errors are PdsmError with a stable `code`.
 """
+import errno
+import json
 import os
+import socket
 import time
 from collections import namedtuple
 
@@ -29,6 +32,8 @@ MAX_REMOTES = 16384
 MAX_KEY = 0x7FFFFFFF
 PEER_STATES = {0: "unknown", 1: "joining", 2: "up", 3: "down"}
 DEFAULT_TIMEOUT = 0.2
+FLUSH_TIMEOUT = 10.0
+MAX_ANSWER_BYTES = 65536
 
 FlowStatus = namedtuple("FlowStatus", "generation last_batch_ns peer_heard_ns peer_state batches")
 FlowStatus.__doc__ = "A status record (docs/design.md §3b); times in Unix ns, 0 = never; peer_state 0..3 (PEER_STATES)."
@@ -165,6 +170,7 @@ class Node:
         folder = registry_dir(directory)
         name = "pdsm_master_registry" if master else "pdsm_registry_client_%d" % client_id
         path = os.path.join(folder, name)
+        self.control_socket = os.path.join(folder, "pdsm_master.sock" if master else "pdsm_remote_%d.sock" % client_id)
         entries, self.remotes, self.seg_size = _parse(path, _shm.read_registry_file(path), master)
         self._views = {}
         try:
@@ -302,6 +308,63 @@ class Node:
             raise PdsmError("PDSM_ERR_RANGE", "offset %d length %d is outside %s (%d bytes)" % (offset, len(data), self._name(seg), len(view)))
         with self.write_consistent(seg, n):
             view[offset : offset + len(data)] = data
+
+    # -- flush on demand -------------------------------------------------------------
+    def flush(self, seg=None, n=None, timeout=FLUSH_TIMEOUT):
+        """Have the daemon scan and send now instead of at the next interval (README "Flush
+        on demand"); returns its answer, one dict per flow (flow, client, outcome, pages)
+        once the datagrams are queued. Remote: RO. Master: 'mo' slice n, 'mo' without n
+        (every slice), 'bc', or no seg (every outgoing flow). PDSM_ERR_BUSY when writers held
+        a flow's generation, PDSM_ERR_DAEMON naming the socket when no daemon answers."""
+        request = {"cmd": "flush"}
+        if seg is not None:
+            name = self._name(seg)
+            if name not in (("MO", "BC") if self.master else ("RO",)):
+                raise PdsmError("PDSM_ERR_RANGE", "this node sends %s: flush %s" % (("MO and BC", "'mo' or 'bc'") if self.master else ("only RO", "'ro'")))
+            request["flow"] = name.lower()
+            if name == "MO" and n is not None:
+                if not isinstance(n, int) or not 0 <= n < self.remotes:
+                    raise PdsmError("PDSM_ERR_RANGE", "slice %r is out of range 0..%d" % (n, self.remotes - 1))
+                request["client"] = n
+        answer = self._ask(request, timeout)
+        if "error" in answer or not isinstance(answer.get("flushed"), list):
+            raise PdsmError("PDSM_ERR_DAEMON", "the daemon on %s refused the flush: %s" % (self.control_socket, answer.get("error", answer)))
+        busy = [f for f in answer["flushed"] if f.get("outcome") == "busy"]
+        if busy:
+            raise PdsmError("PDSM_ERR_BUSY", "writers hold the generation of %s odd or moving: nothing was sent" % ", ".join(f["flow"] for f in busy))
+        return answer["flushed"]
+
+    def _ask(self, request, timeout):
+        """One request line on the control socket, one JSON answer line back."""
+        path = self.control_socket
+        deadline = time.monotonic() + timeout
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(timeout)
+                s.connect(path)
+                s.sendall((json.dumps(request) + "\n").encode())
+                data = b""
+                while b"\n" not in data:
+                    s.settimeout(max(0.001, deadline - time.monotonic()))
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        raise PdsmError("PDSM_ERR_DAEMON", "the daemon on %s closed the connection without an answer" % path)
+                    data += chunk
+                    if len(data) > MAX_ANSWER_BYTES:
+                        raise PdsmError("PDSM_ERR_DAEMON", "the daemon on %s answered more than %d bytes" % (path, MAX_ANSWER_BYTES))
+        except socket.timeout:
+            raise PdsmError("PDSM_ERR_DAEMON", "no answer from the daemon on %s within %g s" % (path, timeout)) from None
+        except OSError as e:
+            why = {
+                errno.ENOENT: "no such socket",
+                errno.ECONNREFUSED: "nobody listens (a stale socket)",
+                errno.EACCES: "permission denied (the socket is not writable by you)",
+            }.get(e.errno, e.strerror)
+            raise PdsmError("PDSM_ERR_DAEMON", "no daemon answers on %s: %s (not running, or another folder or client id?)" % (path, why)) from None
+        try:
+            return json.loads(data.split(b"\n", 1)[0])
+        except ValueError:
+            raise PdsmError("PDSM_ERR_DAEMON", "the daemon on %s sent an answer that is not JSON" % path) from None
 
     # -- lifetime --------------------------------------------------------------------
     def close(self):

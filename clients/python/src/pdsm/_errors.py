@@ -9,6 +9,7 @@ CODES = (
     "PDSM_ERR_BUSY",
     "PDSM_ERR_NO_STATUS",
     "PDSM_ERR_UNSUPPORTED",
+    "PDSM_ERR_DAEMON",
 )
 
 
