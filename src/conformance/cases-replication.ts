@@ -1,0 +1,134 @@
+/**
+ * Replication cases of `pdsm conformance master` (spec §5, §6, §7): the MO flow a master
+ * sends a freshly validated session, and how it answers NACK and RESYNC on it.
+ */
+import type { CommitMessage, DataMessage, Message } from '../udp/codec.js';
+import { NODE_MASTER } from '../udp/constants.js';
+import { fail, pass, skip, type MasterCase, type MasterContext, type Outcome } from './case.js';
+import { ANSWER_MS, join, type Session } from './session.js';
+
+interface Joined {
+  s: Session;
+  data: DataMessage[];
+  commit: CommitMessage;
+}
+
+const isMo = (m: Message): m is DataMessage | CommitMessage => (m.type === 'data' || m.type === 'commit') && m.flow === 'mo';
+
+/** Join, validate, and take the MO batch that validation starts (the first COMMIT, with what came before it). */
+async function joinWithFullBatch(ctx: MasterContext): Promise<Joined | string> {
+  const s = await join(ctx.target, ctx.params, ctx.client, true);
+  if (typeof s === 'string') return s;
+  const data: DataMessage[] = [];
+  const deadline = Date.now() + 5000 + 2 * s.welcome.intervalMs;
+  for (;;) {
+    const m = await s.probe.next(isMo, deadline - Date.now());
+    if (m === undefined) {
+      await s.end();
+      return `no MO COMMIT within ${5000 + 2 * s.welcome.intervalMs} ms of validation (${data.length} DATA)`;
+    }
+    if (m.type === 'data') data.push(m);
+    else return { s, data, commit: m };
+  }
+}
+
+/** What is wrong with the first batch of a session, or undefined (§7.1, §7.3, §5.3). */
+function firstBatchProblem(j: Joined, ctx: MasterContext): string | undefined {
+  const { commit: c, data, s } = j;
+  const pages = ctx.params.segSize / ctx.params.pageSize;
+  if (!c.full || !c.replaces) return `COMMIT without ${c.full ? 'REPLACES' : 'FULL'}`;
+  const first = (c.seq - c.dataCount) >>> 0;
+  if (first !== s.welcome.moNextSeq) return `first sequence ${first}, WELCOME MO Next Seq ${s.welcome.moNextSeq}`;
+  if (c.pageCount !== pages) return `Page Count ${c.pageCount} for ${pages} pages`;
+  const seqs = new Set(data.map((d) => d.seq));
+  for (let i = 0; i < c.dataCount; i++) if (!seqs.has((first + i) >>> 0)) return `DATA ${(first + i) >>> 0} of the batch did not arrive (loss?)`;
+  const other = data.find((d) => d.batchId !== c.batchId);
+  if (other !== undefined) return `DATA ${other.seq} carries batch ${other.batchId}, COMMIT ${c.batchId}`;
+  const covered = new Map<number, number>();
+  for (const d of data) {
+    const at = covered.get(d.page) ?? 0;
+    if (d.offset !== at) return `page ${d.page}: a range at ${d.offset} where ${at} was next (§5.3: consecutive ranges from 0)`;
+    covered.set(d.page, at + d.payload.byteLength);
+  }
+  for (let p = 0; p < pages; p++) if (covered.get(p) !== ctx.params.pageSize) return `page ${p} covered ${covered.get(p) ?? 0} of ${ctx.params.pageSize} bytes`;
+  return undefined;
+}
+
+/** Send `msg`-like flow feedback on MO and collect MO DATA/COMMIT for `ms`. */
+async function answerTo(j: Joined, body: { type: 'nack' | 'resync' } & Record<string, unknown>, ms: number): Promise<(DataMessage | CommitMessage)[]> {
+  const { s } = j;
+  s.probe.send({ src: s.hello.src, dst: NODE_MASTER, epoch: s.hello.epoch, flow: 'mo', ...body } as never);
+  const got = await s.probe.collect(ms);
+  return got.flatMap((a) => (a.msg !== null && isMo(a.msg) ? [a.msg] : []));
+}
+
+/** Run `f` on a joined session with its first batch taken, and end the session. */
+async function withBatch(ctx: MasterContext, f: (j: Joined) => Promise<Outcome>): Promise<Outcome> {
+  const j = await joinWithFullBatch(ctx);
+  if (typeof j === 'string') return skip(`no first batch to work on: ${j}`);
+  try {
+    return await f(j);
+  } finally {
+    await j.s.end();
+  }
+}
+
+const quiet = (j: Joined): number => 2 * j.s.welcome.intervalMs + ANSWER_MS;
+
+export const REPLICATION_CASES: MasterCase[] = [
+  {
+    id: 'first-batch-full-after-validation',
+    section: '7.1',
+    requirement:
+      'Once the COOKIE validates the session, a master MUST send a FULL and REPLACES MO batch from WELCOME’s MO Next Seq, whole pages, every DATA with its COMMIT’s Batch Id.',
+    async run(ctx) {
+      const j = await joinWithFullBatch(ctx);
+      if (typeof j === 'string') return fail('a FULL MO batch', j);
+      const bad = firstBatchProblem(j, ctx);
+      await j.s.end();
+      return bad === undefined ? pass : fail('a FULL+REPLACES batch of whole pages closed by its COMMIT', bad);
+    },
+  },
+  {
+    id: 'nack-retransmits-same-data',
+    section: '7.6',
+    requirement: 'A master MUST answer a NACK for a DATA it still holds with that DATA again: same Seq, Batch Id, page, offset and payload.',
+    run: (ctx) =>
+      withBatch(ctx, async (j) => {
+        const d = j.data[0];
+        if (d === undefined) return skip('the first batch had no DATA');
+        const got = await answerTo(j, { type: 'nack', ranges: [{ first: d.seq, count: 1 }] }, ANSWER_MS);
+        const again = got.find((m): m is DataMessage => m.type === 'data' && m.seq === d.seq);
+        if (again === undefined) return fail(`DATA ${d.seq} again`, `${got.length} MO datagrams, none of them DATA ${d.seq}`);
+        const same =
+          again.batchId === d.batchId && again.page === d.page && again.offset === d.offset && Buffer.from(again.payload).equals(Buffer.from(d.payload));
+        return same ? pass : fail(`DATA ${d.seq} as first sent`, `batch ${again.batchId}, page ${again.page}, offset ${again.offset}, other payload bytes`);
+      }),
+  },
+  {
+    id: 'nack-before-first-ignored',
+    section: '6.1',
+    requirement: 'A master MUST ignore NACKed numbers before the session’s first (never sent in it): no retransmission and no replacement batch.',
+    run: (ctx) =>
+      withBatch(ctx, async (j) => {
+        const first = j.s.welcome.moNextSeq;
+        const got = await answerTo(j, { type: 'nack', ranges: [{ first: (first - 100) >>> 0, count: 50 }] }, quiet(j));
+        return got.length === 0 ? pass : fail('no MO datagram', `${got.length} MO datagrams (first ${got[0]!.type} ${got[0]!.seq})`);
+      }),
+  },
+  {
+    id: 'resync-beyond-segment-dropped',
+    section: '6.4',
+    requirement: 'A master MUST drop whole, never partly answer, a RESYNC whose First Page + Page Count goes beyond the segment.',
+    run: (ctx) =>
+      withBatch(ctx, async (j) => {
+        const pages = ctx.params.segSize / ctx.params.pageSize;
+        const got = await answerTo(j, { type: 'resync', full: false, firstPage: pages - 1, pageCount: 2 }, quiet(j));
+        if (got.length > 0) return fail('no answer', `${got.length} MO datagrams (first ${got[0]!.type} ${got[0]!.seq})`);
+        // Control: the same session answers a valid RESYNC, so the silence above meant something.
+        const ok = await answerTo(j, { type: 'resync', full: false, firstPage: pages - 1, pageCount: 1 }, quiet(j));
+        if (!ok.some((m) => m.type === 'commit')) return skip('the master answered no valid RESYNC either, so its silence proves nothing');
+        return pass;
+      }),
+  },
+];
