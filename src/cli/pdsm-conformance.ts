@@ -1,5 +1,5 @@
 /**
- * `pdsm conformance master --host H --port P [--psk-file F] [--client n] [--only id,...] [--list]`:
+ * `pdsm conformance master --host H --port P [--psk-file F] [-d dir] [--client n] [--only id,...] [--list]`:
  * plays a remote against a master under test, case by case (src/conformance/), one line
  * per case (pass, fail with expected and seen, skip with why) and a summary line. Exit 0
  * when no case failed, 1 when one did (or the master could not be reached), 2 on usage.
@@ -26,6 +26,8 @@ const SPEC = {
   '--client': String,
   '--only': String,
   '--list': Boolean,
+  '--registry-dir': String,
+  '-d': '--registry-dir',
   '-y': String,
 } as const;
 
@@ -70,7 +72,7 @@ export async function conformanceCommand(argv: string[], write: (s: string) => v
     `conformance master ${host}:${port}${psk ? ' (sealed)' : ''}: client ${client} of ${params.clientCount}, page ${params.pageSize}, ` +
       `Seg_size ${params.segSize}, BC_size ${params.bcSize}, W ${params.wordSize}\n`,
   );
-  const ctx: MasterContext = { target, params, client, budget };
+  const ctx: MasterContext = { target, params, client, budget, registryDir: a['--registry-dir'] ?? null };
   const s = await runCases(cases, ctx, (line) => write(`${line}\n`));
   write(`${cases.length} cases: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped\n`);
   return s.failed === 0 ? 0 : 1;

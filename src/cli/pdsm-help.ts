@@ -23,11 +23,14 @@ Commands that go through the registry files, never through a daemon:
                              lines that changed, changed values marked with *
 
 Conformance (spec/protocol.md Appendix C):
-  conformance master --host H --port P [--psk-file F] [--client n] [--only id,...] [--list] [-y 6]
+  conformance master --host H --port P [--psk-file F] [-d dir] [--client n] [--only id,...]
+        [--list] [-y 6]
                              play a remote against the master at H:P, case by case:
                              one line per case (pass, fail with expected and seen, skip
                              with why) and a summary; exit 1 if any case failed. Joins
-                             as client n (default 0), which no other remote may hold
+                             as client n (default 0), which no other remote may hold;
+                             with -d (the master's registry folder, on this host) it
+                             also checks what the batches carry against its segments
 
 SEG is MO, RO, BC or ST. With --client n the segments (or the daemon) are remote n's
 (pdsm_registry_client_n, pdsm_remote_n.sock); without it, the master's

@@ -19,6 +19,8 @@ export interface MasterContext {
   /** The client id the cases join as (--client). */
   client: number;
   budget: RejectBudget;
+  /** The master's registry folder (-d), when it runs on this host: cases then read its segments. */
+  registryDir: string | null;
 }
 
 export interface Case<C> {

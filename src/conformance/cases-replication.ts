@@ -3,6 +3,8 @@
  * sends a freshly validated session, and how it answers NACK and RESYNC on it.
  */
 import type { CommitMessage, DataMessage, Message } from '../udp/codec.js';
+import { attachMaster } from '../index.js';
+import { toWire } from '../segments/word-codec.js';
 import { NODE_MASTER } from '../udp/constants.js';
 import { fail, pass, skip, type MasterCase, type MasterContext, type Outcome } from './case.js';
 import { ANSWER_MS, join, type Session } from './session.js';
@@ -130,5 +132,30 @@ export const REPLICATION_CASES: MasterCase[] = [
         if (!ok.some((m) => m.type === 'commit')) return skip('the master answered no valid RESYNC either, so its silence proves nothing');
         return pass;
       }),
+  },
+  {
+    id: 'first-batch-matches-segment',
+    section: '5.3',
+    requirement:
+      'The DATA of a master’s first batch MUST carry its MO slice for that remote as the registry files show it, in the network-neutral form (W-byte words big-endian).',
+    async run(ctx) {
+      const dir = ctx.registryDir;
+      if (dir === null) return skip('needs the master’s registry folder (-d), on this host');
+      const j = await joinWithFullBatch(ctx);
+      if (typeof j === 'string') return fail('a FULL MO batch', j);
+      await j.s.end();
+      const master = attachMaster({ registryDir: dir });
+      try {
+        const want = Buffer.alloc(ctx.params.segSize);
+        toWire(master.moSlice(ctx.client), want, ctx.params.wordSize);
+        const seen = Buffer.alloc(ctx.params.segSize);
+        for (const d of j.data) seen.set(d.payload, d.page * ctx.params.pageSize + d.offset);
+        if (seen.equals(want)) return pass;
+        const at = seen.findIndex((b, i) => b !== want[i]);
+        return fail(`slice ${ctx.client} of MO, network-neutral`, `byte ${at} is 0x${seen[at]!.toString(16)}, the slice has 0x${want[at]!.toString(16)}`);
+      } finally {
+        master.detach();
+      }
+    },
   },
 ];

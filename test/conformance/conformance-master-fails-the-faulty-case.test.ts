@@ -17,18 +17,19 @@ const rewriteReject =
     return out === r.msg ? b : out === null ? null : encode(out);
   };
 
-async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null) {
+async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null, withDir = false) {
   const m = await startMasterUnderTest();
   t.teardown(() => m.stop());
   const proxy = await startFaultyProxy(m.place.port, fault);
   t.teardown(() => proxy.close());
-  const r = await runConformance(['master', '--host', '127.0.0.1', '--port', String(proxy.port)]);
+  const r = await runConformance(['master', '--host', '127.0.0.1', '--port', String(proxy.port), ...(withDir ? ['-d', m.place.dir] : [])]);
   t.ok(proxy.changed > 0, `the proxy changed ${proxy.changed} datagram(s)`);
   return r;
 }
 
-/** Every case in order: `failing` fail, the rest pass. */
-const onlyFailing = (failing: string[]): [string, string][] => MASTER_CASES.map((c) => [c.id, failing.includes(c.id) ? 'fail' : 'pass']);
+/** Every case in order: `failing` fail, the rest pass (the segment case skips unless -d is given). */
+const onlyFailing = (failing: string[], withDir = false): [string, string][] =>
+  MASTER_CASES.map((c) => [c.id, failing.includes(c.id) ? 'fail' : c.id === 'first-batch-matches-segment' && !withDir ? 'skip' : 'pass']);
 
 t.test('REJECT version with the old Expected/Offered (the max only): only reject-version-expected-offered fails', async (t) => {
   const r = await runThrough(
@@ -41,7 +42,7 @@ t.test('REJECT version with the old Expected/Offered (the max only): only reject
     r.stdout,
     /^fail §4\.3 +reject-version-expected-offered: expected REJECT version, Offered 0x0304.*; seen REJECT version \(Expected 0x0002, Offered 0x0004\)$/m,
   );
-  t.match(r.stdout, new RegExp(`^${MASTER_CASES.length} cases: ${MASTER_CASES.length - 1} passed, 1 failed, 0 skipped$`, 'm'));
+  t.match(r.stdout, new RegExp(`^${MASTER_CASES.length} cases: ${MASTER_CASES.length - 2} passed, 1 failed, 1 skipped$`, 'm'));
 });
 
 t.test('REJECT duplicate turned into REJECT unavailable: only the two duplicate cases fail', async (t) => {
@@ -52,4 +53,18 @@ t.test('REJECT duplicate turned into REJECT unavailable: only the two duplicate 
   t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
   t.same([...r.verdicts], onlyFailing(['duplicate-other-port-new-epoch', 'duplicate-other-port-same-epoch']));
   t.match(r.stdout, /^fail §4\.6 +duplicate-other-port-new-epoch: expected REJECT duplicate, the live session untouched; seen REJECT unavailable/m);
+});
+
+t.test('DATA with its first payload byte flipped, with -d: only first-batch-matches-segment fails', async (t) => {
+  const flip = (b: Buffer): Buffer => {
+    const r = decode(b);
+    if (!r.ok || r.msg.type !== 'data') return b;
+    const payload = Buffer.from(r.msg.payload);
+    payload[0] = payload[0]! ^ 0xff;
+    return encode({ ...r.msg, payload });
+  };
+  const r = await runThrough(t, flip, true);
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['first-batch-matches-segment'], true));
+  t.match(r.stdout, /^fail §5\.3 +first-batch-matches-segment: expected slice 0 of MO, network-neutral; seen byte 0 is 0xff, the slice has 0x0$/m);
 });
