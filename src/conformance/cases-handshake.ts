@@ -173,6 +173,24 @@ export const HANDSHAKE_CASES: MasterCase[] = [
     },
   },
   {
+    id: 'large-hello-accepted',
+    section: '5.3',
+    requirement:
+      'A master MUST accept a datagram of any size up to 65507 bytes whatever its MTU: a valid HELLO of 1,600 bytes (unknown options, §4.5) gets its WELCOME.',
+    async run(ctx) {
+      const probe = await Probe.open(ctx.target);
+      try {
+        const options = Array.from({ length: 6 }, (_, i) => ({ type: 200 + i, value: new Uint8Array(255).fill(0x41 + i) }));
+        const h = hello(ctx.params, ctx.client, freshEpoch(), { mtu: 65507, options });
+        const a = await ask(probe, h);
+        if (a?.type === 'welcome') await endWelcomed(probe, h);
+        return a?.type === 'welcome' ? pass : fail(`WELCOME to a ${probe.bytesSent}-byte HELLO`, brief(a));
+      } finally {
+        await probe.close();
+      }
+    },
+  },
+  {
     id: 'malformed-hello-no-answer',
     section: '10.1',
     requirement:

@@ -94,4 +94,24 @@ export const SESSION_CASES: MasterCase[] = [
       return content.length === 0 ? pass : fail('no DATA, COMMIT or DIGEST', `${content.length} (${brief(content[0]!.msg ?? undefined)})`);
     },
   },
+  {
+    id: 'goodbye-ends-session',
+    section: '4.4',
+    requirement: 'A master MUST end a session on its GOODBYE: a HEARTBEAT of that session afterwards belongs to no session and draws REJECT not-joined (§7.1).',
+    async run(ctx) {
+      const s = await join(ctx.target, ctx.params, ctx.client, true);
+      if (typeof s === 'string') return fail('a session to start from', s);
+      try {
+        s.stopBeating();
+        s.probe.send({ type: 'goodbye', src: ctx.client, dst: 0xffff, epoch: s.hello.epoch, reason: 'shutdown' });
+        await new Promise((r) => setTimeout(r, 100));
+        await ctx.budget.take();
+        s.beat();
+        const a = await s.probe.next((m: Message) => m.type === 'reject' && m.remoteEpoch === s.hello.epoch, ANSWER_MS);
+        return a?.type === 'reject' && a.reason === 'not-joined' ? pass : fail('REJECT not-joined for the ended session', brief(a));
+      } finally {
+        await s.end();
+      }
+    },
+  },
 ];

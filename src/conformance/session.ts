@@ -117,6 +117,10 @@ export interface Session {
   probe: Probe;
   hello: Unnumbered & HelloMessage;
   welcome: WelcomeMessage;
+  /** Send one HEARTBEAT of the session (with the COOKIE). */
+  beat(): void;
+  /** Stop the periodic HEARTBEATs. */
+  stopBeating(): void;
   /** Stop heartbeating and send GOODBYE; closes the probe. */
   end(): Promise<void>;
 }
@@ -159,6 +163,8 @@ export async function join(target: Target, p: MasterParams, client: number, vali
     probe: pr,
     hello: h,
     welcome: a,
+    beat,
+    stopBeating: () => clearInterval(timer),
     async end() {
       clearInterval(timer);
       pr.send({ type: 'goodbye', src: client, dst: NODE_MASTER, epoch: h.epoch, reason: 'shutdown' });
