@@ -2,10 +2,10 @@
  * Replication cases of `pdsm conformance master` (spec §5, §6, §7): the MO flow a master
  * sends a freshly validated session, and how it answers NACK and RESYNC on it.
  */
-import type { CommitMessage, DataMessage, Message } from '../udp/codec.js';
+import type { CommitMessage, DataMessage, HelloMessage, Message } from '../udp/codec.js';
 import { attachMaster } from '../index.js';
 import { toWire } from '../segments/word-codec.js';
-import { NODE_MASTER } from '../udp/constants.js';
+import { MIN_MTU, NODE_MASTER } from '../udp/constants.js';
 import { fail, pass, skip, type MasterCase, type MasterContext, type Outcome } from './case.js';
 import { ANSWER_MS, join, type Session } from './session.js';
 
@@ -18,8 +18,8 @@ interface Joined {
 const isMo = (m: Message): m is DataMessage | CommitMessage => (m.type === 'data' || m.type === 'commit') && m.flow === 'mo';
 
 /** Join, validate, and take the MO batch that validation starts (the first COMMIT, with what came before it). */
-async function joinWithFullBatch(ctx: MasterContext): Promise<Joined | string> {
-  const s = await join(ctx.target, ctx.params, ctx.client, true);
+async function joinWithFullBatch(ctx: MasterContext, over: Partial<HelloMessage> = {}): Promise<Joined | string> {
+  const s = await join(ctx.target, ctx.params, ctx.client, true, over);
   if (typeof s === 'string') return s;
   const data: DataMessage[] = [];
   const deadline = Date.now() + 5000 + 2 * s.welcome.intervalMs;
@@ -155,6 +155,30 @@ export const REPLICATION_CASES: MasterCase[] = [
         return fail(`slice ${ctx.client} of MO, network-neutral`, `byte ${at} is 0x${seen[at]!.toString(16)}, the slice has 0x${want[at]!.toString(16)}`);
       } finally {
         master.detach();
+      }
+    },
+  },
+  {
+    id: 'session-mtu-kept',
+    section: '4.2',
+    requirement:
+      'A master MUST keep every datagram it sends a session within the session MTU (WELCOME MTU): with a HELLO MTU of 576, the first MO batch and, with BC, the FULL BC batch too.',
+    async run(ctx) {
+      const j = await joinWithFullBatch(ctx, { mtu: MIN_MTU });
+      if (typeof j === 'string') return fail('a FULL MO batch', j);
+      try {
+        if (j.s.welcome.mtu > MIN_MTU) return fail(`WELCOME MTU at most ${MIN_MTU}`, `${j.s.welcome.mtu}`);
+        // With BC, validation also starts a FULL batch on the shared BC stream (§4.6, §8.1): wait for its COMMIT.
+        if (j.s.welcome.bcMode !== 'none') await j.s.probe.next((m: Message) => m.type === 'commit' && m.flow === 'bc', 5000 + 2 * j.s.welcome.intervalMs);
+        const over = j.s.probe.arrivals.filter((a) => a.bytes > j.s.welcome.mtu);
+        if (over.length === 0) return pass;
+        const m = over[0]!.msg;
+        return fail(
+          `no datagram over ${j.s.welcome.mtu} bytes`,
+          `${over.length}, the first ${over[0]!.bytes} bytes (${m === null ? 'undecoded' : `${m.type} ${'flow' in m ? m.flow : ''}`})`,
+        );
+      } finally {
+        await j.s.end();
       }
     },
   },

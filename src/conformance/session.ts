@@ -129,12 +129,12 @@ export interface Session {
  * Join as `client`: HELLO, WELCOME, and (with `validate`) the HEARTBEAT echoing the COOKIE,
  * then a HEARTBEAT every Heartbeat Ms until end(). Returns a reason when it did not work.
  */
-export async function join(target: Target, p: MasterParams, client: number, validate: boolean, probe?: Probe): Promise<Session | string> {
-  const pr = probe ?? (await Probe.open(target));
-  const h = hello(p, client, freshEpoch()) as Unnumbered & HelloMessage;
+export async function join(target: Target, p: MasterParams, client: number, validate: boolean, over: Partial<HelloMessage> = {}): Promise<Session | string> {
+  const pr = await Probe.open(target);
+  const h = hello(p, client, freshEpoch(), over) as Unnumbered & HelloMessage;
   const a = await ask(pr, h);
   if (a === undefined || a.type !== 'welcome') {
-    if (!probe) await pr.close();
+    await pr.close();
     return a === undefined ? 'no WELCOME to a valid HELLO' : `REJECT ${a.reason} to a valid HELLO`;
   }
   if (target.psk !== null) {
