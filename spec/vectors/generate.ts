@@ -286,8 +286,12 @@ const plainDefs: Def[] = [
     name: 'data',
     section: '5.1',
     description:
-      'MO DATA to remote 3: sequence 0x10 of batch 1, page 1, the 32 bytes at offset 64 - the native ' +
-      'u64 words 8, 9, 10, 11 in network-neutral form (W = 8).',
+      'MO DATA to remote 3, a layout example of a range inside a page: sequence 0x10, batch 1, page 1, ' +
+      'the 32 bytes at offset 64 - the native u64 words 8, 9, 10, 11 in network-neutral form (W = 8). ' +
+      'It decodes, and passes the checks of §5.1 against a 1024-byte page, but a sender following §5.3 ' +
+      'never sends it: a batch carries whole pages, cut from offset 0 into ranges of P bytes (with ' +
+      'MTU 1200 and page 1024, one DATA of 1024 bytes per page). It is not one of the DATA that ' +
+      'vector commit closes, and a batch holding it would not cover page 1 and be refused (§7.3).',
     message: {
       type: 'data',
       src: MASTER,
@@ -324,7 +328,9 @@ const plainDefs: Def[] = [
     name: 'commit',
     section: '5.2',
     description:
-      'MO COMMIT at sequence 0x14 closing batch 1: 4 DATA (0x10..0x13) over 4 pages; the first batch ' + 'of a session, so FULL and REPLACES are set.',
+      'MO COMMIT at sequence 0x14 closing batch 1: 4 DATA (0x10..0x13), each one whole 1024-byte page ' +
+      '(offset 0, length 1024: not vector data, which is a partial range), over 4 pages; the first ' +
+      'batch of a session, so FULL and REPLACES are set.',
     message: {
       type: 'commit',
       src: MASTER,

@@ -27,6 +27,16 @@ Commands that go through the registry files, never through a daemon:
                              views. Without a terminal: the first view, then only the
                              lines that changed, changed values marked with *
 
+Conformance (spec/protocol.md Appendix C):
+  conformance master --host H --port P [--psk-file F] [-d dir] [--client n] [--only id,...]
+        [--list] [-y 6]
+                             play a remote against the master at H:P, case by case:
+                             one line per case (pass, fail with expected and seen, skip
+                             with why) and a summary; exit 1 if any case failed. Joins
+                             as client n (default 0), which no other remote may hold;
+                             with -d (the master's registry folder, on this host) it
+                             also checks what the batches carry against its segments
+
 SEG is MO, RO, BC or ST. With --client n the segments (or the daemon) are remote n's
 (pdsm_registry_client_n, pdsm_remote_n.sock); without it, the master's
 (pdsm_master_registry, pdsm_master.sock), where --slice n limits MO or RO to slice n.
@@ -38,6 +48,7 @@ Options:
                              (default $PDSM_REGISTRY_DIR or /tmp)
   -h, --help                 show this help and exit
 
-Exit status: 0 ok, 1 runtime failure (no registry, no segment, daemon not running),
+Exit status: 0 ok, 1 runtime failure (no registry, no segment, daemon not running,
+a conformance case failed),
 2 usage error (including an offset or length outside the segment).
 `;

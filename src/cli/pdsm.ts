@@ -2,10 +2,11 @@
  * pdsm: the admin tool. `status`, `top` and `flush` ask a running daemon through its control socket
  * (src/daemon/control.ts); `dump`, `poke` and `watch` work through the registry files,
  * never through the daemon, so they work while a daemon is down and show exactly what
- * applications see.
+ * applications see. `conformance` tests another node against spec/protocol.md over UDP.
  */
 import { usageError } from '../errors.js';
 import { reportError } from './daemon-options.js';
+import { conformanceCommand } from './pdsm-conformance.js';
 import { dumpOrPoke } from './pdsm-dump.js';
 import { flushCommand } from './pdsm-flush.js';
 import { PDSM_HELP } from './pdsm-help.js';
@@ -16,7 +17,7 @@ import { watchCommand } from './pdsm-watch.js';
 export { PDSM_HELP } from './pdsm-help.js';
 export { formatDump } from './pdsm-dump.js';
 
-const COMMANDS = ['status', 'top', 'flush', 'dump', 'poke', 'watch'] as const;
+const COMMANDS = ['status', 'top', 'flush', 'dump', 'poke', 'watch', 'conformance'] as const;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -37,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
         return await flushCommand(rest);
       case 'watch':
         return await watchCommand(rest);
+      case 'conformance':
+        return await conformanceCommand(rest);
       default:
         throw usageError(`unknown command "${command}" (${COMMANDS.join(', ')})`);
     }

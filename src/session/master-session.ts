@@ -15,7 +15,7 @@ import { PeerState } from '../segments/status.js';
 import type { WordSize } from '../segments/word-codec.js';
 import type { Clock } from '../reliability/clock.js';
 import { encodeUnchecked, type HelloMessage, type Message, type RejectReason } from '../udp/codec.js';
-import { NODE_ALL, NODE_MASTER, TAG_SIZE } from '../udp/constants.js';
+import { HANDSHAKE_SALT_SIZE, NODE_ALL, NODE_MASTER, TAG_SIZE } from '../udp/constants.js';
 import { addressBytes, formatPeer, type Peer } from '../udp/socket.js';
 import { CookieJar, freshNonce } from '../udp/seal.js';
 import { admit, type VersionRange } from './admission.js';
@@ -295,7 +295,7 @@ export class MasterSessions {
   /** To a session's address, within the anti-amplification budget until it is validated. */
   #send(s: Session, msg: Outgoing): void {
     if (!s.link.validated) {
-      const size = encodeUnchecked({ ...msg, packetNumber: 0 } as Message).byteLength + (this.#c.sealed ? TAG_SIZE : 0);
+      const size = encodeUnchecked({ ...msg, packetNumber: 0 } as Message).byteLength + (this.#c.sealed ? sealOverhead(msg) : 0);
       if (!s.link.maySend(size)) return;
       s.link.sent(size);
     }
@@ -615,4 +615,12 @@ export class MasterSessions {
       };
     });
   }
+}
+
+/**
+ * Bytes sealing adds to `msg` (spec §9.3): the tag, and for WELCOME and REJECT (the handshake
+ * seal) the salt before it, so the budget of §4.6 counts what goes on the wire.
+ */
+function sealOverhead(msg: Outgoing): number {
+  return TAG_SIZE + (msg.type === 'welcome' || msg.type === 'reject' ? HANDSHAKE_SALT_SIZE : 0);
 }

@@ -33,7 +33,7 @@ t.test('every bad argument of status, top and watch exits 2 and names the proble
     [['flush', '--slice', '1', '--bc'], /--slice and --bc: give one of them/],
     [['flush', '--client', '1', '--bc'], /--slice and --bc name flows of the master: not with --client/],
     [['flush', '--timeout', '0'], /--timeout: 0 is out of range/],
-    [['frob'], /unknown command "frob" \(status, top, flush, dump, poke, watch\)/],
+    [['frob'], /unknown command "frob" \(status, top, flush, dump, poke, watch, conformance\)/],
   ];
   for (const [args, message] of cases) {
     const r = runBin(BIN.pdsm, args, { timeoutMs: 10_000 });

@@ -1,0 +1,46 @@
+/**
+ * A conformance case: one MUST or MUST NOT of spec/protocol.md, with its section, and a
+ * run function that plays it against the implementation under test. Results are pass,
+ * fail (what the spec expects and what was seen) or skip (why it could not be judged).
+ */
+import type { Target } from './probe.js';
+import type { MasterParams, RejectBudget } from './session.js';
+
+export type Outcome = { verdict: 'pass' } | { verdict: 'fail'; expected: string; seen: string } | { verdict: 'skip'; why: string };
+
+export const pass: Outcome = { verdict: 'pass' };
+export const fail = (expected: string, seen: string): Outcome => ({ verdict: 'fail', expected, seen });
+export const skip = (why: string): Outcome => ({ verdict: 'skip', why });
+
+/** What a case of `pdsm conformance master` gets: where the master is and what it accepts. */
+export interface MasterContext {
+  target: Target;
+  params: MasterParams;
+  /** The client id the cases join as (--client). */
+  client: number;
+  budget: RejectBudget;
+  /** The master's registry folder (-d), when it runs on this host: cases then read its segments. */
+  registryDir: string | null;
+}
+
+export interface Case<C> {
+  /** Stable id, listed in spec Appendix C. */
+  id: string;
+  /** Section of spec/protocol.md, e.g. "4.3". */
+  section: string;
+  /** The requirement, with its MUST or MUST NOT. */
+  requirement: string;
+  run(ctx: C): Promise<Outcome>;
+}
+
+export type MasterCase = Case<MasterContext>;
+
+/** Describe a message briefly for "seen". */
+export function brief(m: { type: string } | undefined): string {
+  if (m === undefined) return 'nothing';
+  const r = m as { type: string; reason?: unknown; expected?: unknown; offered?: unknown };
+  if (r.type === 'reject') return `REJECT ${String(r.reason)} (Expected ${hex(r.expected)}, Offered ${hex(r.offered)})`;
+  return m.type.toUpperCase();
+}
+
+export const hex = (n: unknown): string => (typeof n === 'number' ? `0x${n.toString(16).padStart(4, '0')}` : String(n));

@@ -1,0 +1,46 @@
+/**
+ * Every case of `pdsm conformance`, in the order they run, and the runner that prints one
+ * line per case and a summary. Spec Appendix C lists the same ids (a test keeps them equal).
+ */
+import type { MasterCase, Outcome } from './case.js';
+import { HANDSHAKE_CASES } from './cases-handshake.js';
+import { REPLICATION_CASES } from './cases-replication.js';
+import { SESSION_CASES } from './cases-session.js';
+
+export const MASTER_CASES: readonly MasterCase[] = [...HANDSHAKE_CASES, ...SESSION_CASES, ...REPLICATION_CASES];
+
+export interface Summary {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+/** One output line for a case's outcome. */
+export function formatOutcome(c: { id: string; section: string }, o: Outcome): string {
+  const head = `${o.verdict.padEnd(4)} §${c.section.padEnd(5)} ${c.id}`;
+  if (o.verdict === 'fail') return `${head}: expected ${o.expected}; seen ${o.seen}`;
+  if (o.verdict === 'skip') return `${head}: ${o.why}`;
+  return head;
+}
+
+/** Run `cases` one after the other against `ctx`; a case that throws fails with its error. */
+export async function runCases<C>(
+  cases: readonly { id: string; section: string; run(ctx: C): Promise<Outcome> }[],
+  ctx: C,
+  write: (line: string) => void,
+): Promise<Summary> {
+  const s: Summary = { passed: 0, failed: 0, skipped: 0 };
+  for (const c of cases) {
+    let o: Outcome;
+    try {
+      o = await c.run(ctx);
+    } catch (err) {
+      o = { verdict: 'fail', expected: 'the case to run', seen: `error: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (o.verdict === 'pass') s.passed++;
+    else if (o.verdict === 'fail') s.failed++;
+    else s.skipped++;
+    write(formatOutcome(c, o));
+  }
+  return s;
+}

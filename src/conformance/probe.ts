@@ -1,0 +1,154 @@
+/**
+ * One UDP socket of `pdsm conformance`, playing a remote (or a stranger) against a master
+ * under test: it sends datagrams crafted with the codec of src/udp/ (sealed when the run
+ * has a PSK) and keeps everything that comes back, decoded, with its size on the wire.
+ *
+ * Packet numbers count per probe from 0 (spec §3): a probe is one (src, dst) stream of one
+ * epoch as long as a case uses it so; a case that changes epoch or Src opens another probe.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { decode, encode, encodeUnchecked, type Message } from '../udp/codec.js';
+import { HDR_TYPE } from '../udp/constants.js';
+import { isHandshakeType, isSealed, open, openHandshake, seal, sealHandshake, type SessionKeys } from '../udp/seal.js';
+
+/** A message before the probe gives it a packet number. */
+export type Unnumbered = Message extends infer M ? (M extends Message ? Omit<M, 'packetNumber'> : never) : never;
+
+export interface Target {
+  host: string;
+  port: number;
+  family: 4 | 6;
+  /** The pre-shared key (--psk-file), or null for an unsealed run. */
+  psk: Buffer | null;
+}
+
+/** What arrived: the decoded message (null when it did not open or decode) and its size. */
+export interface Arrival {
+  msg: Message | null;
+  bytes: number;
+  /** Why it is null: the decoder's or opener's reason. */
+  reason?: string;
+}
+
+export class Probe {
+  readonly #socket: Socket;
+  readonly #target: Target;
+  readonly arrivals: Arrival[] = [];
+  #taken = 0;
+  #wake: (() => void) | null = null;
+  #packetNumber = 0;
+  #inFlight = 0;
+  /** Session keys once a WELCOME was accepted (with a PSK). */
+  keys: SessionKeys | null = null;
+  /** Bytes this probe sent (whole UDP payloads, sealed size with a PSK). */
+  bytesSent = 0;
+
+  private constructor(socket: Socket, target: Target) {
+    this.#socket = socket;
+    this.#target = target;
+    socket.on('message', (b) => this.#arrive(b));
+  }
+
+  static async open(target: Target): Promise<Probe> {
+    const socket = createSocket(target.family === 6 ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    return new Probe(socket, target);
+  }
+
+  get port(): number {
+    return this.#socket.address().port;
+  }
+
+  #arrive(b: Buffer): void {
+    let plain: Buffer = b;
+    const psk = this.#target.psk;
+    if (psk !== null && isSealed(b)) {
+      const opened = isHandshakeType(b[HDR_TYPE] ?? 0) ? openHandshake(psk, b) : this.keys ? open(this.keys.receive, b) : null;
+      if (opened === null || !opened.ok) {
+        this.#push({ msg: null, bytes: b.length, reason: opened === null ? 'no-session-keys' : `open-${opened.reason}` });
+        return;
+      }
+      plain = opened.datagram;
+    }
+    const r = decode(plain);
+    this.#push(r.ok ? { msg: r.msg, bytes: b.length } : { msg: null, bytes: b.length, reason: `decode-${r.reason}` });
+  }
+
+  #push(a: Arrival): void {
+    this.arrivals.push(a);
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  /** Encode (unchecked when `unchecked`: to craft what the codec would refuse), seal, send. Returns the bytes sent. */
+  send(msg: Unnumbered, unchecked = false): number {
+    const full = { ...msg, packetNumber: this.#packetNumber++ } as Message;
+    const plain = unchecked ? encodeUnchecked(full) : encode(full);
+    const psk = this.#target.psk;
+    let wire: Buffer = plain;
+    if (psk !== null) {
+      if (isHandshakeType(plain[HDR_TYPE] ?? 0)) wire = sealHandshake(psk, plain, randomBytes(16));
+      else if (this.keys) wire = seal(this.keys.send, plain);
+    }
+    return this.sendRaw(wire);
+  }
+
+  /** Send bytes as they are (malformed datagrams). */
+  sendRaw(bytes: Uint8Array): number {
+    this.#inFlight++;
+    this.#socket.send(bytes, this.#target.port, this.#target.host, () => this.#inFlight--);
+    this.bytesSent += bytes.byteLength;
+    return bytes.byteLength;
+  }
+
+  /** The next arrival (not yet taken) that `match` accepts, within `ms`; earlier non-matching ones are skipped. */
+  async next<T extends Message>(match: (m: Message) => m is T, ms: number): Promise<T | undefined>;
+  async next(match: (m: Message) => boolean, ms: number): Promise<Message | undefined>;
+  async next(match: (m: Message) => boolean, ms: number): Promise<Message | undefined> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      while (this.#taken < this.arrivals.length) {
+        const a = this.arrivals[this.#taken++]!;
+        if (a.msg !== null && match(a.msg)) return a.msg;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Everything that arrives from now for `ms` (and what arrived untaken before). */
+  async collect(ms: number): Promise<Arrival[]> {
+    const from = this.#taken;
+    await new Promise((r) => setTimeout(r, ms));
+    this.#taken = this.arrivals.length;
+    return this.arrivals.slice(from);
+  }
+
+  /** Close once what was sent has left (at most 500 ms). */
+  async close(): Promise<void> {
+    for (let i = 0; i < 50 && this.#inFlight > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    this.#wake?.();
+    this.#socket.close();
+  }
+}
+
+/** Type guards for probe.next(). */
+export const is =
+  <K extends Message['type']>(type: K) =>
+  (m: Message): m is Extract<Message, { type: K }> =>
+    m.type === type;

@@ -1,0 +1,70 @@
+// The tool can fail: a faulty peer (a proxy in front of a real pdsm_master that rewrites
+// one kind of answer, test/fixtures/faulty-proxy.ts) makes exactly the case that checks
+// that answer fail, with expected and seen, and every other case still pass.
+import t, { type Test } from 'tap';
+import { decode, encode, type Message } from '../../src/udp/codec.js';
+import { MASTER_CASES } from '../../src/conformance/cases.js';
+import { runConformance, startMasterUnderTest } from '../fixtures/conformance.js';
+import { startFaultyProxy } from '../fixtures/faulty-proxy.js';
+
+/** A fault that passes every datagram on but REJECTs, which go through `change` (null: drop). */
+const rewriteReject =
+  (change: (m: Extract<Message, { type: 'reject' }>) => Message | null) =>
+  (b: Buffer): Buffer | null => {
+    const r = decode(b);
+    if (!r.ok || r.msg.type !== 'reject') return b;
+    const out = change(r.msg);
+    return out === r.msg ? b : out === null ? null : encode(out);
+  };
+
+async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null, withDir = false) {
+  const m = await startMasterUnderTest();
+  t.teardown(() => m.stop());
+  const proxy = await startFaultyProxy(m.place.port, fault);
+  t.teardown(() => proxy.close());
+  const r = await runConformance(['master', '--host', '127.0.0.1', '--port', String(proxy.port), ...(withDir ? ['-d', m.place.dir] : [])]);
+  t.ok(proxy.changed > 0, `the proxy changed ${proxy.changed} datagram(s)`);
+  return r;
+}
+
+/** Every case in order: `failing` fail, the rest pass (the segment case skips unless -d is given). */
+const onlyFailing = (failing: string[], withDir = false): [string, string][] =>
+  MASTER_CASES.map((c) => [c.id, failing.includes(c.id) ? 'fail' : c.id === 'first-batch-matches-segment' && !withDir ? 'skip' : 'pass']);
+
+t.test('REJECT version with the old Expected/Offered (the max only): only reject-version-expected-offered fails', async (t) => {
+  const r = await runThrough(
+    t,
+    rewriteReject((m) => (m.reason === 'version' ? { ...m, expected: m.expected & 0xff, offered: m.offered & 0xff } : m)),
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['reject-version-expected-offered']));
+  t.match(
+    r.stdout,
+    /^fail §4\.3 +reject-version-expected-offered: expected REJECT version, Offered 0x0304.*; seen REJECT version \(Expected 0x0002, Offered 0x0004\)$/m,
+  );
+  t.match(r.stdout, new RegExp(`^${MASTER_CASES.length} cases: ${MASTER_CASES.length - 2} passed, 1 failed, 1 skipped$`, 'm'));
+});
+
+t.test('REJECT duplicate turned into REJECT unavailable: only the two duplicate cases fail', async (t) => {
+  const r = await runThrough(
+    t,
+    rewriteReject((m) => (m.reason === 'duplicate' ? { ...m, reason: 'unavailable' } : m)),
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['duplicate-other-port-new-epoch', 'duplicate-other-port-same-epoch']));
+  t.match(r.stdout, /^fail §4\.6 +duplicate-other-port-new-epoch: expected REJECT duplicate, the live session untouched; seen REJECT unavailable/m);
+});
+
+t.test('DATA with its first payload byte flipped, with -d: only first-batch-matches-segment fails', async (t) => {
+  const flip = (b: Buffer): Buffer => {
+    const r = decode(b);
+    if (!r.ok || r.msg.type !== 'data') return b;
+    const payload = Buffer.from(r.msg.payload);
+    payload[0] = payload[0]! ^ 0xff;
+    return encode({ ...r.msg, payload });
+  };
+  const r = await runThrough(t, flip, true);
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['first-batch-matches-segment'], true));
+  t.match(r.stdout, /^fail §5\.3 +first-batch-matches-segment: expected slice 0 of MO, network-neutral; seen byte 0 is 0xff, the slice has 0x0$/m);
+});
