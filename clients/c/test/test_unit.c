@@ -21,16 +21,7 @@
 
 #include "pdsm.h"
 
-static int passed, failed;
-static void check(int ok, const char *what) {
-  printf("%sok %d - %s\n", ok ? "" : "not ", passed + failed + 1, what);
-  if (ok)
-    passed++;
-  else {
-    failed++;
-    printf("#   last message: %s\n", pdsm_last_message());
-  }
-}
+#include "check.h"
 
 static const char *dir;
 static unsigned base;

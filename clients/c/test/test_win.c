@@ -22,17 +22,7 @@
 
 #include "pdsm.h"
 
-static int passed, failed;
-static void check(int ok, const char *what) {
-  printf("%sok %d - %s\n", ok ? "" : "not ", passed + failed + 1, what);
-  if (ok)
-    passed++;
-  else {
-    failed++;
-    printf("#   last message: %s\n", pdsm_last_message());
-  }
-  fflush(stdout);
-}
+#include "check.h"
 
 /* rc is code and the last message holds every one of the (up to two) texts. */
 static void check_error(int rc, int code, const char *a, const char *b, const char *what) {
