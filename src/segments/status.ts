@@ -13,8 +13,8 @@
  * After the flow records comes one owner record: u32 pid of the daemon that owns the
  * node's segments (0 when none), u32 the last epoch it used, u64 its start time (Unix ns).
  */
-import { readFileSync } from 'node:fs';
 import { PdsmError } from '../errors.js';
+import { platform } from '../platform.js';
 import { ST_RECORD_SIZE } from './layout.js';
 
 export const ST_GENERATION = 0;
@@ -141,11 +141,8 @@ export function isLiveDaemon(pid: number): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('pdsm');
-  } catch {
-    return true; // alive but unreadable: assume it is one
-  }
+  // Alive but unreadable (or no /proc, as on Windows: src/platform.ts): assume it is one.
+  return platform.commandLine(pid)?.includes('pdsm') ?? true;
 }
 
 export interface SeqlockOptions {
