@@ -79,7 +79,9 @@ if (typeof win === 'string') {
         await master.waitFor(/running/);
         const remote = daemon(remoteOn, BIN.remote, [...common(remoteOn), '-n', '0', '-H', '127.0.0.1']);
         procs.push([remote, remoteOn]);
+        // A remote may say it joined before its registry file is written: wait for both.
         await remote.waitFor(/joined master/);
+        await remote.waitFor(/registry written/);
         if (!win.pipes) {
           const onWin = masterOn === win ? master : remote;
           t.match(onWin.output(), /control pipe path=\\\\\.\\pipe\\pdsm-[0-9a-f]{16}-(master|remote-0)\b/, 'the Windows daemon serves a named pipe');
