@@ -1,16 +1,18 @@
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort } from '../fixtures/cluster.js';
-import { testPlace } from '../fixtures/daemon.js';
+import { ROOT, testPlace } from '../fixtures/daemon.js';
+import { C_DIR, makeLib } from '../fixtures/clients.js';
 import { host, win32, type Platform } from '../fixtures/portability/platforms.js';
 import { BIN, eventuallyAsync, exitOf, startAgent, startOn, type Agent, type Proc } from '../fixtures/portability/processes.js';
 
 // The daemons on Windows: node.exe under Wine runs pdsm_master (or pdsm_remote) from dist/,
 // a native Linux daemon is the other end on 127.0.0.1, and an application on each side
-// (agent.mjs, attaching through the registry file) stores and reads values both ways.
+// (agent.mjs, attaching through the registry file) stores and reads values both ways; on a
+// Windows remote, examples/c/load.c built with mingw reads them through libpdsm too.
 // `pdsm status` on Windows reaches the daemon through its named pipe (src/platform.ts).
 // node.exe cannot write to a host pipe: its output goes to files in a private folder.
 const win = win32();
@@ -34,13 +36,18 @@ function daemon(p: Platform, bin: string, args: string[]): Proc {
   return startOn(p, bin, args, p.pipes ? {} : { logFile: join(work, `daemon-${++logs}.log`) });
 }
 
-/** A bin run to completion by node.exe under Wine: its exit status and what it printed. */
-function runOnWindows(w: Platform, bin: string, args: string[]): { status: number | null; out: string } {
+/**
+ * A bin run to completion by node.exe under Wine (or, with `exe`, that Windows program
+ * instead of node.exe): its exit status and what it printed.
+ */
+function runOnWindows(w: Platform, bin: string, args: string[], o: { exe?: string; env?: NodeJS.ProcessEnv } = {}): { status: number | null; out: string } {
   const file = join(work, `run-${++logs}.log`);
   const fd = openSync(file, 'w');
+  // w.prefix ends with node.exe; a program of its own takes its place.
+  const argv = o.exe ? [...w.prefix.slice(0, -1), o.exe, ...args] : [...w.prefix, w.path(bin), ...args];
   try {
-    const r = spawnSync(w.command, [...w.prefix, w.path(bin), ...args], {
-      env: { ...process.env, ...w.env },
+    const r = spawnSync(w.command, argv, {
+      env: { ...process.env, ...w.env, ...o.env },
       stdio: ['ignore', fd, fd],
       timeout: w.startMs,
     });
@@ -48,6 +55,17 @@ function runOnWindows(w: Platform, bin: string, args: string[]): { status: numbe
   } finally {
     closeSync(fd);
   }
+}
+
+const MINGW_CC = 'x86_64-w64-mingw32-gcc';
+let loadExe: string | undefined;
+/** examples/c/load.c for Windows, linked with the static libpdsm (make windows), once. */
+function buildLoadExe(): string {
+  if (loadExe) return loadExe;
+  const build = makeLib(join(work, 'c'), ['all'], ['TARGET=windows']);
+  const exe = join(build, 'load.exe');
+  execFileSync(MINGW_CC, ['-O2', '-Wall', '-Werror', '-I', join(C_DIR, 'include'), '-o', exe, join(ROOT, 'examples/c/load.c'), join(build, 'libpdsm.a')]);
+  return (loadExe = exe);
 }
 
 const stopSignal = (p: Platform): NodeJS.Signals => (p.pipes ? 'SIGTERM' : 'SIGINT');
@@ -96,10 +114,22 @@ if (typeof win === 'string') {
 
         const mo = 0x1122334455667788n;
         const ro = 0x0a0b0c0d0e0f1011n;
+        await onMaster.store('MO', 0, 8, mo + 1n);
         await onMaster.store('MO', 8, 8, mo);
         await onRemote.store('RO', 16, 8, ro);
         t.ok(await eventuallyAsync(async () => (await onRemote.load('MO', 8, 8)) === mo), 'MO: the remote reads what the master stored');
         t.ok(await eventuallyAsync(async () => (await onMaster.load('RO', 16, 8)) === ro), 'RO: the master reads what the remote stored');
+
+        // examples/c/load.c, built with mingw against libpdsm, reads a Windows remote's MO whole.
+        // win32() already requires mingw-w64.
+        if (remoteOn === win) {
+          const load = runOnWindows(win, '', ['0'], { exe: buildLoadExe(), env: { PDSM_REGISTRY_DIR: dirOn(win) } });
+          t.same(
+            { status: load.status, out: load.out.trim() },
+            { status: 0, out: `${mo + 1n} ${mo}` },
+            "examples/c/load.c on Windows prints the first two u64 of the Windows remote's MO",
+          );
+        }
 
         const winArgs = masterOn === win ? ['-d', dirOn(win)] : ['-d', dirOn(win), '--client', '0'];
         const st = runOnWindows(win, BIN.pdsm, ['status', ...winArgs]);
