@@ -70,7 +70,7 @@ function registryWordSize(extra: Record<string, string>, file: string): WordSize
 }
 
 export interface AttachOptions {
-  /** Registry folder (default $PDSM_REGISTRY_DIR, else /tmp). */
+  /** Registry folder (default $PDSM_REGISTRY_DIR, else /tmp; Windows: the temp folder). */
   registryDir?: string;
   /** Map every segment read-only. */
   readOnly?: boolean;

@@ -16,12 +16,18 @@
  * permission, so others can never talk to the daemon). A stale socket (nobody listening,
  * e.g. after SIGKILL) is replaced at start; a symlink or anything but a socket is refused
  * and left alone; a clean stop removes the socket it made.
+ *
+ * On Windows the endpoint is a named pipe (src/platform.ts names it): there is no file to
+ * clear, secure or remove, and a pipe vanishes with the process that serves it. A name that
+ * another process serves still means another daemon runs (PDSM_ERR_ALREADY_RUNNING). The
+ * pipe gets the default security of the daemon's process (its user, SYSTEM and the
+ * administrators), the closest Windows has to the socket's mode.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, unlinkSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
 import { PdsmError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { platform } from '../platform.js';
 import type { DaemonReport } from './status-report.js';
 import type { FlushRequest, FlushResult } from './flush-gate.js';
 import { checkAnswer, connectionError } from './control-client.js';
@@ -37,9 +43,9 @@ export const IDLE_MS = 10_000;
 /** Flushes one connection may have waiting for their scans; more are refused. */
 export const MAX_PENDING_FLUSHES = 4096;
 
-/** Where the control socket of the master (no client id) or of remote n lives. */
+/** Where the control socket of the master (no client id) or of remote n lives (Windows: a pipe name). */
 export function controlSocketPath(registryDir: string, clientId?: number): string {
-  return join(registryDir, clientId === undefined ? 'pdsm_master.sock' : `pdsm_remote_${clientId}.sock`);
+  return platform.controlPath(registryDir, clientId);
 }
 
 /** The socket's permission bits: the segments' mode, never world-writable. */
@@ -130,6 +136,10 @@ function listening(path: string): Promise<boolean> {
  * means another daemon answers here, and anything else is not ours to touch.
  */
 async function clearPath(path: string): Promise<void> {
+  if (platform.namedPipes) {
+    if (await listening(path)) throw new PdsmError('PDSM_ERR_ALREADY_RUNNING', `control pipe ${path} is served by another process`);
+    return;
+  }
   let st;
   try {
     st = lstatSync(path);
@@ -148,6 +158,7 @@ async function clearPath(path: string): Promise<void> {
  * listens on, a symlink or anything but a socket is left alone. True if removed.
  */
 export async function removeStaleControlSocket(path: string): Promise<boolean> {
+  if (platform.namedPipes) return false; // a pipe is gone with its server: nothing stays behind
   try {
     const st = lstatSync(path);
     if (!st.isSocket() || (await listening(path))) return false;
@@ -199,6 +210,10 @@ export class ControlServer {
       throw new PdsmError('PDSM_ERR_NETWORK', `cannot listen on control socket ${path}: ${(err as Error).message}`, { cause: err });
     }
     server.on('error', (err) => log.warn('control socket error', { path, error: err.message }));
+    if (platform.namedPipes) {
+      log.info('control pipe', { path });
+      return control;
+    }
     try {
       chmodSync(path, controlSocketMode(mode));
       control.#ino = lstatSync(path).ino;
@@ -265,6 +280,7 @@ export class ControlServer {
     // Node unlinks a pipe server's path on close; make sure, without touching a file
     // that someone put there after us.
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    if (platform.namedPipes) return;
     try {
       const st = lstatSync(this.path);
       if (st.isSocket() && st.ino === this.#ino) unlinkSync(this.path);

@@ -10,6 +10,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { PdsmError } from '../errors.js';
+import { platform } from '../platform.js';
 
 /** What PDSM's daemons require; the protocol's floor is 16 bytes (spec §9.1). */
 export const MIN_KEY_FILE_BYTES = 32;
@@ -32,10 +33,11 @@ export function readKeyFile(path: string): Buffer {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw fail('is not a regular file');
-    const uid = process.geteuid?.();
+    // Windows has no owner or mode bits to check (ACLs; src/platform.ts): the folder's ACL guards the key there.
+    const uid = platform.modeBits ? process.geteuid?.() : undefined;
     if (uid !== undefined && st.uid !== uid)
       throw fail(`is owned by uid ${st.uid}, not by this daemon's user (uid ${uid}); whoever owns it can replace the key`);
-    if ((st.mode & 0o077) !== 0) {
+    if (platform.modeBits && (st.mode & 0o077) !== 0) {
       throw fail(`is readable or writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 on it`);
     }
     const key = Buffer.alloc(Math.min(st.size, MAX_KEY_FILE_BYTES));

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { PdsmError } from '../errors.js';
+import { platform } from '../platform.js';
 import { masterKeys, masterStRecords, remoteKeys, REMOTE_ST, stSegmentSize, type NodeKeys } from '../segments/layout.js';
 import {
   formatMasterRegistry,
@@ -106,7 +107,8 @@ function incomingRecords(config: DaemonConfig): number[] {
 
 /** Issue 19.10: a daemon re-attaches only segments of its own user with no wider mode than --mode. */
 function ownSegments(config: DaemonConfig): { own?: { uid: number; mode: number } } {
-  const uid = process.geteuid?.();
+  // Windows has no segment owner or mode to check (a mapping's security is an ACL; src/platform.ts).
+  const uid = platform.modeBits ? process.geteuid?.() : undefined;
   return uid === undefined ? {} : { own: { uid, mode: config.mode } };
 }
 

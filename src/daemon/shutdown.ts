@@ -1,8 +1,9 @@
 /**
- * Shutdown, the close-with-grace way: SIGINT, SIGTERM and uncaught errors all take one path
+ * Shutdown, the close-with-grace way: SIGINT, SIGTERM (Windows: SIGBREAK) and uncaught errors all take one path
  * that runs once and races a timeout; a second signal while it runs forces exit 1.
  */
 import type { Logger } from '../log.js';
+import { platform } from '../platform.js';
 
 export interface ShutdownOptions {
   log: Logger;
@@ -44,16 +45,15 @@ export function onShutdown(options: ShutdownOptions): ShutdownHandle {
     process.exitCode = 1;
     start('error');
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGINT/SIGTERM; SIGINT/SIGBREAK on Windows (src/platform.ts).
+  for (const s of platform.shutdownSignals) process.on(s, onSignal);
   process.on('uncaughtException', onError);
   process.on('unhandledRejection', onError);
   return {
     requested,
     trigger: start,
     dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const s of platform.shutdownSignals) process.off(s, onSignal);
       process.off('uncaughtException', onError);
       process.off('unhandledRejection', onError);
     },

@@ -8,9 +8,11 @@ import { constants as fsConstants, promises as fsp, lstatSync, openSync, readFil
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PdsmError } from '../errors.js';
+import { platform } from '../platform.js';
 import { formatKey } from './segment.js';
 
-export const DEFAULT_REGISTRY_DIR = '/tmp';
+/** /tmp, or the temp folder on Windows (src/platform.ts). */
+export const DEFAULT_REGISTRY_DIR = platform.defaultRegistryDir();
 export const MASTER_REGISTRY_NAME = 'pdsm_master_registry';
 
 /** File name of remote n's registry, as C's "%s_%d" makes it. */
@@ -18,7 +20,7 @@ export function remoteRegistryName(clientId: number): string {
   return `pdsm_registry_client_${clientId}`;
 }
 
-/** The registry folder: -d, else $PDSM_REGISTRY_DIR, else /tmp. */
+/** The registry folder: -d, else $PDSM_REGISTRY_DIR, else /tmp (Windows: the temp folder). */
 export function registryDir(fromOption: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return fromOption ?? (env.PDSM_REGISTRY_DIR || DEFAULT_REGISTRY_DIR);
 }

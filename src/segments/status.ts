@@ -14,8 +14,8 @@
  * node's segments (0 when none), u32 its epoch, u64 its start time (Unix ns). The daemon
  * writes it for readers and never trusts it (issue 19.3): see src/daemon/state-file.ts.
  */
-import { readFileSync } from 'node:fs';
 import { PdsmError } from '../errors.js';
+import { platform } from '../platform.js';
 import { ST_RECORD_SIZE } from './layout.js';
 
 export const ST_GENERATION = 0;
@@ -114,11 +114,8 @@ export function isLiveDaemon(pid: number): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('pdsm');
-  } catch {
-    return true; // alive but unreadable: assume it is one
-  }
+  // Alive but unreadable (or no /proc, as on Windows: src/platform.ts): assume it is one.
+  return platform.commandLine(pid)?.includes('pdsm') ?? true;
 }
 
 export interface SeqlockOptions {
