@@ -4,7 +4,21 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'coverage/**', '.tap/**', 'clients/**/build/**', 'bench/results/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'build/**',
+      'node_modules/**',
+      'coverage/**',
+      '.tap/**',
+      'clients/**/build/**',
+      'bench/results/**',
+      '.stryker-tmp/**',
+      'reports/**',
+      '.cache/**',
+      'prebuilds/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

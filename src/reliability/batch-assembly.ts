@@ -24,7 +24,8 @@ export class BatchAssembly {
   readonly #pageCount: number;
   #data: DataMessage[] = [];
   #stamps: Uint32Array | undefined;
-  #stamp = 0;
+  /** The stamp of the batch under way (the first is 1: a fresh stamp array is all 0). */
+  #stamp = 1;
   #batchId = 0;
   #sameId = true;
   #covers = true;
@@ -36,7 +37,6 @@ export class BatchAssembly {
   constructor(pageSize: number, pageCount: number) {
     this.#pageSize = pageSize;
     this.#pageCount = pageCount;
-    this.#begin();
   }
 
   /** DATA assembled so far. */
@@ -97,6 +97,11 @@ export class BatchAssembly {
     this.#next = 0;
     this.#pages = 0;
     this.#bytes = 0;
+    this.#nextStamp();
+  }
+
+  /** A stamp no page carries yet; after 2^32 - 1 batches the stamps start over from a cleared array. */
+  #nextStamp(): void {
     this.#stamp++;
     if (this.#stamp === 0x1_0000_0000) {
       this.#stamps?.fill(0);

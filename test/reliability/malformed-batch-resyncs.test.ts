@@ -161,3 +161,53 @@ t.test('a REPLACES batch that starts inside the batch under way applies, and wha
   t.equal(r2.heldBytes, 0);
   t.equal(r2.counters.batchesDropped, 2, 'batch 3 (DATA 17) dropped');
 });
+
+t.test('the batch rules hold for every batch, not only the first: ids, coverage and pages start over at each COMMIT', async (t) => {
+  const { r } = receiver();
+  const got: number[] = [];
+  const resyncs: [number, number, boolean][] = [];
+  const r2 = new FlowReceiver({ ...r.options, apply: (b) => got.push(b.batchId), requestResync: (f, c, full) => resyncs.push([f, c, full]) });
+  // Batch 7: whole, applied. Its last page (2) was complete.
+  r2.onDatagram(data(10, 1, 0, 1024, 7));
+  r2.onDatagram(data(11, 2, 0, 1024, 7));
+  r2.onDatagram(commit(12, 2, 2, 7));
+  t.same(got, [7], 'batch 7 applied');
+  // Batch 8: its DATA all carry id 9, its COMMIT 8: refused although the DATA agree among themselves.
+  r2.onDatagram(data(13, 1, 0, 1024, 9));
+  r2.onDatagram(data(14, 2, 0, 1024, 9));
+  r2.onDatagram(commit(15, 2, 2, 8));
+  t.same(got, [7], 'batch 8 refused: its DATA are all of batch 9');
+  t.same(resyncs, [[1, 2, false]]);
+  // Batch 10: pages 5, 6 and 5 again with Page Count 3: refused (page 5 covered twice, two distinct pages).
+  r2.onDatagram(data(16, 5, 0, 1024, 10));
+  r2.onDatagram(data(17, 6, 0, 1024, 10));
+  r2.onDatagram(data(18, 5, 0, 1024, 10));
+  r2.onDatagram(commit(19, 3, 3, 10));
+  t.same(got, [7], 'batch 10 refused');
+  // Batch 11: pages 1 and 2 again (pages of batch 7 may come back in a later batch), whole: applied.
+  r2.onDatagram(data(20, 1, 0, 1024, 11));
+  r2.onDatagram(data(21, 2, 0, 1024, 11));
+  r2.onDatagram(commit(22, 2, 2, 11));
+  t.same(got, [7, 11], 'batch 11, with the pages of batch 7, applied');
+  // Batch 12: a page in two ranges, in order, then a page cut short before the next: refused.
+  r2.onDatagram(data(23, 3, 0, 512, 12));
+  r2.onDatagram(data(24, 3, 512, 512, 12));
+  r2.onDatagram(data(25, 4, 0, 512, 12));
+  r2.onDatagram(data(26, 5, 0, 1024, 12));
+  r2.onDatagram(commit(27, 4, 3, 12));
+  t.same(got, [7, 11], 'batch 12 refused: page 4 stops at 512');
+  // Batch 13: page 3 in two ranges, in order: applied.
+  r2.onDatagram(data(28, 3, 0, 512, 13));
+  r2.onDatagram(data(29, 3, 512, 512, 13));
+  r2.onDatagram(commit(30, 2, 1, 13));
+  t.same(got, [7, 11, 13], 'batch 13 applied');
+  t.equal(r2.heldBytes, 0, 'nothing stays staged');
+  t.equal(r2.counters.invalid, 3);
+});
+
+t.test('a COMMIT with no DATA before it is refused and asks for every page', async (t) => {
+  const { r, applied, resyncs } = receiver();
+  r.onDatagram(commit(10, 0, 0));
+  t.same(applied, []);
+  t.same(resyncs, [[0, 0, true]], 'RESYNC FULL');
+});
