@@ -74,6 +74,16 @@ export const EQUIVALENT = [
     '`src >= 0` / `src - 1 >= 0` -> true, `src + 1`',
     'a negative index of a Uint32Array reads undefined, which `?? 0` makes 0',
   ],
+  [
+    'src/reliability/batch-assembly.ts:68,69',
+    '`this.#data.length === 0` -> false; `this.#page !== -1` -> true; `-1` -> `+1`',
+    'an empty batch is refused by `this.#next === this.#pageSize` (0 !== page size) whatever these say',
+  ],
+  [
+    'src/reliability/batch-assembly.ts:106',
+    'the stamp wrap (`=== 0x1_0000_0000` and its `fill(0)`)',
+    'reached after 2^32 - 1 batches of one receiver; a stale stamp could only collide with one that old',
+  ],
 ];
 
 /** Test files that import src/ directly and spawn no daemon. */

@@ -211,3 +211,19 @@ t.test('a COMMIT with no DATA before it is refused and asks for every page', asy
   t.same(applied, []);
   t.same(resyncs, [[0, 0, true]], 'RESYNC FULL');
 });
+
+t.test('what only the incremental checks catch: a later DATA of another id, a range given twice, a last page cut short', async (t) => {
+  const cases: [string, DataMessage[], CommitMessage][] = [
+    ['the first DATA has the COMMIT id, a later one another', [data(10, 1, 0, 1024, 6), data(11, 2, 0, 1024, 5)], commit(12, 2, 2, 6)],
+    ['page 3 gets its first half twice (the bytes add up to a page)', [data(10, 3, 0, 512), data(11, 3, 0, 512)], commit(12, 2, 1)],
+    ['the last page stops at 512', [data(10, 3, 0, 1024), data(11, 4, 0, 512)], commit(12, 2, 2)],
+  ];
+  for (const [what, datas, c] of cases) {
+    const { r, applied, resyncs } = receiver();
+    for (const d of datas) r.onDatagram(d);
+    r.onDatagram(c);
+    t.same(applied, [], `${what}: not applied`);
+    t.equal(resyncs.length, 1, `${what}: its pages asked for again`);
+    t.equal(r.heldBytes, 0, `${what}: nothing staged`);
+  }
+});
