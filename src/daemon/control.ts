@@ -28,6 +28,7 @@ import { lstatSync, unlinkSync, chmodSync } from 'node:fs';
 import { PdsmError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { platform } from '../platform.js';
+import { MAX_REMOTES } from '../segments/layout.js';
 import type { DaemonReport } from './status-report.js';
 import type { FlushRequest, FlushResult } from './flush-gate.js';
 import { checkAnswer, connectionError } from './control-client.js';
@@ -74,8 +75,8 @@ export function parseFlush(r: Record<string, unknown>): FlushRequest | string {
     request.flow = r.flow as FlushRequest['flow'] & string;
   }
   if (r.client !== undefined) {
-    if (!Number.isInteger(r.client) || (r.client as number) < 0 || (r.client as number) > 4095)
-      return `client must be an integer 0..4095, got ${JSON.stringify(r.client)}`;
+    if (!Number.isInteger(r.client) || (r.client as number) < 0 || (r.client as number) > MAX_REMOTES - 1)
+      return `client must be an integer 0..${MAX_REMOTES - 1}, got ${JSON.stringify(r.client)}`;
     request.client = r.client as number;
   }
   if (r.wait !== undefined) {

@@ -39,7 +39,7 @@ t.test('the control socket answers bad requests with an error line and keeps ser
   t.same(JSON.parse(await exchange(path, '[1,2]\n')), { error: 'unknown command null (status, flush)' });
   t.match(JSON.parse(await exchange(path, '\u0000\u00ff\n')), { error: String });
   t.same(JSON.parse(await exchange(path, '{"cmd":"flush","flow":"xx","id":7}\n')), { id: 7, error: 'flow must be "mo", "bc" or "ro", got "xx"' });
-  t.same(JSON.parse(await exchange(path, '{"cmd":"flush","client":-1}\n')), { error: 'client must be an integer 0..4095, got -1' });
+  t.same(JSON.parse(await exchange(path, '{"cmd":"flush","client":-1}\n')), { error: 'client must be an integer 0..16383, got -1' });
   t.same(JSON.parse(await exchange(path, '{"cmd":"flush","wait":1}\n')), { error: 'wait must be true or false, got 1' });
   t.same(JSON.parse(await exchange(path, '{"cmd":"flush","flow":"mo","id":"a"}\n')), {
     id: 'a',

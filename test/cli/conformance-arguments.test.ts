@@ -13,7 +13,7 @@ t.test('bad arguments exit 2 and name the argument', async (t) => {
     [['master', '--host', '127.0.0.1'], /--port/],
     [['master', '--host', '127.0.0.1', '--port', '70000'], /--port/],
     [['master', '--host', '127.0.0.1', '--port', 'x'], /--port/],
-    [['master', '--host', '127.0.0.1', '--port', '1', '--client', '4096'], /--client/],
+    [['master', '--host', '127.0.0.1', '--port', '1', '--client', '16384'], /--client/],
     [['master', '--only', 'no-such-case', '--list'], /--only: no case "no-such-case"/],
     [['master', '--frobnicate'], /--frobnicate/],
     [['master', '-y', '4', '--host', 'h', '--port', '1'], /-y/],

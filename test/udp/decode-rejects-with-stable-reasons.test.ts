@@ -102,11 +102,11 @@ t.test('malformed datagrams are rejected with the reason the spec lists', async 
   t.equal(
     reasonOf(
       edit(hello, (b) => {
-        b.writeUInt16BE(4096, HDR_SRC);
+        b.writeUInt16BE(16384, HDR_SRC);
       }),
     ),
     'role',
-    'client id beyond 4095',
+    'client id beyond 16383',
   );
   t.equal(reasonOf(edit(nack, (b) => Buffer.concat([b, Buffer.alloc(1)]))), 'length', 'trailing byte');
   t.equal(
