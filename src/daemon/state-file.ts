@@ -20,6 +20,7 @@ import { closeSync, constants as fsc, fstatSync, lstatSync, fsyncSync, openSync,
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PdsmError } from '../errors.js';
+import { platform } from '../platform.js';
 import { isLiveDaemon, unixNs } from '../segments/status.js';
 
 export const STATE_FILE_MODE = 0o600;
@@ -71,13 +72,15 @@ function openChecked(path: string, flags: number): number | undefined {
   }
   try {
     const st = fstatSync(fd);
-    const uid = process.geteuid?.();
+    // Windows (platform.modeBits false): Node shows no owner or mode bits there; the folder's
+    // ACL protects the file, as for the key file and the segments (src/platform.ts).
+    const uid = platform.modeBits ? process.geteuid?.() : undefined;
     const where = `owner uid ${st.uid}, mode ${modeText(st.mode)}`;
     if (!st.isFile()) throw stateError(path, `is not a regular file (${where}); remove it`);
     if (uid !== undefined && st.uid !== uid) {
       throw stateError(path, `is owned by uid ${st.uid}, not by this daemon's user (uid ${uid}; mode ${modeText(st.mode)}); remove it`);
     }
-    if ((st.mode & 0o022) !== 0) throw stateError(path, `is writable by group or others (${where}); remove it or chmod 600 it`);
+    if (platform.modeBits && (st.mode & 0o022) !== 0) throw stateError(path, `is writable by group or others (${where}); remove it or chmod 600 it`);
   } catch (err) {
     closeSync(fd);
     throw err;
