@@ -8,7 +8,7 @@ import { attachMaster, attachRemote, type MasterNode, type RemoteNode } from '..
 import { masterKeys, remoteKeys } from '../../src/segments/layout.js';
 import { Segment } from '../../src/segments/segment.js';
 import { BIN } from '../fixtures/daemon.js';
-import { eventually } from '../fixtures/cluster.js';
+import { eventually, sameBytes } from '../fixtures/cluster.js';
 import { canUseNetns, createBridgeNetwork, type NetnsHost } from '../fixtures/netns.js';
 
 // A bridge and four hosts: the master on host 0, remotes 0..2 on hosts 1..3.
@@ -90,7 +90,7 @@ for (const family of [4, 6] as const) {
       await attach(1);
 
       // 1. One change, sent once to the group (after the joins' full batches have settled).
-      t.ok(await eventually(() => rs[0]!.bc!.equals(m.bc!) && rs[1]!.bc!.equals(m.bc!)), "the joins' full batches arrived");
+      t.ok(await eventually(() => sameBytes(rs[0]!.bc!, m.bc!) && sameBytes(rs[1]!.bc!, m.bc!)), "the joins' full batches arrived");
       await new Promise((r) => setTimeout(r, 500));
       let before = master.log().length;
       m.bc!.writeBigUInt64LE(1n, 2 * 1024);
@@ -112,7 +112,7 @@ for (const family of [4, 6] as const) {
         m.bc!.writeBigUInt64LE(BigInt(100 + i), (i % 16) * 1024 + 8);
         await new Promise((r) => setTimeout(r, 20));
       }
-      t.ok(await eventually(() => rs[0]!.bc!.equals(m.bc!) && rs[1]!.bc!.equals(m.bc!), 15_000), "both converge through 10% loss on remote 0's link");
+      t.ok(await eventually(() => sameBytes(rs[0]!.bc!, m.bc!) && sameBytes(rs[1]!.bc!, m.bc!), 15_000), "both converge through 10% loss on remote 0's link");
       const unicastToR1 = [
         ...master
           .log()
@@ -136,7 +136,7 @@ for (const family of [4, 6] as const) {
       }
       t.ok(await r2.waitFor(/asking the master for BC by unicast/, 10_000), 'remote 2 asked for unicast');
       t.ok(await master.waitFor(/remote gets no multicast; sending it BC by unicast client=2/, 5000), 'the master logs which remote is on unicast');
-      t.ok(await eventually(() => rs.every((x) => x.bc!.equals(m.bc!)), 15_000), 'all three BC segments are byte-identical');
+      t.ok(await eventually(() => rs.every((x) => sameBytes(x.bc!, m.bc!)), 15_000), 'all three BC segments are byte-identical');
     },
   );
 }

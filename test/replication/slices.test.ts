@@ -2,7 +2,7 @@ import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../fixtures/daemon.js';
-import { eventually, startCluster } from '../fixtures/cluster.js';
+import { eventually, sameBytes, startCluster } from '../fixtures/cluster.js';
 
 const haveCc = spawnSync('cc', ['--version']).status === 0;
 
@@ -28,8 +28,8 @@ for (const family of [4, 6] as const) {
       for (const other of [0, 1, 2, 3]) {
         if (other !== n) t.equal(master.roSlice(n).readBigUInt64LE(8 * other), 0n, `slice ${n} has nothing of remote ${other}`);
       }
-      t.ok(master.roSlice(n).equals(remotes[n]!.ro), `slice ${n} equals remote ${n}'s RO byte for byte`);
-      t.ok(master.moSlice(n).equals(remotes[n]!.mo), `remote ${n}'s MO equals slice ${n} byte for byte`);
+      t.ok(sameBytes(master.roSlice(n), remotes[n]!.ro), `slice ${n} equals remote ${n}'s RO byte for byte`);
+      t.ok(sameBytes(master.moSlice(n), remotes[n]!.mo), `remote ${n}'s MO equals slice ${n} byte for byte`);
     }
 
     await t.test(
