@@ -1,5 +1,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PeerState } from '../../src/index.js';
 import { ROOT } from '../fixtures/daemon.js';
@@ -10,7 +11,12 @@ t.test('a consistent reader never sees half of a batch, and ST tracks the flow',
   t.teardown(() => c.destroy());
   const master = c.attachMaster();
 
-  const writer = spawn(process.execPath, [join(ROOT, 'test/fixtures/st-writer.mjs'), c.place.dir, '0', '3000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The writer runs until the reader has seen enough batches (a busy machine delivers fewer
+  // per second), at most 30 s; then the stop file ends it.
+  const stopFile = join(c.place.dir, 'stop-writer');
+  const writer = spawn(process.execPath, [join(ROOT, 'test/fixtures/st-writer.mjs'), c.place.dir, '0', '30000', stopFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let written = '';
   writer.stdout.on('data', (d: Buffer) => (written += d.toString()));
   const writerDone = new Promise((r) => writer.on('exit', r));
@@ -21,17 +27,20 @@ t.test('a consistent reader never sees half of a batch, and ST tracks the flow',
   const seen = new Set<bigint>();
   const slice = master.roSlice(0);
   const readsFromNs = BigInt(Date.now()) * 1_000_000n;
-  const end = Date.now() + 3500;
-  while (Date.now() < end) {
+  const began = Date.now();
+  const end = began + 30_000;
+  // Read for at least 2 s (the writer's updates race the scans) and until 50 distinct values came.
+  while (Date.now() < end && (seen.size <= 50 || Date.now() - began < 2000)) {
     const [a, b] = master.readConsistent(0, () => [slice.readBigUInt64LE(0), slice.readBigUInt64LE(2048)] as const);
     reads++;
     if (a !== b) torn++;
     seen.add(a);
     if (reads % 200 === 0) await new Promise((r) => setImmediate(r));
   }
+  writeFileSync(stopFile, '');
   await writerDone;
   const updates = Number(written.trim());
-  t.comment(`writer made ${updates} updates; reader made ${reads} reads and saw ${seen.size} distinct values`);
+  t.comment(`writer made ${updates} updates; reader made ${reads} reads in ${Date.now() - began} ms and saw ${seen.size} distinct values`);
   t.ok(updates > 10_000, 'the writer made thousands of updates');
   t.ok(seen.size > 20, 'the reader saw many batches arrive');
   t.equal(torn, 0, 'no read saw the two pages differ');
