@@ -2,7 +2,7 @@ import t from 'tap';
 import { freeUdpPort } from '../fixtures/cluster.js';
 import { testPlace } from '../fixtures/daemon.js';
 import { host, s390x, type Platform } from '../fixtures/portability/platforms.js';
-import { BIN, eventuallyAsync, startAgent, startOn, type Agent, type Proc } from '../fixtures/portability/processes.js';
+import { AgentPool, BIN, eventuallyAsync, startOn, type Agent, type Proc } from '../fixtures/portability/processes.js';
 
 // A big-endian node and a little-endian node replicate MO, RO and BC with every word size:
 // a value exactly W bytes wide, stored in native order on one side, reads back as the same
@@ -16,16 +16,7 @@ function value(width: number, k: number): bigint {
   return v;
 }
 
-// One agent per platform for the whole file: an emulated node takes seconds to start.
-const agents = new Map<Platform, Promise<Agent>>();
-function agentOn(platform: Platform): Promise<Agent> {
-  let a = agents.get(platform);
-  if (!a) agents.set(platform, (a = startAgent(platform)));
-  return a;
-}
-t.teardown(async () => {
-  for (const a of agents.values()) await (await a).quit();
-});
+const agents = new AgentPool((fn) => t.teardown(fn));
 
 interface Pair {
   master: Proc;
@@ -59,14 +50,11 @@ async function startPair(masterOn: Platform, remoteOn: Platform, width: number):
     mark('master running');
     const remote = startOn(remoteOn, BIN.remote, [...common, '-n', '0', '-H', '127.0.0.1']);
     procs.push(remote);
+    // A remote may say it joined before its registry file is written: wait for both.
     await remote.waitFor(/joined master/);
+    await remote.waitFor(/registry written/);
     mark('remote joined');
-    const onMaster = await agentOn(masterOn);
-    await onMaster.attach(place.dir, 'master', 0);
-    attached.push(onMaster);
-    const onRemote = await agentOn(remoteOn);
-    await onRemote.attach(place.dir, 'remote', 0);
-    attached.push(onRemote);
+    const { onMaster, onRemote } = await agents.attachPair(masterOn, remoteOn, place.dir, 0, attached);
     mark('agents ready');
     return { master, remote, onMaster, onRemote, close };
   } catch (err) {

@@ -7,7 +7,7 @@ import { freeUdpPort } from '../fixtures/cluster.js';
 import { ROOT, testPlace } from '../fixtures/daemon.js';
 import { C_DIR, makeLib } from '../fixtures/clients.js';
 import { host, win32, type Platform } from '../fixtures/portability/platforms.js';
-import { BIN, eventuallyAsync, exitOf, startAgent, startOn, type Agent, type Proc } from '../fixtures/portability/processes.js';
+import { AgentPool, BIN, eventuallyAsync, exitOf, startOn, type Agent, type Proc } from '../fixtures/portability/processes.js';
 
 // The daemons on Windows: node.exe under Wine runs pdsm_master (or pdsm_remote) from dist/,
 // a native Linux daemon is the other end on 127.0.0.1, and an application on each side
@@ -19,16 +19,11 @@ const win = win32();
 const work = mkdtempSync(join(tmpdir(), 'pdsm-windaemons-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
 
-// One agent per platform for the whole file: node.exe takes seconds to start under Wine.
-const agents = new Map<Platform, Promise<Agent>>();
-function agentOn(p: Platform): Promise<Agent> {
-  let a = agents.get(p);
-  if (!a) agents.set(p, (a = startAgent(p, p.pipes ? undefined : join(work, 'agent.log'))));
-  return a;
-}
-t.teardown(async () => {
-  for (const a of agents.values()) await (await a).quit();
-});
+// node.exe takes seconds to start under Wine: one agent per platform for the whole file.
+const agents = new AgentPool(
+  (fn) => t.teardown(fn),
+  (p) => (p.pipes ? undefined : join(work, 'agent.log')),
+);
 
 let logs = 0;
 /** A daemon on `p`; Windows ones log to a file and stop on SIGINT (Wine passes it on as Ctrl+C). */
@@ -105,12 +100,7 @@ if (typeof win === 'string') {
           t.match(onWin.output(), /control pipe path=\\\\\.\\pipe\\pdsm-[0-9a-f]{16}-(master|remote-0)\b/, 'the Windows daemon serves a named pipe');
         }
 
-        const onMaster = await agentOn(masterOn);
-        await onMaster.attach(place.dir, 'master', 0);
-        attached.push(onMaster);
-        const onRemote = await agentOn(remoteOn);
-        await onRemote.attach(place.dir, 'remote', 0);
-        attached.push(onRemote);
+        const { onMaster, onRemote } = await agents.attachPair(masterOn, remoteOn, place.dir, 0, attached);
 
         const mo = 0x1122334455667788n;
         const ro = 0x0a0b0c0d0e0f1011n;
