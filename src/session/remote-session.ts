@@ -93,7 +93,13 @@ interface Session {
   digest: Periodic;
   /** Version 2: the WELCOME's COOKIE, echoed in every HEARTBEAT of the session (spec §6.2). */
   cookie: Uint8Array | null;
+  /** Version 2: the WELCOME's NONCE (fresh per master session; the COOKIE may repeat, §9.6). */
+  welcomeNonce: Uint8Array | null;
+  /** A datagram of this session came from the master (not a multicast one): its keys work. */
+  confirmed: boolean;
 }
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 
 const REJECT_WHAT: Partial<Record<RejectMessage['reason'], string>> = {
   'seg-size': 'segment size (-s)',
@@ -332,6 +338,7 @@ export class RemoteSession {
       return this.#io.drop('old-master-epoch', from);
     }
     if (multicast) s.fallback.onMulticast();
+    else s.confirmed = true;
     s.link.heard(now, bytes);
     this.#lastHeard = now;
     this.#io.heard(-1);
@@ -360,21 +367,45 @@ export class RemoteSession {
     if (w.remoteEpoch !== this.#epoch) return this.#io.drop('stale-welcome');
     const s = this.#session;
     if (s) {
-      if (s.masterEpoch !== w.epoch) this.#io.drop('stale-welcome'); // else: a repeat of the WELCOME we acted on
+      if (s.masterEpoch !== w.epoch) return this.#io.drop('stale-welcome');
+      // A copy of the WELCOME we acted on is ignored. One with another NONCE, before any
+      // datagram of our session came, is the master's new session for our retransmitted
+      // HELLO (ours went unvalidated past its liveness): take it (spec §4.6). Not the COOKIE:
+      // it binds only our id, epoch, HELLO NONCE and address, so the new session's is the same.
+      if (w.version >= 2 && w.nonce && s.welcomeNonce && !s.confirmed && !sameBytes(w.nonce, s.welcomeNonce)) this.#replaceSession(s, w, now);
       return;
     }
-    if (this.#state !== RemoteState.JOINING || this.#accepting) return;
+    if (this.#state !== RemoteState.JOINING) return;
     // spec §4.2, §10.4: a version-2 WELCOME carries NONCE and COOKIE; without them no keys, no validation.
     if (w.version >= 2 && (!w.nonce || !w.cookie || !this.#helloNonce)) return this.#io.drop('decode-option');
+    if (this.#accepting) {
+      // spec §4.6: a later WELCOME of the same master while we still prepare for the first
+      // is the session the master holds now: when ours went unvalidated past its liveness
+      // (this node stalled), our retransmitted HELLO opened a new one, with a new NONCE and
+      // COOKIE. Keys from the first would fail (auth) both ways until a REJECT not-joined.
+      if (this.#accepting.epoch === w.epoch) this.#accepting = w;
+      return;
+    }
     this.#accepting = w;
     this.#io.prepare(w).then(
-      (bc) => this.#up(w, bc, this.#c.clock.now()),
+      // The latest WELCOME of that master (the one prepared for has the same BC mode and sizes).
+      (bc) => this.#up(this.#accepting?.epoch === w.epoch ? this.#accepting : w, bc, this.#c.clock.now()),
       (err: Error) => {
         this.#accepting = undefined;
         this.#state = RemoteState.FAILED;
         this.#io.fail(err);
       },
     );
+  }
+
+  /** The master replaced the session we acted on before it carried anything: start over on its WELCOME. */
+  #replaceSession(s: Session, w: WelcomeMessage, now: number): void {
+    this.#session = undefined;
+    this.#io.dropSession?.(NODE_MASTER);
+    this.#io.dropGroup?.();
+    this.#state = RemoteState.JOINING;
+    this.#io.log('info', 'the master answered with a new session; taking it', { master: formatPeer(this.#c.master), master_epoch: w.epoch });
+    this.#up(w, s.bc, now);
   }
 
   /** spec §7.11 JOINING -> UP: flows from WELCOME's fields, the first RO batch FULL at once. */
@@ -396,6 +427,8 @@ export class RemoteSession {
       heartbeat: new Periodic(this.#timers.heartbeatMs, now),
       digest: new Periodic(this.#timers.digestMs, now),
       cookie: w.version >= 2 ? (w.cookie ?? null) : null,
+      welcomeNonce: w.version >= 2 ? (w.nonce ?? null) : null,
+      confirmed: false,
     };
     if (w.version >= 2 && w.nonce && this.#helloNonce) {
       // spec §9.2: from here on every datagram of the session is sealed under keys from both nonces and epochs.

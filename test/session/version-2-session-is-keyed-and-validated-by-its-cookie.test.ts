@@ -112,6 +112,68 @@ t.test('the remote sends a fresh NONCE per epoch, installs the keys from WELCOME
   t.same(h.io.take('heartbeat')[0]?.msg.cookie, nonce(0xd0), 'and in every HEARTBEAT after');
 });
 
+t.test('a second WELCOME of the same master while the remote still prepares for the first wins: its keys, its cookie, its MO start', async (t) => {
+  // Seen under Wine: the remote stalled past the master's liveness with the first WELCOME
+  // unanswered, its retransmitted HELLO opened a new session, and keys from the first
+  // WELCOME failed authentication both ways until a REJECT not-joined made it join again.
+  const h = remoteHarness({ ...V2, freshNonce: () => nonce(1) });
+  const rec = recordInstalls(h.io);
+  h.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(0xc0), cookie: nonce(0xd0), moNextSeq: 7 }));
+  h.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(0xc1), cookie: nonce(0xd1), moNextSeq: 900 }));
+  await settle();
+  t.equal(h.core.state, RemoteState.UP);
+  t.same(
+    rec.installs.map(([id, s]) => [id, s.secrets.welcomeNonce]),
+    [[0xffff, nonce(0xc1)]],
+    'one install, with the later NONCE',
+  );
+  t.same(h.io.take('heartbeat')[0]?.msg.cookie, nonce(0xd1), 'the HEARTBEAT echoes the later COOKIE');
+  t.equal(h.mo.receiver?.expected, 900, "MO starts at the later WELCOME's MO Next Seq");
+  t.equal(h.core.sessions, 1, 'one session');
+
+  const other = remoteHarness({ ...V2, freshNonce: () => nonce(1) });
+  const rec2 = recordInstalls(other.io);
+  other.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(0xc0), cookie: nonce(0xd0) }));
+  other.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(0xc1), cookie: nonce(0xd1), epoch: MASTER_EPOCH + 1 }));
+  await settle();
+  t.same(
+    rec2.installs.map(([, s]) => [s.secrets.welcomeNonce, s.peerEpoch]),
+    [[nonce(0xc0), MASTER_EPOCH]],
+    'a WELCOME of another master epoch does not replace the one being prepared for',
+  );
+});
+
+t.test(
+  'a WELCOME with another NONCE (the COOKIE may be the same) after the remote acted on the first, before any datagram of the session came, replaces the session',
+  async (t) => {
+    const h = remoteHarness({ ...V2, freshNonce: () => nonce(1) });
+    const rec = recordInstalls(h.io);
+    h.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(0xc0), cookie: nonce(0xd0), moNextSeq: 7 }));
+    await settle();
+    t.equal(h.core.state, RemoteState.UP);
+    h.io.take('heartbeat');
+    h.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(0xc0), cookie: nonce(0xd0), moNextSeq: 7 }));
+    t.equal(rec.installs.length, 1, 'a copy of the WELCOME acted on changes nothing');
+    // The master's cookie binds client id, remote epoch, HELLO NONCE and address: a new session for the same HELLO repeats it.
+    h.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(0xc1), cookie: nonce(0xd0), moNextSeq: 900 }));
+    t.equal(h.core.state, RemoteState.UP);
+    t.same(
+      rec.installs.map(([, s]) => s.secrets.welcomeNonce),
+      [nonce(0xc0), nonce(0xc1)],
+      'the keys of the new WELCOME',
+    );
+    t.same(rec.dropped, [0xffff], 'the old keys are dropped');
+    t.same(h.io.take('heartbeat')[0]?.msg.cookie, nonce(0xd0), 'its COOKIE is echoed at once');
+    t.equal(h.mo.receiver?.expected, 900, "MO restarts at the new WELCOME's MO Next Seq");
+
+    // Once a datagram of the session came, its keys work: a WELCOME with another NONCE is no reason to drop them.
+    h.deliver(heartbeat(0xffff, 0, MASTER_EPOCH));
+    h.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(0xc2), cookie: nonce(0xd2), moNextSeq: 5000 }));
+    t.equal(rec.installs.length, 2, 'a confirmed session stays');
+    t.equal(h.mo.receiver?.expected, 900);
+  },
+);
+
 t.test('the remote drops a version-2 WELCOME without NONCE or COOKIE', async (t) => {
   const h = remoteHarness(V2);
   h.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(1) }));
