@@ -8,7 +8,20 @@ import type { NackMessage, ResyncMessage } from '../udp/codec.js';
 import type { RemoteNode } from '../index.js';
 import { fail, pass, skip, type Outcome, type RemoteCase } from './case.js';
 import { withUp } from './cases-remote-join.js';
-import { allPages, attachUnderTest, batch, firstDiff, moWire, ofSession, randomSegment, sendAll, sendFull, watchMo, type Up } from './master-play.js';
+import {
+  allPages,
+  attachUnderTest,
+  batch,
+  firstDiff,
+  MAX_MO_BYTES,
+  moWire,
+  ofSession,
+  randomSegment,
+  sendAll,
+  sendFull,
+  watchMo,
+  type Up,
+} from './master-play.js';
 import type { Unnumbered } from './probe.js';
 import { ANSWER_MS } from './session.js';
 
@@ -24,12 +37,16 @@ async function nackFor(u: Up, from: number, seqs: number[], ms: number): Promise
   return f?.a.msg as NackMessage | undefined;
 }
 
+/** The MO cases send a FULL batch as one unpaced burst: only of a segment this small. */
+const tooLarge = (u: Up): Outcome =>
+  skip(`a segment of ${u.hello.segSize} bytes: the MO cases send FULL batches of at most ${MAX_MO_BYTES} (start the remote with a smaller -s)`);
+
 /** With the session up and its FULL batch of random bytes applied (checked with -d): `f` gets the content and the segments (or null). */
-function withFullMo(f: (u: Up, a: Buffer, node: RemoteNode | null) => Promise<Outcome>, needsDir = false): RemoteCase['run'] {
+function withFullMo(f: (u: Up, a: Buffer, node: RemoteNode | null) => Promise<Outcome>): RemoteCase['run'] {
   return (ctx) =>
     withUp(ctx, async (u) => {
+      if (u.hello.segSize > MAX_MO_BYTES) return tooLarge(u);
       const node = attachUnderTest(ctx, u.hello);
-      if (node === null && needsDir) return skip('needs the remote’s registry folder (-d), on this host');
       try {
         const a = randomSegment(u);
         await sendFull(u, a);
@@ -67,6 +84,7 @@ export const REMOTE_MO_CASES: RemoteCase[] = [
       'A remote MUST apply a complete FULL batch, every page, writing each W-byte word back in its native order (§5.3): its MO then holds the batch byte for byte.',
     run: (ctx) =>
       withUp(ctx, async (u) => {
+        if (u.hello.segSize > MAX_MO_BYTES) return tooLarge(u);
         const node = attachUnderTest(ctx, u.hello);
         if (node === null) return skip('needs the remote’s registry folder (-d), on this host');
         try {
