@@ -131,7 +131,9 @@ export const REMOTE_AUTH_CASES: RemoteCase[] = [
       if (first === undefined) return skip('the NACK drew no retransmission the first time (see ro-nack-retransmits)');
       await new Promise((r) => setTimeout(r, 200));
       const again = await retransmitted(u, d.seq, () => p.sendRaw(wire));
-      return again === undefined ? pass : fail('nothing for the replayed NACK', `RO DATA ${d.seq} again`);
+      if (again !== undefined) return fail('nothing for the replayed NACK', `RO DATA ${d.seq} again`);
+      // Control: the same NACK under a new packet number is answered, so the window (not a repair limit) refused the copy.
+      return control(u, d);
     }),
   },
 ];
