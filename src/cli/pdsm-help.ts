@@ -36,6 +36,15 @@ Conformance (spec/protocol.md Appendix C):
                              as client n (default 0), which no other remote may hold;
                              with -d (the master's registry folder, on this host) it
                              also checks what the batches carry against its segments
+  conformance remote --master-port P [--listen A] [--psk-file F] [-d dir] [--wait s]
+        [--only id,...] [--list] [-y 6]
+                             play a master on UDP port P (default address 127.0.0.1,
+                             or ::1 with -y 6) against the remote under test, which the
+                             user starts pointing at it (pdsm_remote -H A -P P): one
+                             session per case, ended with GOODBYE; --wait s: how long
+                             to wait for its first HELLO (default 30); with -d (the
+                             remote's registry folder, on this host) it also checks
+                             what its MO holds after each batch
 
 SEG is MO, RO, BC or ST. With --client n the segments (or the daemon) are remote n's
 (pdsm_registry_client_n, pdsm_remote_n.sock); without it, the master's

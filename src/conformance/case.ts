@@ -3,7 +3,7 @@
  * run function that plays it against the implementation under test. Results are pass,
  * fail (what the spec expects and what was seen) or skip (why it could not be judged).
  */
-import type { Target } from './probe.js';
+import type { Probe, Target } from './probe.js';
 import type { MasterParams, RejectBudget } from './session.js';
 
 export type Outcome = { verdict: 'pass' } | { verdict: 'fail'; expected: string; seen: string } | { verdict: 'skip'; why: string };
@@ -34,6 +34,26 @@ export interface Case<C> {
 }
 
 export type MasterCase = Case<MasterContext>;
+
+/** What a case of `pdsm conformance remote` gets: the master port the remote under test talks to. */
+export interface RemoteContext {
+  /** The socket on the master port (--master-port); aimed at the remote its last HELLO came from. */
+  probe: Probe;
+  psk: Buffer | null;
+  family: 4 | 6;
+  /** The master epoch of the run (one master process: every session shares it, §7.1). */
+  masterEpoch: number;
+  /** The remote's registry folder (-d), when it runs on this host: cases then read its segments. */
+  registryDir: string | null;
+  /** How long to wait for the remote's first HELLO (--wait). */
+  firstHelloMs: number;
+  /** Arrivals before this index are spent: the next HELLO is searched from here. */
+  cursor: number;
+  /** Remote epochs of sessions this run ended: their late HELLOs are not new ones. */
+  spent: Set<number>;
+}
+
+export type RemoteCase = Case<RemoteContext>;
 
 /** Describe a message briefly for "seen". */
 export function brief(m: { type: string } | undefined): string {

@@ -2,12 +2,19 @@
  * Every case of `pdsm conformance`, in the order they run, and the runner that prints one
  * line per case and a summary. Spec Appendix C lists the same ids (a test keeps them equal).
  */
-import type { MasterCase, Outcome } from './case.js';
+import type { MasterCase, Outcome, RemoteCase } from './case.js';
 import { HANDSHAKE_CASES } from './cases-handshake.js';
+import { REMOTE_AUTH_CASES } from './cases-remote-auth.js';
+import { REMOTE_JOIN_CASES } from './cases-remote-join.js';
+import { REMOTE_MO_CASES } from './cases-remote-mo.js';
+import { REMOTE_SESSION_CASES } from './cases-remote-session.js';
 import { REPLICATION_CASES } from './cases-replication.js';
 import { SESSION_CASES } from './cases-session.js';
 
 export const MASTER_CASES: readonly MasterCase[] = [...HANDSHAKE_CASES, ...SESSION_CASES, ...REPLICATION_CASES];
+
+/** `pdsm conformance remote`: config-reject-keeps-trying last (it leaves the remote in its back-off). */
+export const REMOTE_CASES: readonly RemoteCase[] = [...REMOTE_JOIN_CASES, ...REMOTE_AUTH_CASES, ...REMOTE_MO_CASES, ...REMOTE_SESSION_CASES];
 
 export interface Summary {
   passed: number;

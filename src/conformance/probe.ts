@@ -29,11 +29,15 @@ export interface Arrival {
   bytes: number;
   /** Why it is null: the decoder's or opener's reason. */
   reason?: string;
+  /** The datagram as it came (sealed, when sealed), its source and when it came (Date.now()). */
+  raw?: Buffer;
+  from?: { address: string; port: number };
+  at?: number;
 }
 
 export class Probe {
   readonly #socket: Socket;
-  readonly #target: Target;
+  #target: Target;
   readonly arrivals: Arrival[] = [];
   #taken = 0;
   #wake: (() => void) | null = null;
@@ -43,18 +47,21 @@ export class Probe {
   keys: SessionKeys | null = null;
   /** Bytes this probe sent (whole UDP payloads, sealed size with a PSK). */
   bytesSent = 0;
+  /** The bytes of the last datagram sent, as they went on the wire (to replay them). */
+  lastWire: Buffer = Buffer.alloc(0);
 
   private constructor(socket: Socket, target: Target) {
     this.#socket = socket;
     this.#target = target;
-    socket.on('message', (b) => this.#arrive(b));
+    socket.on('message', (b, rinfo) => this.#arrive(b, { address: rinfo.address, port: rinfo.port }));
   }
 
-  static async open(target: Target): Promise<Probe> {
+  /** A probe on a port of its own (`port` 0: any), sending to `target` (aim() changes it). */
+  static async open(target: Target, bind: { address?: string; port?: number } = {}): Promise<Probe> {
     const socket = createSocket(target.family === 6 ? 'udp6' : 'udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(0, () => {
+      socket.bind(bind.port ?? 0, bind.address, () => {
         socket.off('error', reject);
         resolve();
       });
@@ -62,23 +69,29 @@ export class Probe {
     return new Probe(socket, target);
   }
 
+  /** Send to another address and port from now on (`pdsm conformance remote` aims at the remote its HELLO came from). */
+  aim(host: string, port: number): void {
+    this.#target = { ...this.#target, host, port };
+  }
+
   get port(): number {
     return this.#socket.address().port;
   }
 
-  #arrive(b: Buffer): void {
+  #arrive(b: Buffer, from: { address: string; port: number }): void {
     let plain: Buffer = b;
     const psk = this.#target.psk;
+    const seen = { bytes: b.length, raw: b, from, at: Date.now() };
     if (psk !== null && isSealed(b)) {
       const opened = isHandshakeType(b[HDR_TYPE] ?? 0) ? openHandshake(psk, b) : this.keys ? open(this.keys.receive, b) : null;
       if (opened === null || !opened.ok) {
-        this.#push({ msg: null, bytes: b.length, reason: opened === null ? 'no-session-keys' : `open-${opened.reason}` });
+        this.#push({ msg: null, ...seen, reason: opened === null ? 'no-session-keys' : `open-${opened.reason}` });
         return;
       }
       plain = opened.datagram;
     }
     const r = decode(plain);
-    this.#push(r.ok ? { msg: r.msg, bytes: b.length } : { msg: null, bytes: b.length, reason: `decode-${r.reason}` });
+    this.#push(r.ok ? { msg: r.msg, ...seen } : { msg: null, ...seen, reason: `decode-${r.reason}` });
   }
 
   #push(a: Arrival): void {
@@ -90,15 +103,37 @@ export class Probe {
 
   /** Encode (unchecked when `unchecked`: to craft what the codec would refuse), seal, send. Returns the bytes sent. */
   send(msg: Unnumbered, unchecked = false): number {
+    return this.sendRaw(this.craft(msg, { unchecked }));
+  }
+
+  /**
+   * The wire bytes of `msg` with the next packet number: encoded (unchecked: as the codec
+   * would refuse it), changed by `mutate` while plain, then sealed as the run seals (or
+   * under `key`; `key` null: left unsealed). Remembered as lastWire (to replay it).
+   */
+  craft(msg: Unnumbered, o: { unchecked?: boolean; key?: Buffer | null; mutate?: (plain: Buffer) => Buffer } = {}): Buffer {
     const full = { ...msg, packetNumber: this.#packetNumber++ } as Message;
-    const plain = unchecked ? encodeUnchecked(full) : encode(full);
+    let plain = o.unchecked ? encodeUnchecked(full) : encode(full);
+    if (o.mutate) plain = o.mutate(plain);
     const psk = this.#target.psk;
     let wire: Buffer = plain;
-    if (psk !== null) {
+    if (o.key !== undefined) {
+      if (o.key !== null) wire = seal(o.key, plain);
+    } else if (psk !== null) {
       if (isHandshakeType(plain[HDR_TYPE] ?? 0)) wire = sealHandshake(psk, plain, randomBytes(16));
       else if (this.keys) wire = seal(this.keys.send, plain);
     }
-    return this.sendRaw(wire);
+    this.lastWire = wire;
+    return wire;
+  }
+
+  /** The packet number the next datagram takes; a probe that speaks for another may start above it (§9.4). */
+  get packetNumber(): number {
+    return this.#packetNumber;
+  }
+
+  set packetNumber(n: number) {
+    this.#packetNumber = n;
   }
 
   /** Send bytes as they are (malformed datagrams). */
@@ -119,6 +154,26 @@ export class Probe {
         const a = this.arrivals[this.#taken++]!;
         if (a.msg !== null && match(a.msg)) return a.msg;
       }
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /**
+   * The first arrival at index `from` or later that `match` accepts, within `ms`; takes
+   * nothing (next() and collect() still see it). Its index too, to search on after it.
+   */
+  async find(match: (a: Arrival) => boolean, ms: number, from = 0): Promise<{ a: Arrival; index: number } | undefined> {
+    const deadline = Date.now() + ms;
+    for (let i = from; ;) {
+      for (; i < this.arrivals.length; i++) if (match(this.arrivals[i]!)) return { a: this.arrivals[i]!, index: i };
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       await new Promise<void>((resolve) => {

@@ -1,7 +1,8 @@
 // `pdsm conformance`: every bad argument exits 2 naming it; --list prints the cases;
-// a master that does not answer is a runtime failure (exit 1), not a pass.
+// a master that does not answer, or a remote that never says HELLO, is a runtime failure
+// (exit 1), not a pass.
 import t from 'tap';
-import { MASTER_CASES } from '../../src/conformance/cases.js';
+import { MASTER_CASES, REMOTE_CASES } from '../../src/conformance/cases.js';
 import { freeUdpPort } from '../../src/cli/launch.js';
 import { BIN, runBin } from '../fixtures/daemon.js';
 
@@ -19,7 +20,13 @@ t.test('bad arguments exit 2 and name the argument', async (t) => {
     [['master', '-y', '4', '--host', 'h', '--port', '1'], /-y/],
     [['slave'], /role "slave"/],
     [[], /role ""/],
-    [['remote', '--listen-port', '1'], /conformance remote: not implemented/],
+    [['remote', '--listen-port', '1'], /--listen-port/],
+    [['remote'], /--master-port/],
+    [['remote', '--master-port', '0'], /--master-port/],
+    [['remote', '--master-port', '1', '--wait', '0'], /--wait/],
+    [['remote', '--master-port', '1', '--host', 'h'], /--host: only for "conformance master"/],
+    [['master', '--host', 'h', '--port', '1', '--master-port', '2'], /--master-port: only for "conformance remote"/],
+    [['remote', '--only', 'hello-welcome-fields', '--list'], /--only: no case "hello-welcome-fields"/],
   ];
   for (const [args, named] of cases) {
     const r = run(...args);
@@ -47,4 +54,25 @@ t.test('a master that does not answer: exit 1, saying so', async (t) => {
   t.equal(r.status, 1, r.stdout + r.stderr);
   t.match(r.stderr, new RegExp(`no answer to HELLO from the master at 127\\.0\\.0\\.1:${port}`));
   t.notMatch(r.stdout, /^pass /m, 'no case is reported as passed');
+});
+
+t.test('remote --list prints the remote cases', async (t) => {
+  const r = run('remote', '--list');
+  t.equal(r.status, 0, r.stderr);
+  t.same(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('  ')[0]),
+    REMOTE_CASES.map((c) => c.id),
+  );
+  t.match(r.stdout, /^cookie-echoed {2}§9\.6 {2}A remote MUST echo/m);
+});
+
+t.test('no remote says HELLO: exit 1, saying so', async (t) => {
+  const port = await freeUdpPort();
+  const r = run('remote', '--master-port', String(port), '--wait', '1');
+  t.equal(r.status, 1, r.stdout + r.stderr);
+  t.match(r.stderr, new RegExp(`no HELLO from a remote on 127\\.0\\.0\\.1:${port} within 1 s`));
+  t.notMatch(r.stdout, /^(pass|fail) /m, 'no case is reported');
 });

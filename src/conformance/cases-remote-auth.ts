@@ -1,0 +1,139 @@
+/**
+ * Source and sealing cases of `pdsm conformance remote` (spec §7.1, §7.6, §9.4, §9.5): an
+ * RO NACK is the probe here, since a remote answers one it accepts by retransmitting the
+ * DATA it names. Each case sends a NACK the remote must drop (from another port, unsealed
+ * or sealed wrongly, replayed) and then, as a control, one it must take.
+ */
+import { randomBytes } from 'node:crypto';
+import type { DataMessage } from '../udp/codec.js';
+import { NODE_MASTER } from '../udp/constants.js';
+import { fail, pass, skip, type Outcome } from './case.js';
+import type { RemoteCase } from './case.js';
+import { firstRoBatch, withUp } from './cases-remote-join.js';
+import { ofSession, type Up } from './master-play.js';
+import { Probe, type Unnumbered } from './probe.js';
+import { ANSWER_MS } from './session.js';
+
+const nackRo = (u: Up, seq: number): Unnumbered => ({
+  type: 'nack',
+  src: NODE_MASTER,
+  dst: u.hello.src,
+  epoch: u.ctx.masterEpoch,
+  flow: 'ro',
+  ranges: [{ first: seq, count: 1 }],
+});
+
+/** Does RO DATA `seq` come again (to the master port) within `ms` after `send`? */
+async function retransmitted(u: Up, seq: number, send: () => void, ms = ANSWER_MS): Promise<DataMessage | undefined> {
+  const from = u.ctx.probe.arrivals.length;
+  send();
+  const inSession = ofSession(u.hello, u.helloArrival.from);
+  const f = await u.ctx.probe.find((a) => inSession(a) && a.msg?.type === 'data' && a.msg.flow === 'ro' && a.msg.seq === seq, ms, from);
+  return f?.a.msg as DataMessage | undefined;
+}
+
+/** The session up, its first RO DATA known: `f` gets its sequence number. */
+function withRoData(f: (u: Up, d: DataMessage) => Promise<Outcome>): RemoteCase['run'] {
+  return (ctx) =>
+    withUp(ctx, async (u) => {
+      const b = await firstRoBatch(u);
+      const d = b?.data[0];
+      if (d === undefined) return skip('no RO DATA arrived to NACK (see ro-first-batch-full)');
+      // The Repair Hold-off (§8.2) of the first transmission is long over after this.
+      await new Promise((r) => setTimeout(r, 100));
+      return f(u, d);
+    });
+}
+
+/** After a NACK the remote must drop drew nothing: the control NACK must draw the DATA, or the silence proves nothing. */
+async function control(u: Up, d: DataMessage): Promise<Outcome> {
+  await new Promise((r) => setTimeout(r, 100));
+  const again = await retransmitted(u, d.seq, () => u.ctx.probe.send(nackRo(u, d.seq)));
+  return again !== undefined ? pass : skip('a valid NACK drew no retransmission either (see ro-nack-retransmits), so the silence proves nothing');
+}
+
+export const REMOTE_AUTH_CASES: RemoteCase[] = [
+  {
+    id: 'ro-nack-retransmits',
+    section: '7.6',
+    requirement: 'A remote MUST answer a NACK for RO DATA it still holds with that DATA again: same Seq, Batch Id, page, offset and payload.',
+    run: withRoData(async (u, d) => {
+      const again = await retransmitted(u, d.seq, () => u.ctx.probe.send(nackRo(u, d.seq)));
+      if (again === undefined) return fail(`RO DATA ${d.seq} again`, `nothing within ${ANSWER_MS} ms`);
+      const same =
+        again.batchId === d.batchId && again.page === d.page && again.offset === d.offset && Buffer.from(again.payload).equals(Buffer.from(d.payload));
+      return same ? pass : fail(`DATA ${d.seq} as first sent`, `batch ${again.batchId}, page ${again.page}, offset ${again.offset}, other payload bytes`);
+    }),
+  },
+  {
+    id: 'other-source-dropped',
+    section: '7.1',
+    requirement: 'A remote MUST accept datagrams only from the master’s address and port: a NACK (sealed right, with a PSK) from another port draws nothing.',
+    run: withRoData(async (u, d) => {
+      const p = u.ctx.probe;
+      const from = u.helloArrival.from!;
+      const stranger = await Probe.open({ host: from.address, port: from.port, family: u.ctx.family, psk: u.ctx.psk });
+      try {
+        stranger.keys = p.keys;
+        // Packet numbers the session has not used, so only the source is wrong (§9.4).
+        stranger.packetNumber = p.packetNumber + 100;
+        const again = await retransmitted(u, d.seq, () => stranger.send(nackRo(u, d.seq)));
+        if (again !== undefined || stranger.arrivals.length > 0) return fail('nothing', `RO DATA ${d.seq} again, for a NACK from port ${stranger.port}`);
+      } finally {
+        await stranger.close();
+      }
+      p.packetNumber += 200;
+      return control(u, d);
+    }),
+  },
+  {
+    id: 'mixed-seal-dropped',
+    section: '9.5',
+    requirement: 'A remote with a PSK MUST drop every unsealed datagram, and one without a PSK every sealed one: such a NACK draws nothing.',
+    run: withRoData(async (u, d) => {
+      const p = u.ctx.probe;
+      const wire = p.craft(nackRo(u, d.seq), { key: u.ctx.psk === null ? randomBytes(32) : null });
+      const again = await retransmitted(u, d.seq, () => p.sendRaw(wire));
+      if (again !== undefined) return fail('nothing', `RO DATA ${d.seq} again, for ${u.ctx.psk === null ? 'a sealed' : 'an unsealed'} NACK`);
+      return control(u, d);
+    }),
+  },
+  {
+    id: 'wrong-key-dropped',
+    section: '9.3',
+    requirement: 'A remote MUST drop a sealed datagram whose tag does not verify: sealed under another key, or with one ciphertext byte changed.',
+    run: withRoData(async (u, d) => {
+      if (u.ctx.psk === null) return Promise.resolve(skip('needs a PSK (--psk-file): nothing is sealed without one'));
+      const p = u.ctx.probe;
+      const other = p.craft(nackRo(u, d.seq), { key: randomBytes(32) });
+      const altered = Buffer.from(p.craft(nackRo(u, d.seq)));
+      altered[26] = altered[26]! ^ 0x01;
+      for (const [what, wire] of [
+        ['another key', other],
+        ['a changed byte', altered],
+      ] as const) {
+        const again = await retransmitted(u, d.seq, () => p.sendRaw(wire));
+        if (again !== undefined) return fail('nothing', `RO DATA ${d.seq} again, for a NACK sealed with ${what}`);
+      }
+      return control(u, d);
+    }),
+  },
+  {
+    id: 'replay-dropped',
+    section: '9.4',
+    requirement:
+      'A remote MUST drop a sealed datagram whose packet number its replay window already holds: a NACK sent twice, byte for byte, draws one retransmission.',
+    run: withRoData(async (u, d) => {
+      if (u.ctx.psk === null) return skip('needs a PSK (--psk-file): without one there is no replay window');
+      const p = u.ctx.probe;
+      const wire = p.craft(nackRo(u, d.seq));
+      const first = await retransmitted(u, d.seq, () => p.sendRaw(wire));
+      if (first === undefined) return skip('the NACK drew no retransmission the first time (see ro-nack-retransmits)');
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await retransmitted(u, d.seq, () => p.sendRaw(wire));
+      if (again !== undefined) return fail('nothing for the replayed NACK', `RO DATA ${d.seq} again`);
+      // Control: the same NACK under a new packet number is answered, so the window (not a repair limit) refused the copy.
+      return control(u, d);
+    }),
+  },
+];

@@ -1,0 +1,66 @@
+// The tool can fail against a remote: a faulty peer (test/fixtures/faulty-proxy.ts, in front
+// of `pdsm conformance remote`) rewrites one kind of datagram a real pdsm_remote sends, and
+// exactly the case that checks it fails, with expected and seen; every other case passes
+// (or skips as it does against the plain remote).
+import t, { type Test } from 'tap';
+import { randomBytes } from 'node:crypto';
+import { decode, encode, type Message } from '../../src/udp/codec.js';
+import { REMOTE_CASES } from '../../src/conformance/cases.js';
+import { freeUdpPort } from '../fixtures/cluster.js';
+import { runConformance, startRemoteUnderTest } from '../fixtures/conformance.js';
+import { startFaultyProxy } from '../fixtures/faulty-proxy.js';
+
+/** A fault that passes every datagram on but those of `type`, which go through `change`. */
+const rewrite =
+  <K extends Message['type']>(type: K, change: (m: Extract<Message, { type: K }>) => Message) =>
+  (b: Buffer): Buffer | null => {
+    const r = decode(b);
+    if (!r.ok || r.msg.type !== type) return b;
+    return encode(change(r.msg as Extract<Message, { type: K }>));
+  };
+
+async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null) {
+  const toolPort = await freeUdpPort(4);
+  const proxy = await startFaultyProxy(toolPort, fault, { faultOn: 'requests' });
+  t.teardown(() => proxy.close());
+  const r0 = await startRemoteUnderTest({ masterPort: proxy.port });
+  t.teardown(() => r0.stop());
+  const r = await runConformance(['remote', '--master-port', String(toolPort), '-d', r0.place.dir]);
+  t.ok(proxy.changed > 0, `the proxy changed ${proxy.changed} datagram(s)`);
+  return r;
+}
+
+/** Every case in order: `failing` fail, the PSK-only ones skip (an unsealed run), the rest pass. */
+const onlyFailing = (failing: string[]): [string, string][] =>
+  REMOTE_CASES.map((c) => [c.id, failing.includes(c.id) ? 'fail' : ['wrong-key-dropped', 'replay-dropped'].includes(c.id) ? 'skip' : 'pass']);
+
+t.test('HEARTBEATs with one COOKIE byte flipped: only cookie-echoed fails', async (t) => {
+  const r = await runThrough(
+    t,
+    rewrite('heartbeat', (m) => (m.cookie ? { ...m, cookie: Buffer.from(m.cookie).map((x, i) => (i === 0 ? x ^ 0xff : x)) } : m)),
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['cookie-echoed']));
+  t.match(r.stdout, /^fail §9\.6 +cookie-echoed: expected COOKIE [0-9a-f]{32} in every HEARTBEAT; seen a HEARTBEAT with [0-9a-f]{32}$/m);
+  t.match(r.stdout, new RegExp(`^${REMOTE_CASES.length} cases: ${REMOTE_CASES.length - 3} passed, 1 failed, 2 skipped$`, 'm'));
+});
+
+t.test('every HELLO with a fresh NONCE (retransmissions too): only hello-retransmitted fails', async (t) => {
+  const r = await runThrough(
+    t,
+    rewrite('hello', (m) => ({ ...m, nonce: randomBytes(16) })),
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['hello-retransmitted']));
+  t.match(r.stdout, /^fail §4\.6 +hello-retransmitted: expected NONCE [0-9a-f]{32} again; seen [0-9a-f]{32}$/m);
+});
+
+t.test('RESYNCs narrowed to their first page: only mixed-batch-id-resynced fails', async (t) => {
+  const r = await runThrough(
+    t,
+    rewrite('resync', (m) => (m.full ? m : { ...m, pageCount: 1 })),
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['mixed-batch-id-resynced']));
+  t.match(r.stdout, /^fail §7\.3 +mixed-batch-id-resynced: expected RESYNC of pages 0\.\.15; seen RESYNC of 0 only$/m);
+});
