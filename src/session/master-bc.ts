@@ -4,12 +4,21 @@
  * (BC Mode 2); its repairs, its digest, and its growth period, which follows the slowest
  * remote. MasterSessions owns the sessions; this module only reads them through `slots`.
  *
+ * The BC MTU (spec §8.1): the stream is one sequence of datagrams for every remote, so it is
+ * cut for the smallest session MTU among the master's sessions (validated or not: in multicast
+ * mode a remote listens to the group from its WELCOME on), or the master's --mtu with none.
+ * sessionsChanged() recomputes it whenever a session opens or ends, before the new session's
+ * WELCOME leaves, so every BC datagram made after a WELCOME fits that session. DATA made
+ * before (cut larger) are never retransmitted to where they do not fit: repairLimitFor()
+ * makes the sender answer such a NACK with a replacement batch, cut at the new size.
+ *
  * Timing: nothing of its own. The master's scan ticks the flow, its digest period calls
  * digest(), and a newly validated session calls startFor() (spec §4.6, §8.1).
  */
 import type { Clock } from '../reliability/clock.js';
 import type { WordSize } from '../segments/word-codec.js';
 import type { CommitMessage, DataMessage, HeartbeatMessage } from '../udp/codec.js';
+import { maxDataPayload } from '../udp/codec.js';
 import { NODE_ALL, NODE_MASTER } from '../udp/constants.js';
 import type { Peer } from '../udp/socket.js';
 import type { Outgoing, SessionIo } from './io.js';
@@ -18,6 +27,8 @@ import { hashesPerDigest, type OutPort } from './link.js';
 /** What the BC stream needs of a session (MasterSessions' Session fits it). */
 export interface BcSession {
   readonly link: { readonly validated: boolean; readonly rttMs: number | undefined };
+  /** spec §4.2 WELCOME MTU: the session MTU. */
+  readonly mtu: number;
 }
 
 /** What the BC stream needs of one client id's slot (MasterSessions' Slot fits it). */
@@ -50,6 +61,8 @@ export class MasterBc<S extends BcSession> {
   readonly #slots: readonly BcSlot<S>[];
   /** To a session's address, within its anti-amplification budget (MasterSessions' #send). */
   readonly #sendTo: (s: S, msg: Outgoing) => void;
+  /** spec §8.1 the BC MTU: the smallest session MTU, or ours with no session. */
+  #mtu: number;
 
   constructor(flow: OutPort, config: MasterBcConfig, io: SessionIo, slots: readonly BcSlot<S>[], sendTo: (s: S, msg: Outgoing) => void) {
     this.flow = flow;
@@ -57,6 +70,7 @@ export class MasterBc<S extends BcSession> {
     this.#io = io;
     this.#slots = slots;
     this.#sendTo = sendTo;
+    this.#mtu = config.mtu;
     if (config.groupNonce) io.installGroup?.(config.groupNonce, config.epoch);
     flow.start({
       src: NODE_MASTER,
@@ -72,6 +86,28 @@ export class MasterBc<S extends BcSession> {
 
   get mode(): 'unicast' | 'multicast' {
     return this.#c.group ? 'multicast' : 'unicast';
+  }
+
+  /** spec §8.1: the MTU the stream is cut for now. */
+  get mtu(): number {
+    return this.#mtu;
+  }
+
+  /** spec §8.1: a session opened or ended; cut what is sent from now on for the smallest MTU. */
+  sessionsChanged(): void {
+    let mtu = this.#c.mtu;
+    for (const slot of this.#slots) if (slot.session && slot.session.mtu < mtu) mtu = slot.session.mtu;
+    this.#mtu = mtu;
+    this.flow.sender?.setMtu?.(mtu);
+  }
+
+  /**
+   * spec §8.1: the most page bytes a repair for `slot`'s session may carry: what the group
+   * takes now (the stream's current cut), or by unicast what that session's MTU takes.
+   */
+  repairLimitFor(slot: BcSlot<S>, session: () => S): () => number {
+    const { wordSize, sealed } = this.#c;
+    return () => (this.#c.group && !slot.bcUnicast ? maxDataPayload(this.#mtu, wordSize, sealed) : maxDataPayload(session().mtu, wordSize, sealed));
   }
 
   /**
@@ -102,7 +138,7 @@ export class MasterBc<S extends BcSession> {
 
   /** spec §7.8: the hashes of BC as last sent. */
   digest(): void {
-    for (const chunk of this.flow.digest(this.#c.wordSize, hashesPerDigest(this.#c.mtu, this.#c.sealed))) {
+    for (const chunk of this.flow.digest(this.#c.wordSize, hashesPerDigest(this.#mtu, this.#c.sealed))) {
       this.fanOut({ type: 'digest', src: NODE_MASTER, dst: NODE_ALL, epoch: this.#c.epoch, flow: 'bc', ...chunk });
     }
   }

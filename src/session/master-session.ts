@@ -306,6 +306,7 @@ export class MasterSessions {
     if (!s) return;
     if (evict) this.#send(s, { type: 'goodbye', src: NODE_MASTER, dst: slot.id, epoch: this.#c.epoch, reason: 'evicted' });
     slot.session = undefined;
+    this.#bc?.sessionsChanged();
     this.#io.dropSession?.(slot.id);
     this.#flows.mo[slot.id]!.stop();
     this.#flows.ro[slot.id]!.stop();
@@ -462,11 +463,12 @@ export class MasterSessions {
       flows: {
         in: { ro: this.#flows.ro[slot.id]! },
         out: { mo: this.#flows.mo[slot.id]!, ...(this.#bc ? { bc: this.#bc.flow } : {}) },
-        ...(this.#bc ? { repair: { bc: this.#bc.repairFor(slot, () => session) } } : {}),
+        ...(this.#bc ? { repair: { bc: this.#bc.repairFor(slot, () => session) }, repairLimit: { bc: this.#bc.repairLimitFor(slot, () => session) } } : {}),
       },
     };
     slot.session = session;
     slot.bcUnicast = false;
+    this.#bc?.sessionsChanged(); // spec §8.1: before the WELCOME, so every BC datagram after it fits
     if (v2) {
       this.#io.installSession?.(slot.id, {
         secrets: { clientId: slot.id, helloNonce: v2.helloNonce, welcomeNonce: v2.welcomeNonce, remoteEpoch: m.epoch, masterEpoch: c.epoch },
