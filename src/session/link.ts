@@ -143,8 +143,6 @@ export interface OutPort {
         setRtt(srttMs: number): void;
         /** spec §8.1: a shared stream's DATA from now on are cut for `mtu`. */
         setMtu?(mtu: number): void;
-        /** spec §5.3 P: the most page bytes a DATA made now carries. */
-        readonly chunk?: number;
       }
     | undefined;
   start(options: {
