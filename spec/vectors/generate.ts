@@ -289,7 +289,7 @@ const plainDefs: Def[] = [
       'MO DATA to remote 3, a layout example of a range inside a page: sequence 0x10, batch 1, page 1, ' +
       'the 32 bytes at offset 64 - the native u64 words 8, 9, 10, 11 in network-neutral form (W = 8). ' +
       'It decodes, and passes the checks of §5.1 against a 1024-byte page, but a sender following §5.3 ' +
-      'never sends it: a batch carries whole pages, cut from offset 0 into ranges of P bytes (with ' +
+      'never sends it: a batch carries whole pages, cut from offset 0 into consecutive ranges of at most P bytes (with ' +
       'MTU 1200 and page 1024, one DATA of 1024 bytes per page). It is not one of the DATA that ' +
       'vector commit closes, and a batch holding it would not cover page 1 and be refused (§7.3).',
     message: {

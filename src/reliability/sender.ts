@@ -27,6 +27,11 @@
  * REPLACES (spec §7.7): the receiver drops every unapplied batch before it and applies this
  * one, so nobody waits forever (docs/design.md §6b). If even the batch's page list is gone, every
  * page is sent. Sequence numbers before the session's first are ignored (spec §7.6).
+ *
+ * The cut (spec §5.3, §8.1): a shared stream (BC) changes it with setMtu() as sessions come
+ * and go; the next DATA, even inside a batch or a page, takes the new size (receivers take any
+ * cut of whole pages). A held DATA larger than a NACKer's `limit` is answered as one no longer
+ * held, by a replacement batch, never retransmitted oversized.
  */
 import type { CommitMessage, DataMessage, FlowName, SeqRange } from '../udp/codec.js';
 import { maxDataPayload } from '../udp/codec.js';
@@ -120,8 +125,11 @@ interface Outgoing {
   /** Next page (index into pages) and offset in it to send. */
   pageIndex: number;
   offset: number;
+  /** DATA of the batch: those sent plus those left at the current cut (exact once all are sent). */
   dataCount: number;
   startedAt: number;
+  /** Its page list entry, once it started. */
+  record?: BatchRecord;
 }
 
 export interface SenderCounters {
@@ -133,6 +141,8 @@ export interface SenderCounters {
   fullBatches: number;
   nacksReceived: number;
   nackedTooOld: number;
+  /** NACKed datagrams held but cut larger than the repair's destination takes (spec §8.1): not retransmitted. */
+  nackedOversized: number;
   /** NACK ranges wholly before the session's first sequence or not yet sent (ignored). */
   nackIgnored: number;
   /** RESYNCs refused whole (outside the segment, spec §6.4) or folded into a queued full batch. */
@@ -144,6 +154,11 @@ export interface SenderCounters {
 export const PUMP_SLICE = 256;
 /** Header cost of one history entry besides its payload. */
 const ENTRY_COST = 40;
+
+/** spec §8.1: a DATA cut larger than `limit` page bytes (a COMMIT always fits). */
+function oversized(msg: DataMessage | CommitMessage, limit: number): boolean {
+  return msg.type === 'data' && msg.payload.byteLength > limit;
+}
 
 /** What one history entry costs against History Bytes: its payload plus a header. */
 function historyCost(msg: DataMessage | CommitMessage): number {
@@ -170,6 +185,7 @@ export class FlowSender {
     fullBatches: 0,
     nacksReceived: 0,
     nackedTooOld: 0,
+    nackedOversized: 0,
     nackIgnored: 0,
     resyncsRefused: 0,
     resyncsCoalesced: 0,
@@ -187,12 +203,12 @@ export class FlowSender {
   readonly #batches: BatchRecord[] = [];
   /** First seq of the latest REPLACES batch: NACKs for older seqs are covered by it. */
   #replacedBefore: number | undefined;
-  readonly #chunk: number;
-  readonly #chunksPerPage: number;
+  /** spec §5.3 P: the most page bytes one DATA carries now (setMtu changes it). */
+  #chunk: number;
   /** Batches waiting to be sent, the current one first. */
   readonly #queue: Outgoing[] = [];
   /** Retransmissions waiting for the pacer, with where each goes. */
-  #repairs: { msg: DataMessage | CommitMessage; to: (msg: DataMessage | CommitMessage) => void }[] = [];
+  #repairs: { msg: DataMessage | CommitMessage; to: (msg: DataMessage | CommitMessage) => void; limit: (() => number) | undefined }[] = [];
   #repairHead = 0;
   readonly #pumpTimer: Deadline;
   readonly #fc: FlowControl | undefined;
@@ -201,9 +217,7 @@ export class FlowSender {
   constructor(options: SenderOptions) {
     this.options = options;
     this.#nextSeq = options.firstSeq >>> 0;
-    this.#chunk = Math.min(options.pageSize, maxDataPayload(options.mtu, options.wordSize, options.sealed));
-    if (this.#chunk < options.wordSize) throw new RangeError(`MTU ${options.mtu} leaves no room for a word of page data`);
-    this.#chunksPerPage = Math.ceil(options.pageSize / this.#chunk);
+    this.#chunk = this.#chunkFor(options.mtu);
     this.#historyLimit = options.historyBytes ?? historyBytesFor(options.source.pageCount * options.pageSize, this.#chunk);
     this.#pumpTimer = new Deadline(options.clock, () => this.#pump());
     this.#fc = options.flowControl === false ? undefined : new FlowControl(options.clock.now(), options.flowControl ?? {});
@@ -212,6 +226,40 @@ export class FlowSender {
   /** spec: highest_seq_sent (the heartbeat's value); firstSeq - 1 before anything was sent. */
   get highestSeq(): number {
     return seqAdd(this.#nextSeq, -1);
+  }
+
+  /** spec §5.3 P: the most page bytes a DATA made now carries. */
+  get chunk(): number {
+    return this.#chunk;
+  }
+
+  /**
+   * spec §8.1: cut every DATA made from now on for `mtu` (a shared stream's smallest session
+   * MTU). Batches queued or under way keep their pages; only the cut of what is not yet sent
+   * changes, and their Data Count follows.
+   */
+  setMtu(mtu: number): void {
+    const chunk = this.#chunkFor(mtu);
+    if (chunk === this.#chunk) return;
+    this.#chunk = chunk;
+    for (const b of this.#queue) {
+      const sent = b.firstSeq === -1 ? 0 : seqDiff(this.#nextSeq, b.firstSeq);
+      b.dataCount = sent + this.#dataLeft(b);
+      if (b.record) b.record.commitSeq = seqAdd(b.firstSeq, b.dataCount);
+    }
+  }
+
+  #chunkFor(mtu: number): number {
+    const chunk = Math.min(this.options.pageSize, maxDataPayload(mtu, this.options.wordSize, this.options.sealed));
+    if (chunk < this.options.wordSize) throw new RangeError(`MTU ${mtu} leaves no room for a word of page data`);
+    return chunk;
+  }
+
+  /** DATA still to make for batch `b` at the current cut. */
+  #dataLeft(b: Outgoing): number {
+    if (b.pageIndex >= b.pages.length) return 0;
+    const perPage = Math.ceil(this.options.pageSize / this.#chunk);
+    return Math.ceil((this.options.pageSize - b.offset) / this.#chunk) + (b.pages.length - b.pageIndex - 1) * perPage;
   }
 
   /** Id of the last batch queued (0 before the first). */
@@ -272,7 +320,7 @@ export class FlowSender {
       firstSeq: -1,
       pageIndex: 0,
       offset: 0,
-      dataCount: pages.length * this.#chunksPerPage,
+      dataCount: pages.length * Math.ceil(this.options.pageSize / this.#chunk),
       startedAt: 0,
     });
     this.counters.batches++;
@@ -317,6 +365,8 @@ export class FlowSender {
       if (this.#repairHead < this.#repairs.length) {
         const r = this.#repairs[this.#repairHead]!;
         this.#repairs[this.#repairHead++] = undefined as never;
+        // spec §8.1: the destination's cut shrank since the NACK (a small-MTU session joined).
+        if (r.limit !== undefined && oversized(r.msg, r.limit())) continue;
         this.counters.retransmits++;
         r.to(r.msg);
         last = r.msg.seq;
@@ -344,7 +394,8 @@ export class FlowSender {
     if (b.firstSeq === -1) {
       b.firstSeq = this.#nextSeq;
       b.startedAt = now;
-      this.#batches.push({ batchId: b.batchId, firstSeq: b.firstSeq, commitSeq: seqAdd(b.firstSeq, b.dataCount), pages: b.pages });
+      b.record = { batchId: b.batchId, firstSeq: b.firstSeq, commitSeq: seqAdd(b.firstSeq, b.dataCount), pages: b.pages };
+      this.#batches.push(b.record);
       while (this.#batches.length > (this.options.batchLimit ?? 4096)) this.#batches.shift();
       if (b.replaces) this.#replacedBefore = b.firstSeq;
       this.options.onBatch?.({
@@ -372,6 +423,7 @@ export class FlowSender {
       }
       return seq;
     }
+    b.dataCount = seqDiff(seq, b.firstSeq); // exact whatever cuts setMtu chose on the way
     this.#send({
       type: 'commit',
       src,
@@ -422,9 +474,11 @@ export class FlowSender {
    * ones, and ones before the session's first, are ignored), then the in-history parts of all
    * ranges are merged, so the work is at most the history's length whatever the ranges say.
    * `repair` sends a retransmission (default: emit), e.g. to the one remote that NACKed a
-   * unicast fan-out stream; a replacement batch always goes on the stream itself.
+   * unicast fan-out stream; a replacement batch always goes on the stream itself. `limit`
+   * (spec §8.1): the most page bytes a DATA may carry to where `repair` sends; a held DATA cut
+   * larger counts as no longer held (a replacement batch, cut at the current size, answers it).
    */
-  onNack(ranges: readonly SeqRange[], repair: (msg: DataMessage | CommitMessage) => void = this.options.emit): void {
+  onNack(ranges: readonly SeqRange[], repair: (msg: DataMessage | CommitMessage) => void = this.options.emit, limit?: () => number): void {
     this.counters.nacksReceived++;
     const now = this.options.clock.now();
     const holdOff = this.options.holdOffMs ?? 20;
@@ -459,30 +513,41 @@ export class FlowSender {
     if (spans.length === 0 && oldestLostD === 0) return;
     const lowestD = Math.max(oldestLostD, ...spans.map((s) => s[1]));
     this.#fc?.onLoss(now, seqAdd(this.#nextSeq, -lowestD));
+    const max = limit?.();
     // Oldest first: merge the spans (descending d) so each seq is looked at once.
     spans.sort((a, b) => b[1] - a[1]);
     let floor = Infinity;
     let queued = false;
+    let oversizedD = 0;
     for (const [lo, hi] of spans) {
       for (let d = Math.min(hi, floor - 1); d >= lo; d--) {
         const seq = seqAdd(this.#nextSeq, -d);
         const msg = this.#history.get(seq);
         if (msg === undefined) continue;
+        if (max !== undefined && oversized(msg, max)) {
+          oversizedD = Math.max(oversizedD, d);
+          continue;
+        }
         const last = this.#sentAt.get(seq);
         if (last !== undefined && now - last < holdOff) continue;
         this.#sentAt.set(seq, now);
-        this.#repairs.push({ msg, to: repair });
+        this.#repairs.push({ msg, to: repair, limit });
         queued = true;
       }
       floor = Math.min(floor, lo);
     }
-    if (oldestLostD > 0) {
-      // spec §7.7: once, while the latest replacement is queued or still in history (it
-      // covers every older number, and everything after it is in history too).
-      const replacing = this.#queue.some((b) => b.replaces) || (this.#replacedBefore !== undefined && this.#history.has(this.#replacedBefore));
+    if (oversizedD > 0) this.counters.nackedOversized++;
+    const unservedD = Math.max(oldestLostD, oversizedD);
+    if (unservedD > 0) {
+      // spec §7.7, §8.1: once, while a replacement that starts after the oldest number not
+      // served is queued, under way or still in history (it covers every older number).
+      const target = seqAdd(this.#nextSeq, -unservedD);
+      const replacing =
+        this.#queue.some((b) => b.replaces && (b.firstSeq === -1 || seqLt(target, b.firstSeq))) ||
+        (this.#replacedBefore !== undefined && this.#history.has(this.#replacedBefore) && seqLt(target, this.#replacedBefore));
       if (!replacing) {
-        this.counters.nackedTooOld++;
-        this.#replaceFrom(seqAdd(this.#nextSeq, -oldestLostD));
+        if (oldestLostD > 0) this.counters.nackedTooOld++;
+        this.#replaceFrom(target);
       }
     }
     if (queued) this.#pump();

@@ -135,11 +135,14 @@ export interface OutPort {
   readonly sender:
     | {
         readonly highestSeq: number;
-        onNack(ranges: readonly SeqRange[], repair?: (m: DataMessage | CommitMessage) => void): void;
+        /** `limit`: the most page bytes a retransmitted DATA may carry to where `repair` sends (spec §8.1). */
+        onNack(ranges: readonly SeqRange[], repair?: (m: DataMessage | CommitMessage) => void, limit?: () => number): void;
         /** spec §6.4: false when the RESYNC is invalid for this segment (it is then dropped whole). */
         onResync(firstPage: number, pageCount: number, full: boolean): boolean;
         /** The session's smoothed RTT (spec §6.2), ms: the flow controller's growth period (§7.9). */
         setRtt(srttMs: number): void;
+        /** spec §8.1: a shared stream's DATA from now on are cut for `mtu`. */
+        setMtu?(mtu: number): void;
       }
     | undefined;
   start(options: {
@@ -187,11 +190,15 @@ export function isFlowMessage(msg: Message): msg is FlowMessage {
   return FLOW_TYPES.has(msg.type);
 }
 
-/** The flows of one session by name, and how a NACKed datagram of a flow is repaired. */
+/**
+ * The flows of one session by name, how a NACKed datagram of a flow is repaired, and the
+ * most page bytes such a repair may carry (spec §8.1; none: any held DATA fits).
+ */
 export interface SessionFlows {
   in: Partial<Record<FlowName, InPort>>;
   out: Partial<Record<FlowName, OutPort>>;
   repair?: Partial<Record<FlowName, (m: DataMessage | CommitMessage) => void>>;
+  repairLimit?: Partial<Record<FlowName, () => number>>;
 }
 
 /** Hand DATA, COMMIT, NACK, RESYNC or DIGEST of a session to its flow (spec §5, §6). */
@@ -208,7 +215,7 @@ export function dispatchFlow(msg: FlowMessage, flows: SessionFlows, io: SessionI
     case 'nack': {
       const sender = flows.out[msg.flow]?.sender;
       if (!sender) return io.drop('wrong-flow', from);
-      return sender.onNack(msg.ranges, flows.repair?.[msg.flow]);
+      return sender.onNack(msg.ranges, flows.repair?.[msg.flow], flows.repairLimit?.[msg.flow]);
     }
     case 'resync': {
       const sender = flows.out[msg.flow]?.sender;

@@ -15,11 +15,12 @@ import { PeerState } from '../segments/status.js';
 import type { WordSize } from '../segments/word-codec.js';
 import type { Clock } from '../reliability/clock.js';
 import { encodeUnchecked, type HelloMessage, type Message, type RejectReason } from '../udp/codec.js';
-import { HANDSHAKE_SALT_SIZE, NODE_ALL, NODE_MASTER, TAG_SIZE } from '../udp/constants.js';
+import { HANDSHAKE_SALT_SIZE, NODE_MASTER, TAG_SIZE } from '../udp/constants.js';
 import { addressBytes, formatPeer, type Peer } from '../udp/socket.js';
 import { CookieJar, freshNonce } from '../udp/seal.js';
 import { admit, type VersionRange } from './admission.js';
 import type { Outgoing, SessionIo } from './io.js';
+import { MasterBc } from './master-bc.js';
 import {
   PeerLink,
   Periodic,
@@ -137,6 +138,8 @@ export class MasterSessions {
   readonly #nonce: () => Uint8Array;
   /** spec §9.2: keys the multicast stream for this master process (WELCOME GROUP_NONCE). */
   readonly #groupNonce: Uint8Array | undefined;
+  /** The shared BC stream (spec §8), when there is BC. */
+  readonly #bc: MasterBc<Session> | undefined;
 
   constructor(config: MasterSessionConfig, io: SessionIo, flows: MasterFlows, now: number) {
     this.#c = config;
@@ -148,23 +151,21 @@ export class MasterSessions {
     this.#digest = new Periodic(config.timers.digestMs, now);
     this.#jar = new CookieJar(config.cookieSecret);
     this.#nonce = config.freshNonce ?? freshNonce;
-    if (config.group && flows.bc && config.versions.max >= 2) {
-      this.#groupNonce = this.#nonce();
-      io.installGroup?.(this.#groupNonce, config.epoch);
-    }
+    if (config.group && flows.bc && config.versions.max >= 2) this.#groupNonce = this.#nonce();
     for (let id = 0; id < config.remotes; id++) {
       this.#slots.push({ id, session: undefined, lastHeard: undefined, rttMs: undefined, address: undefined, bcUnicast: false, sessions: 0 });
     }
-    flows.bc?.start({
-      src: NODE_MASTER,
-      dst: NODE_ALL,
-      epoch: config.epoch,
-      firstSeq: config.randomSeq(),
-      geometry: { pageSize: config.pageSize, wordSize: config.wordSize, mtu: config.mtu },
-      sealed: config.sealed,
-      clock: config.clock,
-      emit: (m) => this.#fanOut(m),
-    });
+    if (flows.bc) {
+      const { epoch, pageSize, wordSize, mtu, sealed, group, clock } = config;
+      const bcConfig = { epoch, pageSize, wordSize, mtu, sealed, clock, firstSeq: config.randomSeq() };
+      this.#bc = new MasterBc(
+        flows.bc,
+        { ...bcConfig, ...(group ? { group } : {}), ...(this.#groupNonce ? { groupNonce: this.#groupNonce } : {}) },
+        io,
+        this.#slots,
+        (s, msg) => this.#send(s, msg),
+      );
+    }
   }
 
   get state(): MasterState {
@@ -172,7 +173,7 @@ export class MasterSessions {
   }
 
   get bcMode(): 'none' | 'unicast' | 'multicast' {
-    return this.#flows.bc ? (this.#c.group ? 'multicast' : 'unicast') : 'none';
+    return this.#bc?.mode ?? 'none';
   }
 
   /** spec §7.11 state of client `id`. */
@@ -286,10 +287,7 @@ export class MasterSessions {
         this.#send(s, { type: 'digest', src: NODE_MASTER, dst: slot.id, epoch: this.#c.epoch, flow: 'mo', ...chunk });
       }
     }
-    if (!anyone || !this.#flows.bc) return;
-    for (const chunk of this.#flows.bc.digest(this.#c.wordSize, hashesPerDigest(this.#c.mtu, this.#c.sealed))) {
-      this.#fanOut({ type: 'digest', src: NODE_MASTER, dst: NODE_ALL, epoch: this.#c.epoch, flow: 'bc', ...chunk });
-    }
+    if (anyone) this.#bc?.digest();
   }
 
   /** To a session's address, within the anti-amplification budget until it is validated. */
@@ -302,25 +300,13 @@ export class MasterSessions {
     this.#io.send(msg, s.link.peer);
   }
 
-  /**
-   * A BC datagram to every validated session: once to the group in multicast mode (plus by
-   * unicast to the remotes in fallback), else once per remote with Dst = its id.
-   */
-  #fanOut(msg: Outgoing): void {
-    const group = this.#c.group;
-    if (group) this.#io.send({ ...msg, dst: NODE_ALL } as Outgoing, group);
-    for (const slot of this.#slots) {
-      const s = slot.session;
-      if (s?.link.validated && (!group || slot.bcUnicast)) this.#send(s, { ...msg, dst: slot.id } as Outgoing);
-    }
-  }
-
   /** A session ends (spec §7.11 UP -> DOWN); `evict`: tell the remote (GOODBYE evicted, §4.4). */
   #end(slot: Slot, why: string, evict: boolean): void {
     const s = slot.session;
     if (!s) return;
     if (evict) this.#send(s, { type: 'goodbye', src: NODE_MASTER, dst: slot.id, epoch: this.#c.epoch, reason: 'evicted' });
     slot.session = undefined;
+    this.#bc?.sessionsChanged();
     this.#io.dropSession?.(slot.id);
     this.#flows.mo[slot.id]!.stop();
     this.#flows.ro[slot.id]!.stop();
@@ -397,15 +383,7 @@ export class MasterSessions {
           this.#setRtt(slot.id, rtt);
         }
         heartbeatFlows(msg, s.flows);
-        if (msg.wantBcUnicast && this.#c.group && !slot.bcUnicast) {
-          slot.bcUnicast = true;
-          const onUnicast = this.#slots.filter((x) => x.bcUnicast).map((x) => x.id);
-          this.#io.log('warn', 'remote gets no multicast; sending it BC by unicast', {
-            client: slot.id,
-            address: slot.address,
-            unicast_remotes: onUnicast.join(','),
-          });
-        }
+        this.#bc?.onHeartbeat(slot, msg);
         return;
       }
       case 'goodbye':
@@ -421,14 +399,7 @@ export class MasterSessions {
    */
   #setRtt(id: number, srttMs: number): void {
     this.#flows.mo[id]!.sender?.setRtt(srttMs);
-    const bc = this.#flows.bc?.sender;
-    if (!bc) return;
-    let slowest = srttMs;
-    for (const slot of this.#slots) {
-      const r = slot.session?.link.rttMs;
-      if (r !== undefined && r > slowest) slowest = r;
-    }
-    bc.setRtt(slowest);
+    this.#bc?.setRtt(srttMs);
   }
 
   #addressProblem(id: number, from: Peer): string | undefined {
@@ -491,15 +462,13 @@ export class MasterSessions {
       ...v2,
       flows: {
         in: { ro: this.#flows.ro[slot.id]! },
-        out: { mo: this.#flows.mo[slot.id]!, ...(this.#flows.bc ? { bc: this.#flows.bc } : {}) },
-        repair: {
-          // spec §8.3: BC repairs by multicast, except to a remote in unicast fallback or fan-out.
-          bc: (r) => (c.group && !slot.bcUnicast ? this.#io.send({ ...r, dst: NODE_ALL }, c.group) : this.#send(session, { ...r, dst: slot.id })),
-        },
+        out: { mo: this.#flows.mo[slot.id]!, ...(this.#bc ? { bc: this.#bc.flow } : {}) },
+        ...(this.#bc ? { repair: { bc: this.#bc.repairFor(slot, () => session) }, repairLimit: { bc: this.#bc.repairLimitFor(slot, () => session) } } : {}),
       },
     };
     slot.session = session;
     slot.bcUnicast = false;
+    this.#bc?.sessionsChanged(); // spec §8.1: before the WELCOME, so every BC datagram after it fits
     if (v2) {
       this.#io.installSession?.(slot.id, {
         secrets: { clientId: slot.id, helloNonce: v2.helloNonce, welcomeNonce: v2.welcomeNonce, remoteEpoch: m.epoch, masterEpoch: c.epoch },
@@ -547,11 +516,7 @@ export class MasterSessions {
   /** The session's address is validated: the full MO batch now, and BC's for the newcomer (§8.1). */
   #startBatches(slot: Slot): void {
     this.#flows.mo[slot.id]!.tick();
-    const bc = this.#flows.bc;
-    if (bc) {
-      bc.owesFull();
-      bc.tick();
-    }
+    this.#bc?.startFor();
   }
 
   #welcome(slot: Slot, s: Session): void {
