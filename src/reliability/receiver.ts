@@ -22,6 +22,7 @@ import { MAX_NACK_RANGES } from '../udp/constants.js';
 import { seqAdd, seqDiff, seqGt, seqLt } from '../udp/serial.js';
 import { BatchAssembly } from './batch-assembly.js';
 import { Deadline, type Clock } from './clock.js';
+import { Slabs } from './slab.js';
 
 export interface ReceivedBatch {
   batchId: number;
@@ -111,6 +112,8 @@ export class FlowReceiver {
   #heldBytes = 0;
   /** The first batch of a session is FULL (spec §7.1): its size is known before its COMMIT. */
   #firstBatchDone = false;
+  /** Where held payloads are copied (#hold). */
+  readonly #slabs = new Slabs();
 
   constructor(options: ReceiverOptions) {
     this.options = options;
@@ -235,11 +238,17 @@ export class FlowReceiver {
     this.#held.clear();
     this.#assembly.take();
     this.#heldBytes = 0;
+    this.#slabs.release();
   }
 
   #hold(msg: DataMessage | CommitMessage): void {
+    if (msg.type === 'data') {
+      // A copy in a slab: the decoded payload is a view of its whole datagram, one
+      // ArrayBuffer each, which would stay alive as long as the DATA is held (slab.ts).
+      msg.payload = this.#slabs.copy(msg.payload);
+      this.#heldBytes += msg.payload.byteLength;
+    }
     this.#held.set(msg.seq, msg);
-    if (msg.type === 'data') this.#heldBytes += msg.payload.byteLength;
   }
 
   /**
@@ -275,6 +284,10 @@ export class FlowReceiver {
   #tryReplace(commit: CommitMessage): void {
     const first = seqAdd(commit.seq, -commit.dataCount);
     if (seqLt(first, this.#expected)) return; // overlaps what was applied: cannot be whole
+    // Starting at the apply point, nothing before it is obsolete: #deliver applies it in
+    // order as it completes. Scanning for it here too walked every held DATA once more (a
+    // cold join's full batch, 262 144 at 256 MiB, in the one turn a repair filled a gap).
+    if (first === this.#expected) return;
     // Held entries only go away when applied or dropped, so the scan resumes where it
     // stopped: each arrival costs O(1) amortised, not O(batch) (a full batch is 262k DATA).
     const here = (s: number): boolean => seqLt(s, this.#scanPos) || this.#held.has(s);

@@ -38,6 +38,7 @@ import { maxDataPayload } from '../udp/codec.js';
 import { seqAdd, seqDiff, seqInRange, seqLt } from '../udp/serial.js';
 import { toWire, type WordSize } from '../segments/word-codec.js';
 import { Deadline, type Clock } from './clock.js';
+import { Slabs } from './slab.js';
 import { FlowControl, type FlowControlOptions, type FlowControlState } from './flow-control.js';
 
 /** Where the sender reads page contents from: the flow's latest snapshot. */
@@ -200,6 +201,7 @@ export class FlowSender {
   #historyBytes = 0;
   readonly #historyLimit: number;
   readonly #sentAt = new Map<number, number>();
+  readonly #slabs = new Slabs();
   readonly #batches: BatchRecord[] = [];
   /** First seq of the latest REPLACES batch: NACKs for older seqs are covered by it. */
   #replacedBefore: number | undefined;
@@ -413,7 +415,7 @@ export class FlowSender {
       const page = b.pages[b.pageIndex]!;
       const length = Math.min(this.#chunk, pageSize - b.offset);
       const native = this.options.source.page(page);
-      const payload = Buffer.allocUnsafe(length);
+      const payload = this.#slabs.alloc(length); // the history holds it: one ArrayBuffer per slab, not per DATA
       toWire(native.subarray(b.offset, b.offset + length), payload, wordSize);
       this.#send({ type: 'data', src, dst, epoch, packetNumber: 0, flow, seq, batchId: b.batchId, page, offset: b.offset, payload });
       b.offset += length;

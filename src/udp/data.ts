@@ -80,7 +80,8 @@ export function decodeData(h: Header, view: DataView, bytes: Uint8Array): { ok: 
 }
 
 export function encodeData(m: DataMessage): Buffer {
-  const w = new Writer(DATA_PAYLOAD + m.payload.byteLength);
+  // Every byte is written below (header, the five fields, the payload): no need to zero it.
+  const w = new Writer(DATA_PAYLOAD + m.payload.byteLength, false);
   writeHeader(w, TYPE_DATA, 0, FLOW_CODES[m.flow], m);
   w.u32(DATA_SEQ, m.seq, 'seq');
   w.u32(DATA_BATCH_ID, m.batchId, 'batchId');
