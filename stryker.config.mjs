@@ -28,6 +28,19 @@ const CODEC_TESTS = [
   'test/udp/codec-*.test.ts',
 ];
 
+const RECEIVER_TESTS = [
+  'test/reliability/receiver-*.test.ts',
+  'test/reliability/batch-bigger-than-old-window-applies-whole.test.ts',
+  'test/reliability/converges-under-loss.test.ts',
+  'test/reliability/full-resync-logged-once-at-start-and-end.test.ts',
+  'test/reliability/hostile-counts-bounded.test.ts',
+  'test/reliability/malformed-batch-resyncs.test.ts',
+  'test/reliability/replaces-lost-history.test.ts',
+];
+
+/** Every test of test/session/: all drive the cores of src/session/ without a daemon. */
+const SESSION_TESTS = ['test/session/*.test.ts'];
+
 /** Module -> the test files that check it. A module missing here runs UNIT_TESTS. */
 const MODULES = {
   'src/udp/serial.ts': ['test/udp/serial-*.test.ts'],
@@ -41,8 +54,20 @@ const MODULES = {
   'src/udp/seal.ts': ['test/udp/seal-*.test.ts', 'test/udp/vectors-decode-and-reencode.test.ts'],
   'src/segments/scanner.ts': ['test/segments/scanner-*.test.ts', 'test/segments/sliced-scan-*.test.ts'],
   'src/reliability/sender.ts': ['test/reliability/*.test.ts'],
-  'src/reliability/receiver.ts': ['test/reliability/*.test.ts'],
+  // The files that drive a FlowReceiver (directly, through flow-pair.ts or InFlow); the
+  // sender-only, flow-control and BatchApplier tests cannot reach it.
+  'src/reliability/receiver.ts': RECEIVER_TESTS,
   'src/reliability/batch-assembly.ts': ['test/reliability/*.test.ts'],
+  // The session core: its own unit tests and the session tests (test/fixtures/session-harness.ts
+  // drives master and remote sessions with fake flows and a fake clock; no daemon, no socket).
+  'src/session/admission.ts': ['test/session/admission-*.test.ts'],
+  'src/session/link.ts': SESSION_TESTS,
+  'src/session/timers.ts': SESSION_TESTS,
+  'src/session/states.ts': SESSION_TESTS,
+  'src/session/reject-budget.ts': SESSION_TESTS,
+  'src/session/multicast-fallback.ts': SESSION_TESTS,
+  'src/session/master-session.ts': SESSION_TESTS,
+  'src/session/remote-session.ts': SESSION_TESTS,
 };
 
 /**
