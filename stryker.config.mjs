@@ -28,14 +28,16 @@ const CODEC_TESTS = [
   'test/udp/codec-*.test.ts',
 ];
 
+/**
+ * The tests that drive a FlowReceiver directly, with hand-made datagrams. The flow-pair tests
+ * (converges-under-loss, replaces-lost-history, batch-bigger-than-old-window, and InFlow's
+ * full-resync log) reach it too but cost several times more per mutant on the shared machine;
+ * left out, the score is a lower bound.
+ */
 const RECEIVER_TESTS = [
   'test/reliability/receiver-*.test.ts',
-  'test/reliability/batch-bigger-than-old-window-applies-whole.test.ts',
-  'test/reliability/converges-under-loss.test.ts',
-  'test/reliability/full-resync-logged-once-at-start-and-end.test.ts',
-  'test/reliability/hostile-counts-bounded.test.ts',
   'test/reliability/malformed-batch-resyncs.test.ts',
-  'test/reliability/replaces-lost-history.test.ts',
+  'test/reliability/hostile-counts-bounded.test.ts',
 ];
 
 /** Every test of test/session/: all drive the cores of src/session/ without a daemon. */
@@ -54,8 +56,6 @@ const MODULES = {
   'src/udp/seal.ts': ['test/udp/seal-*.test.ts', 'test/udp/vectors-decode-and-reencode.test.ts'],
   'src/segments/scanner.ts': ['test/segments/scanner-*.test.ts', 'test/segments/sliced-scan-*.test.ts'],
   'src/reliability/sender.ts': ['test/reliability/*.test.ts'],
-  // The files that drive a FlowReceiver (directly, through flow-pair.ts or InFlow); the
-  // sender-only, flow-control and BatchApplier tests cannot reach it.
   'src/reliability/receiver.ts': RECEIVER_TESTS,
   'src/reliability/batch-assembly.ts': ['test/reliability/*.test.ts'],
   // The session core: its own unit tests and the session tests (test/fixtures/session-harness.ts

@@ -194,6 +194,31 @@ t.test('a REPLACES batch that overlaps what was applied is not applied out of or
   r.onDatagram(commit(13, 3, 3, 2, true));
   t.same(applied, [{ batchId: 1, pages: [0] }]);
   t.equal(r.expected, 12);
+  // Its last DATA arrives: every number it names is here, but 10..11 were batch 1's.
+  const { r: r2, applied: applied2, resyncs } = receiver();
+  r2.onDatagram(data(10, 0));
+  r2.onDatagram(commit(11, 1, 1));
+  r2.onDatagram(data(12, 1, 2));
+  r2.onDatagram(commit(13, 3, 3, 2, true));
+  t.same(applied2, [{ batchId: 1, pages: [0] }], 'batch 2 is not applied');
+  t.equal(r2.counters.batchesDropped, 1, 'it is dropped as begun before the apply point');
+  t.equal(r2.counters.invalid, 0, 'not taken for a malformed batch');
+  t.same(resyncs, [], 'so nothing is asked for again');
+  t.equal(r2.expected, 14);
+  t.equal(r2.heldBytes, 0, 'its staged DATA released');
+});
+
+t.test('a REPLACES batch at the apply point, its COMMIT first, applies and drops nothing', async (t) => {
+  const { r, applied } = receiver();
+  r.onDatagram({ ...commit(12, 2, 2, 1, true), full: true });
+  r.onDatagram(data(11, 1));
+  t.same(applied, []);
+  r.onDatagram(data(10, 0));
+  t.same(applied, [{ batchId: 1, pages: [0, 1] }]);
+  t.equal(r.counters.batchesDropped, 0);
+  t.equal(r.counters.batchesApplied, 1);
+  t.equal(r.expected, 13);
+  t.ok(r.idle);
 });
 
 t.test('DIGEST: refused whole when its pages pass the segment or are not whole numbers (§6.3)', async (t) => {

@@ -139,16 +139,17 @@ t.test('a heartbeat that reveals nothing new arms no NACK', async (t) => {
   t.same(nacks, []);
 });
 
-t.test(`a NACK carries at most ${MAX_NACK_RANGES} ranges, the first ones from the apply point (spec §6.1)`, async (t) => {
+t.test(`a NACK carries at most ${MAX_NACK_RANGES} ranges, the first ones from the apply point, each whole (spec §6.1)`, async (t) => {
   const { r, clock, nacks } = receiver();
-  for (let s = 11; s <= 11 + 2 * 70; s += 2) r.onDatagram(data(s, 0, 1000 + s)); // 10, 12, ... missing: 71 gaps
+  // Hold 12, 15, 18, ...: 70 gaps of two numbers (10..11, 13..14, ...).
+  for (let k = 0; k < 70; k++) r.onDatagram(data(12 + 3 * k, 0, 1000 + k));
   clock.advance(10);
   const ranges = nacks[0]?.ranges ?? [];
   t.equal(ranges.length, MAX_NACK_RANGES);
-  t.same(ranges[0], { first: 10, count: 1 });
-  t.same(ranges.at(-1), { first: 10 + 2 * (MAX_NACK_RANGES - 1), count: 1 });
+  t.same(ranges[0], { first: 10, count: 2 });
+  t.same(ranges.at(-1), { first: 10 + 3 * (MAX_NACK_RANGES - 1), count: 2 }, 'the last range is not cut short');
   t.ok(
-    ranges.every((x) => x.count === 1),
+    ranges.every((x, i) => x.count === 2 && x.first === 10 + 3 * i),
     'each gap is its own range',
   );
 });
@@ -166,6 +167,21 @@ t.test('with a multicast back-off the delay before each NACK is drawn afresh, af
     nacks.map((n) => n.at),
     [30, 30 + 50 + 7, 30 + 50 + 7 + 100 + 12],
   );
+});
+
+t.test('with a multicast back-off an applied batch resets the wait to the random delay alone', async (t) => {
+  const { r, clock, nacks, applied } = receiver({ nackBackoff: () => 30 });
+  r.onDatagram(data(11));
+  r.onDatagram(commit(12, 2, 2));
+  clock.advance(40); // NACK at 30; the next one is armed for 30 + 50 + 30
+  t.equal(nacks.length, 1);
+  r.onDatagram(data(10, 1));
+  t.same(applied, [1]);
+  r.onDatagram(data(14, 0, 2)); // a new gap: 13
+  clock.advance(29);
+  t.equal(nacks.length, 1);
+  clock.advance(1);
+  t.same(nacks.at(-1), { at: 70, ranges: [{ first: 13, count: 1 }] }, 'the draw of 30 ms, no NACK Delay or Retry added');
 });
 
 t.test('the multicast NACK delay is the truncated exponential of spec §8.2', async (t) => {
