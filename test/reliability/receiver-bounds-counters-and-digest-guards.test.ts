@@ -131,6 +131,18 @@ t.test('counters and getters of a batch applied: bytes, batches, pending, idle, 
   t.equal(r.expected, 14);
 });
 
+t.test('a lost tail alone (nothing held, Highest Seq ahead) is pending, not idle', async (t) => {
+  const { r } = receiver();
+  r.onHighestSeq(12);
+  t.notOk(r.idle, 'three numbers missing');
+  t.equal(r.pending, 3);
+  t.same(
+    r.onDigest(0, 0, new BigUint64Array(1), () => 1n),
+    [],
+    'so a DIGEST is not compared yet',
+  );
+});
+
 t.test('join progress: page bytes of the first batch held, of the segment total; gone once it is applied', async (t) => {
   const { r } = receiver();
   t.same(r.joinProgress, { bytesDone: 0, bytesTotal: 8 * 1024 });

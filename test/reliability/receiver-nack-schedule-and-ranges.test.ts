@@ -86,6 +86,27 @@ t.test('a repair that fills part of the gap brings the next NACK back to NACK Re
   t.same(nacks.at(-1), { at: 450, ranges: [{ first: 11, count: 2 }] }, 'NACK Retry after the repair, for what is still missing');
 });
 
+t.test('a datagram that fills part of a gap never postpones a NACK already due sooner', async (t) => {
+  const { r, clock, nacks } = receiver();
+  r.onDatagram(data(12)); // 10 and 11 missing
+  clock.advance(5);
+  r.onDatagram(data(11, 1)); // reordering, before the first NACK
+  clock.advance(5);
+  t.same(nacks, [{ at: 10, ranges: [{ first: 10, count: 1 }] }], 'still at NACK Delay');
+  // Now at NACK Retry (50 ms): the next NACK is due at 60.
+  const { r: r2, clock: c2, nacks: n2 } = receiver();
+  r2.onDatagram(data(12));
+  c2.advance(30); // NACK at 10 for 10..11
+  r2.onDatagram(data(10));
+  c2.advance(30);
+  t.same(
+    n2.map((n) => n.at),
+    [10, 60],
+    'the repair at 30 leaves the NACK due at 60',
+  );
+  t.same(n2[1]?.ranges, [{ first: 11, count: 1 }]);
+});
+
 t.test('an applied batch brings the NACK timer back to NACK Delay', async (t) => {
   const { r, clock, nacks, applied } = receiver();
   r.onDatagram(data(11));
