@@ -186,6 +186,21 @@ t.test('a REPLACES batch whole beyond a gap drops the held datagrams before it a
   t.equal(r.onDatagram(data(10, 0)), 'duplicate', 'a late copy of an obsolete number');
 });
 
+t.test('until a REPLACES batch is whole, an earlier batch that completes is still applied first', async (t) => {
+  const { r, applied } = receiver();
+  // Batch 1: DATA 10..12, COMMIT 13, with 10 late. Batch 2 REPLACES: DATA 14, COMMIT 15.
+  r.onDatagram(data(11, 1));
+  r.onDatagram(data(12, 2));
+  r.onDatagram(commit(13, 3, 3));
+  r.onDatagram(commit(15, 1, 1, 2, true));
+  r.onDatagram(data(10, 0));
+  t.same(applied, [{ batchId: 1, pages: [0, 1, 2] }], 'batch 1 is whole before batch 2: it is not obsolete yet');
+  t.equal(r.counters.batchesDropped, 0);
+  r.onDatagram(data(14, 5, 2));
+  t.same(applied.at(-1), { batchId: 2, pages: [5] });
+  t.equal(r.counters.batchesDropped, 0);
+});
+
 t.test('only the latest REPLACES batch counts; an older one arriving later is not tried', async (t) => {
   const { r, applied } = receiver();
   // 10 lost (batch 1); REPLACES batch 2: DATA 11, COMMIT 12; REPLACES batch 3: DATA 13, COMMIT 14.
