@@ -109,6 +109,21 @@ export const EQUIVALENT = [
     'the stamp wrap (`=== 0x1_0000_0000` and its `fill(0)`)',
     'reached after 2^32 - 1 batches of one receiver; a stale stamp could only collide with one that old',
   ],
+  [
+    'src/reliability/receiver.ts:161 (idle)',
+    '`#held.size === 0` or `#assembly.length === 0` -> true, their `&&` -> `||`',
+    'held DATA and the assembly lie in [expected, highest]: `highest + 1 === expected` already means both are empty',
+  ],
+  [
+    'src/reliability/receiver.ts:208',
+    '`seqLt(this.#replace.seq, this.#expected)` -> false',
+    '#tryReplace then refuses that REPLACES COMMIT itself (its first seq is before the apply point); only the stale reference stays',
+  ],
+  [
+    'src/reliability/receiver.ts:281',
+    'the scan bound `#replaceScan < commit.dataCount` -> true or `<=`',
+    'the scan then runs on past the batch while numbers are held; the next line only asks `< dataCount`, and a new REPLACES resets it',
+  ],
 ];
 
 /** Test files that import src/ directly and spawn no daemon. */

@@ -163,6 +163,8 @@ t.test('a refused first batch also ends the join progress (its RESYNC starts ano
   r.onDatagram(commit(11, 1, 1));
   t.same(resyncs, [[0, 1, false]]);
   t.equal(r.counters.resyncsSent, 1);
+  t.equal(r.counters.batchesDropped, 1, 'a refused batch counts as dropped');
+  t.equal(r.counters.batchesApplied, 0);
   t.equal(r.joinProgress, undefined);
   t.equal(r.heldBytes, 0);
 });
