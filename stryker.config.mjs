@@ -28,6 +28,21 @@ const CODEC_TESTS = [
   'test/udp/codec-*.test.ts',
 ];
 
+/**
+ * The tests that drive a FlowReceiver directly, with hand-made datagrams. The flow-pair tests
+ * (converges-under-loss, replaces-lost-history, batch-bigger-than-old-window, and InFlow's
+ * full-resync log) reach it too but cost several times more per mutant on the shared machine;
+ * left out, the score is a lower bound.
+ */
+const RECEIVER_TESTS = [
+  'test/reliability/receiver-*.test.ts',
+  'test/reliability/malformed-batch-resyncs.test.ts',
+  'test/reliability/hostile-counts-bounded.test.ts',
+];
+
+/** Every test of test/session/: all drive the cores of src/session/ without a daemon. */
+const SESSION_TESTS = ['test/session/*.test.ts'];
+
 /** Module -> the test files that check it. A module missing here runs UNIT_TESTS. */
 const MODULES = {
   'src/udp/serial.ts': ['test/udp/serial-*.test.ts'],
@@ -41,8 +56,18 @@ const MODULES = {
   'src/udp/seal.ts': ['test/udp/seal-*.test.ts', 'test/udp/vectors-decode-and-reencode.test.ts'],
   'src/segments/scanner.ts': ['test/segments/scanner-*.test.ts', 'test/segments/sliced-scan-*.test.ts'],
   'src/reliability/sender.ts': ['test/reliability/*.test.ts'],
-  'src/reliability/receiver.ts': ['test/reliability/*.test.ts'],
+  'src/reliability/receiver.ts': RECEIVER_TESTS,
   'src/reliability/batch-assembly.ts': ['test/reliability/*.test.ts'],
+  // The session core: its own unit tests and the session tests (test/fixtures/session-harness.ts
+  // drives master and remote sessions with fake flows and a fake clock; no daemon, no socket).
+  'src/session/admission.ts': ['test/session/admission-*.test.ts'],
+  'src/session/link.ts': SESSION_TESTS,
+  'src/session/timers.ts': SESSION_TESTS,
+  'src/session/states.ts': SESSION_TESTS,
+  'src/session/reject-budget.ts': SESSION_TESTS,
+  'src/session/multicast-fallback.ts': SESSION_TESTS,
+  'src/session/master-session.ts': SESSION_TESTS,
+  'src/session/remote-session.ts': SESSION_TESTS,
 };
 
 /**
@@ -83,6 +108,21 @@ export const EQUIVALENT = [
     'src/reliability/batch-assembly.ts:106',
     'the stamp wrap (`=== 0x1_0000_0000` and its `fill(0)`)',
     'reached after 2^32 - 1 batches of one receiver; a stale stamp could only collide with one that old',
+  ],
+  [
+    'src/reliability/receiver.ts:161 (idle)',
+    '`#held.size === 0` or `#assembly.length === 0` -> true, their `&&` -> `||`',
+    'held DATA and the assembly lie in [expected, highest]: `highest + 1 === expected` already means both are empty',
+  ],
+  [
+    'src/reliability/receiver.ts:208',
+    '`seqLt(this.#replace.seq, this.#expected)` -> false',
+    '#tryReplace then refuses that REPLACES COMMIT itself (its first seq is before the apply point); only the stale reference stays',
+  ],
+  [
+    'src/reliability/receiver.ts:281',
+    'the scan bound `#replaceScan < commit.dataCount` -> true or `<=`',
+    'the scan then runs on past the batch while numbers are held; the next line only asks `< dataCount`, and a new REPLACES resets it',
   ],
 ];
 

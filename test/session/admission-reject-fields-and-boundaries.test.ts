@@ -1,0 +1,76 @@
+// spec §4.3 and §4.6: what each REJECT of admission carries (Expected = the master's value,
+// Offered = the remote's), where each check's boundary lies, and the version-2 HELLO
+// without a NONCE (§10.4), which is dropped rather than answered.
+import t from 'tap';
+import { admit, pickVersion, versionWord, type AdmissionContext } from '../../src/session/admission.js';
+import { hello } from '../fixtures/session-harness.js';
+
+const base: AdmissionContext = {
+  closing: false,
+  versions: { min: 1, max: 1 },
+  remotes: 2,
+  addressProblem: () => undefined,
+  pageSize: 1024,
+  wordSize: 8,
+  segSize: 4096,
+  bcSize: 0,
+  session: undefined,
+};
+const FROM = '127.0.0.1|40000';
+
+t.test('client-id: Src >= N is refused with Expected N and Offered Src; Src N-1 is the last id admitted', async (t) => {
+  t.match(admit(hello({ src: 2 }), FROM, base), { kind: 'reject', reason: 'client-id', expected: 2, offered: 2 });
+  t.match(admit(hello({ src: 1 }), FROM, base), { kind: 'welcome', replaces: 'nothing' });
+  t.match(admit(hello({ src: 0 }), FROM, { ...base, remotes: 1 }), { kind: 'welcome' }, 'N = 1: only client id 0');
+});
+
+t.test('each size REJECT carries the master value as Expected and the HELLO value as Offered', async (t) => {
+  t.match(admit(hello({ pageSize: 2048 }), FROM, base), { kind: 'reject', reason: 'page-size', expected: 1024, offered: 2048 });
+  t.match(admit(hello({ wordSize: 4 }), FROM, base), { kind: 'reject', reason: 'word-size', expected: 8, offered: 4 });
+  t.match(admit(hello({ segSize: 8192 }), FROM, base), { kind: 'reject', reason: 'seg-size', expected: 4096, offered: 8192 });
+  t.match(admit(hello({ bcSize: 8192 }), FROM, { ...base, bcSize: 4096 }), { kind: 'reject', reason: 'bc-size', expected: 4096, offered: 8192 });
+});
+
+t.test('address, duplicate and unavailable carry 0 / 0', async (t) => {
+  t.match(admit(hello(), FROM, { ...base, addressProblem: () => 'no' }), { kind: 'reject', reason: 'address', expected: 0, offered: 0 });
+  t.match(admit(hello(), FROM, { ...base, closing: true }), { kind: 'reject', reason: 'unavailable', expected: 0, offered: 0 });
+  const session = { peerKey: '127.0.0.1|40001', remoteEpoch: 1, live: true };
+  t.match(admit(hello(), FROM, { ...base, session }), { kind: 'reject', reason: 'duplicate', expected: 0, offered: 0 });
+});
+
+t.test('the address check asks about the HELLO client id', async (t) => {
+  const asked: number[] = [];
+  const c = { ...base, remotes: 4, addressProblem: (id: number) => (asked.push(id), undefined) };
+  t.match(admit(hello({ src: 3 }), FROM, c), { kind: 'welcome' });
+  t.same(asked, [3]);
+});
+
+t.test('bc-size: a HELLO BC Size of 0 always passes; nonzero must equal the master BC_size, also when it has none', async (t) => {
+  t.match(admit(hello({ bcSize: 0 }), FROM, { ...base, bcSize: 4096 }), { kind: 'welcome' }, 'a remote that takes no BC');
+  t.match(admit(hello({ bcSize: 4096 }), FROM, { ...base, bcSize: 4096 }), { kind: 'welcome' });
+  t.match(admit(hello({ bcSize: 4096 }), FROM, base), { kind: 'reject', reason: 'bc-size', expected: 0, offered: 4096 });
+});
+
+t.test('the welcome names the highest version both speak', async (t) => {
+  const v12 = { ...base, versions: { min: 1, max: 2 } };
+  t.match(admit(hello({ versionMin: 1, versionMax: 1 }), FROM, v12), { kind: 'welcome', version: 1 });
+  t.match(admit(hello({ versionMin: 1, versionMax: 3, nonce: new Uint8Array(16) }), FROM, v12), { kind: 'welcome', version: 2 });
+});
+
+t.test('a HELLO that offers version 2 without a NONCE is dropped as decode-option, not answered (§10.4)', async (t) => {
+  const v2 = { ...base, versions: { min: 2, max: 2 } };
+  t.same(admit(hello({ versionMin: 2, versionMax: 2 }), FROM, v2), { kind: 'drop', reason: 'decode-option' });
+  t.match(admit(hello({ versionMin: 2, versionMax: 2, nonce: new Uint8Array(16) }), FROM, v2), { kind: 'welcome', version: 2 });
+});
+
+t.test('pickVersion: undefined when the ranges do not overlap, the shared version when they touch', async (t) => {
+  t.equal(pickVersion({ min: 1, max: 1 }, { min: 2, max: 3 }), undefined);
+  t.equal(pickVersion({ min: 2, max: 3 }, { min: 1, max: 1 }), undefined);
+  t.equal(pickVersion({ min: 1, max: 2 }, { min: 2, max: 3 }), 2, 'ranges that share one version');
+  t.equal(pickVersion({ min: 3, max: 3 }, { min: 1, max: 3 }), 3);
+});
+
+t.test('versionWord keeps one byte per bound', async (t) => {
+  t.equal(versionWord({ min: 1, max: 1 }), 0x0101);
+  t.equal(versionWord({ min: 0x1ff, max: 0x102 }), 0xff02);
+});
