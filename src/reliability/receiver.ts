@@ -275,7 +275,11 @@ export class FlowReceiver {
       }
       this.#scanPos = seqAdd(this.#scanPos, 1);
     }
-    if (progressed) this.#nackBackoff = this.options.nackDelayMs ?? (this.options.nackBackoff ? 0 : 10);
+    if (progressed) {
+      this.#nackBackoff = this.options.nackDelayMs ?? (this.options.nackBackoff ? 0 : 10);
+      // The wait starts over (a multicast one with a fresh draw: #armNack keeps a running one).
+      if (this.options.nackBackoff) this.#nackTimer.cancel();
+    }
     if (this.missing > 0) this.#armNack();
     else this.#nackTimer.cancel();
   }
@@ -372,6 +376,10 @@ export class FlowReceiver {
   }
 
   #armNack(): void {
+    // spec §8.2: one random multicast delay per wait, drawn when it begins. Drawing again on
+    // every arrival while the timer runs would NACK at the earliest of many draws, so the
+    // receivers of a group would no longer spread out and suppress each other's NACKs.
+    if (this.options.nackBackoff && this.#nackTimer.armed) return;
     const random = this.options.nackBackoff?.() ?? 0;
     this.#nackTimer.armAt(this.options.clock.now() + this.#nackBackoff + random);
   }

@@ -190,6 +190,27 @@ t.test('with a multicast back-off the delay before each NACK is drawn afresh, af
   );
 });
 
+t.test('with a multicast back-off one delay is drawn per wait, not per datagram that arrives during it (spec §8.2)', async (t) => {
+  // Found by mutation testing: each arrival drew again and the timer kept the earliest, so
+  // eight datagrams after one gap NACKed at the smallest of eight draws.
+  const draws = [40, 35, 30, 25, 20, 15, 10, 5];
+  let drawn = 0;
+  const { r, clock, nacks } = receiver({ nackBackoff: () => (drawn++, draws.shift() ?? 0) });
+  for (let seq = 11; seq <= 18; seq++) {
+    r.onDatagram(data(seq));
+    clock.advance(1);
+  }
+  t.equal(drawn, 1, 'one draw for the one wait');
+  clock.advance(30);
+  t.same(nacks, [], 'nothing before the 40 ms drawn');
+  clock.advance(2);
+  t.same(
+    nacks.map((n) => n.at),
+    [40],
+    'the NACK at the first draw',
+  );
+});
+
 t.test('with a multicast back-off an applied batch resets the wait to the random delay alone', async (t) => {
   const { r, clock, nacks, applied } = receiver({ nackBackoff: () => 30 });
   r.onDatagram(data(11));
