@@ -10,8 +10,9 @@
 // makes a run several times faster; PDSM_MUTATION_PER_FILE=1 runs them one process per file,
 // so the report says which file killed each mutant.
 //
-// Equivalent mutants (a change that cannot alter behaviour) are marked in the source with
-// `// Stryker disable next-line <mutator>: <reason>`, one reason each; none are excluded here.
+// Equivalent mutants (a change that cannot alter behaviour) are listed in EQUIVALENT below,
+// one reason each, and still counted as survivors: nothing is excluded from the score, and
+// the sources carry no `// Stryker disable` comments.
 
 import { readdirSync } from 'node:fs';
 import { posix } from 'node:path';
