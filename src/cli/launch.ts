@@ -85,21 +85,27 @@ export interface PlaceOptions {
   maxClients: number;
 }
 
+/** Places not removed yet: endChildrenOnSignals removes them too (their daemons leave segments in place by design). */
+const livePlaces = new Set<Place>();
+
 /** A private registry folder for `keyBase` and `port`. */
 export function makePlace(o: PlaceOptions): Place {
   const dir = mkdtempSync(join(tmpdir(), o.prefix));
   const key = `0x${o.keyBase.toString(16)}`;
-  return {
+  const place: Place = {
     dir,
     keyBase: o.keyBase,
     key,
     port: o.port,
     args: ['-d', dir, '-k', key],
     remove() {
+      livePlaces.delete(place);
       removeSegments(o.keyBase, o.maxClients);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  livePlaces.add(place);
+  return place;
 }
 
 export interface Proc {
@@ -137,18 +143,49 @@ export interface WatchOptions {
 
 const running = new Set<ChildProcess>();
 let exitHooked = false;
+function killAll(): void {
+  for (const c of running) {
+    try {
+      if (c.pid) process.kill(c.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 function killAllAtExit(): void {
   if (exitHooked) return;
   exitHooked = true;
-  process.on('exit', () => {
-    for (const c of running) {
-      try {
-        if (c.pid) process.kill(c.pid, 'SIGKILL');
-      } catch {
-        // already gone
+  process.on('exit', killAll);
+}
+
+let signalsHooked = false;
+/**
+ * For test files: a signal's default action ends the process without 'exit' (a test
+ * runner's timeout sends SIGTERM), so the children would outlive it, holding segments and
+ * ports. After this call SIGTERM and SIGHUP first SIGKILL every child still running and
+ * remove every place (makePlace) not removed yet, segments and folder; then the signal is raised again without this handler, so the process ends as it would have
+ * (another handler, e.g. the runner's signal-exit, still runs). Not for programs that handle
+ * those signals themselves (the demo stops its daemons gracefully).
+ */
+export function endChildrenOnSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      killAll();
+      for (const place of [...livePlaces]) {
+        try {
+          place.remove();
+        } catch {
+          // best effort on the way out
+        }
       }
-    }
-  });
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
 }
 
 /** Keep `child`'s stderr, answer waits on it, stop it by pid; SIGKILLed at process exit if still running. */
