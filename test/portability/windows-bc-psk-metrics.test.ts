@@ -1,31 +1,18 @@
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { freeUdpPort } from '../fixtures/cluster.js';
 import { freeTcpPort, scrape } from '../fixtures/admin.js';
 import { testPlace } from '../fixtures/daemon.js';
 import { writeKey } from '../fixtures/keys.js';
 import { host, win32, type Platform } from '../fixtures/portability/platforms.js';
-import { AgentPool, BIN, eventuallyAsync, startOn, type Agent, type Proc } from '../fixtures/portability/processes.js';
+import { BIN, eventuallyAsync, WindowsKit, type Agent, type Proc } from '../fixtures/portability/processes.js';
 
 // issue 15: what windows-daemons.test.ts does not cover on Windows: the broadcast segment
 // (unicast fan-out and IPv4 multicast on lo), a pre-shared key on both sides, and the
 // Prometheus endpoint of the Windows daemon, each in both directions (Windows master with a
 // Linux remote, and the other way round).
 const win = win32();
-const work = mkdtempSync(join(tmpdir(), 'pdsm-winbc-'));
-t.teardown(() => rmSync(work, { recursive: true, force: true }));
-const agents = new AgentPool(
-  (fn) => t.teardown(fn),
-  (p) => (p.pipes ? undefined : join(work, 'agent.log')),
-);
-
-let logs = 0;
-function daemon(p: Platform, bin: string, args: string[]): Proc {
-  return startOn(p, bin, args, p.pipes ? {} : { logFile: join(work, `daemon-${++logs}.log`) });
-}
-const stopSignal = (p: Platform): NodeJS.Signals => (p.pipes ? 'SIGTERM' : 'SIGINT');
+const kit = new WindowsKit((fn) => t.teardown(fn), 'pdsm-winbc-');
+const { agents } = kit;
 
 const group = (): string => `239.${Math.floor(Math.random() * 200) + 20}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 1}`;
 
@@ -54,11 +41,21 @@ if (typeof win === 'string') {
           const attached: Agent[] = [];
           t.teardown(async () => {
             for (const a of attached) await a.detach();
-            for (const [p, on] of procs.reverse()) await p.stop(stopSignal(on), 15_000);
+            for (const [p, on] of procs.reverse()) await p.stop(kit.stopSignal(on), 15_000);
             place.cleanup();
           });
 
-          const master = daemon(masterOn, BIN.master, [...common(masterOn), '-p', '1', '-b', '4096', '-L', '127.0.0.1', ...mc.master, ...metrics(masterOn)]);
+          const master = kit.daemon(masterOn, BIN.master, [
+            ...common(masterOn),
+            '-p',
+            '1',
+            '-b',
+            '4096',
+            '-L',
+            '127.0.0.1',
+            ...mc.master,
+            ...metrics(masterOn),
+          ]);
           procs.push([master, masterOn]);
           await master.waitFor(/running/);
           t.match(
@@ -66,7 +63,7 @@ if (typeof win === 'string') {
             bc === 'multicast' ? /broadcast segment .*mode="multicast / : /broadcast segment .*mode="unicast fan-out"/,
             `the master sends BC by ${bc}`,
           );
-          const remote = daemon(remoteOn, BIN.remote, [...common(remoteOn), '-n', '0', '-H', '127.0.0.1', ...mc.remote, ...metrics(remoteOn)]);
+          const remote = kit.daemon(remoteOn, BIN.remote, [...common(remoteOn), '-n', '0', '-H', '127.0.0.1', ...mc.remote, ...metrics(remoteOn)]);
           procs.push([remote, remoteOn]);
           await remote.waitFor(/joined master/);
           await remote.waitFor(/registry written/);

@@ -1,13 +1,12 @@
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeUdpPort } from '../fixtures/cluster.js';
 import { ROOT, testPlace } from '../fixtures/daemon.js';
 import { C_DIR, makeLib } from '../fixtures/clients.js';
 import { host, win32, type Platform } from '../fixtures/portability/platforms.js';
-import { AgentPool, BIN, eventuallyAsync, exitOf, startOn, type Agent, type Proc } from '../fixtures/portability/processes.js';
+import { BIN, eventuallyAsync, exitOf, WindowsKit, type Agent, type Proc } from '../fixtures/portability/processes.js';
 
 // The daemons on Windows: node.exe under Wine runs pdsm_master (or pdsm_remote) from dist/,
 // a native Linux daemon is the other end on 127.0.0.1, and an application on each side
@@ -16,27 +15,16 @@ import { AgentPool, BIN, eventuallyAsync, exitOf, startOn, type Agent, type Proc
 // `pdsm status` on Windows reaches the daemon through its named pipe (src/platform.ts).
 // node.exe cannot write to a host pipe: its output goes to files in a private folder.
 const win = win32();
-const work = mkdtempSync(join(tmpdir(), 'pdsm-windaemons-'));
-t.teardown(() => rmSync(work, { recursive: true, force: true }));
-
-// node.exe takes seconds to start under Wine: one agent per platform for the whole file.
-const agents = new AgentPool(
-  (fn) => t.teardown(fn),
-  (p) => (p.pipes ? undefined : join(work, 'agent.log')),
-);
-
-let logs = 0;
-/** A daemon on `p`; Windows ones log to a file and stop on SIGINT (Wine passes it on as Ctrl+C). */
-function daemon(p: Platform, bin: string, args: string[]): Proc {
-  return startOn(p, bin, args, p.pipes ? {} : { logFile: join(work, `daemon-${++logs}.log`) });
-}
+const kit = new WindowsKit((fn) => t.teardown(fn), 'pdsm-windaemons-');
+const { agents, work } = kit;
+const daemon = (p: Platform, bin: string, args: string[]): Proc => kit.daemon(p, bin, args);
 
 /**
  * A bin run to completion by node.exe under Wine (or, with `exe`, that Windows program
  * instead of node.exe): its exit status and what it printed.
  */
 function runOnWindows(w: Platform, bin: string, args: string[], o: { exe?: string; env?: NodeJS.ProcessEnv } = {}): { status: number | null; out: string } {
-  const file = join(work, `run-${++logs}.log`);
+  const file = kit.logFile('run');
   const fd = openSync(file, 'w');
   // w.prefix ends with node.exe; a program of its own takes its place.
   const argv = o.exe ? [...w.prefix.slice(0, -1), o.exe, ...args] : [...w.prefix, w.path(bin), ...args];
@@ -63,7 +51,7 @@ function buildLoadExe(): string {
   return (loadExe = exe);
 }
 
-const stopSignal = (p: Platform): NodeJS.Signals => (p.pipes ? 'SIGTERM' : 'SIGINT');
+const stopSignal = (p: Platform): NodeJS.Signals => kit.stopSignal(p);
 
 if (typeof win === 'string') {
   t.test('the daemons on Windows under Wine', { skip: win }, () => {});
