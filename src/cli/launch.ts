@@ -164,9 +164,10 @@ let signalsHooked = false;
  * For test files: a signal's default action ends the process without 'exit' (a test
  * runner's timeout sends SIGTERM), so the children would outlive it, holding segments and
  * ports. After this call SIGTERM and SIGHUP first SIGKILL every child still running and
- * remove every place (makePlace) not removed yet, segments and folder; then the signal is raised again without this handler, so the process ends as it would have
- * (another handler, e.g. the runner's signal-exit, still runs). Not for programs that handle
- * those signals themselves (the demo stops its daemons gracefully).
+ * remove every place (makePlace) not removed yet, segments and folder; then the signal is
+ * raised again without this handler, so the process ends as it would have (another
+ * handler, e.g. the runner's signal-exit, still runs). Not for programs that handle those
+ * signals themselves (the demo stops its daemons gracefully).
  */
 export function endChildrenOnSignals(): void {
   if (signalsHooked) return;

@@ -381,8 +381,9 @@ export class RemoteSession {
     if (this.#accepting) {
       // spec §4.6: a later WELCOME of the same master while we still prepare for the first
       // is the session the master holds now: when ours went unvalidated past its liveness
-      // (this node stalled), our retransmitted HELLO opened a new one, with a new NONCE and
-      // COOKIE. Keys from the first would fail (auth) both ways until a REJECT not-joined.
+      // (this node stalled), our retransmitted HELLO opened a new one, with a new NONCE (the
+      // COOKIE may repeat). Keys from the first would fail (auth) both ways until a REJECT
+      // not-joined.
       if (this.#accepting.epoch === w.epoch) this.#accepting = w;
       return;
     }
