@@ -17,7 +17,6 @@ import { BIN, eventuallyAsync, exitOf, WindowsKit, type Agent, type Proc } from 
 const win = win32();
 const kit = new WindowsKit((fn) => t.teardown(fn), 'pdsm-windaemons-');
 const { agents, work } = kit;
-const daemon = (p: Platform, bin: string, args: string[]): Proc => kit.daemon(p, bin, args);
 
 /**
  * A bin run to completion by node.exe under Wine (or, with `exe`, that Windows program
@@ -51,8 +50,6 @@ function buildLoadExe(): string {
   return (loadExe = exe);
 }
 
-const stopSignal = (p: Platform): NodeJS.Signals => kit.stopSignal(p);
-
 if (typeof win === 'string') {
   t.test('the daemons on Windows under Wine', { skip: win }, () => {});
 } else {
@@ -71,14 +68,14 @@ if (typeof win === 'string') {
         const attached: Agent[] = [];
         t.teardown(async () => {
           for (const a of attached) await a.detach();
-          for (const [p, on] of procs.reverse()) await p.stop(stopSignal(on), 15_000);
+          for (const [p, on] of procs.reverse()) await p.stop(kit.stopSignal(on), 15_000);
           place.cleanup();
         });
 
-        const master = daemon(masterOn, BIN.master, [...common(masterOn), '-p', '1', '-L', '127.0.0.1']);
+        const master = kit.daemon(masterOn, BIN.master, [...common(masterOn), '-p', '1', '-L', '127.0.0.1']);
         procs.push([master, masterOn]);
         await master.waitFor(/running/);
-        const remote = daemon(remoteOn, BIN.remote, [...common(remoteOn), '-n', '0', '-H', '127.0.0.1']);
+        const remote = kit.daemon(remoteOn, BIN.remote, [...common(remoteOn), '-n', '0', '-H', '127.0.0.1']);
         procs.push([remote, remoteOn]);
         // A remote may say it joined before its registry file is written: wait for both.
         await remote.waitFor(/joined master/);
@@ -121,7 +118,7 @@ if (typeof win === 'string') {
 
         // A second daemon of the same role and id on Windows is refused while the first runs.
         const again = masterOn === win ? [BIN.master, '-p', '1', '-L', '127.0.0.1'] : [BIN.remote, '-n', '0', '-H', '127.0.0.1'];
-        const second = daemon(win, again[0]!, [...common(win), ...again.slice(1)]);
+        const second = kit.daemon(win, again[0]!, [...common(win), ...again.slice(1)]);
         t.equal(await exitOf(second, win.startMs), 1, 'a second Windows daemon with the same id exits 1');
         t.match(second.output(), /already running/, 'saying the first one runs');
 
