@@ -28,7 +28,8 @@ t.test('bytes written through one attachment are read through a second attachmen
   t.equal(writer.attached, true);
   t.ok(writer.buffer instanceof ArrayBuffer, 'buffer is an ArrayBuffer');
   t.equal(writer.buffer.byteLength, 8192, 'the buffer spans the segment');
-  t.equal(writer.buffer, writer.buffer, 'buffer is the same object on every read');
+  const firstRead = writer.buffer;
+  t.equal(writer.buffer, firstRead, 'buffer is the same object on every read');
 
   const out = new Uint8Array(writer.buffer);
   const seen = new Uint8Array(reader.buffer);
