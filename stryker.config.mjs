@@ -187,7 +187,8 @@ export default {
   concurrency,
   timeoutMS: 10000,
   timeoutFactor: 2,
-  ignorePatterns: ['dist', '.tap', 'coverage', 'reports', 'bench/results', '.stryker-tmp'],
+  // .cache holds the portability toolchains (a Wine prefix whose dosdevices links Stryker cannot copy).
+  ignorePatterns: ['dist', '.tap', 'coverage', 'reports', 'bench/results', '.stryker-tmp', '.cache', '.portability-js'],
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
