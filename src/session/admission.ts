@@ -47,17 +47,6 @@ export type Admission =
 
 const reject = (reason: RejectReason, expected: number, offered: number, text: string): Admission => ({ kind: 'reject', reason, expected, offered, text });
 
-/** spec §10.4: the highest version both speak, or undefined when the ranges do not overlap. */
-export function pickVersion(ours: VersionRange, theirs: VersionRange): number | undefined {
-  const v = Math.min(ours.max, theirs.max);
-  return v >= Math.max(ours.min, theirs.min) ? v : undefined;
-}
-
-/** spec §4.3: a version range in REJECT version's Expected and Offered: (min << 8) | max. */
-export function versionWord(r: VersionRange): number {
-  return ((r.min & 0xff) << 8) | (r.max & 0xff);
-}
-
 export function admit(m: HelloMessage, fromKey: string, c: AdmissionContext): Admission {
   if (c.closing) return reject('unavailable', 0, 0, 'the master is shutting down');
   const v = negotiateVersion(m, c.versions);

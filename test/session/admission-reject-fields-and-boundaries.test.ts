@@ -2,7 +2,8 @@
 // Offered = the remote's), where each check's boundary lies, and the version-2 HELLO
 // without a NONCE (§10.4), which is dropped rather than answered.
 import t from 'tap';
-import { admit, pickVersion, versionWord, type AdmissionContext } from '../../src/session/admission.js';
+import { admit, type AdmissionContext } from '../../src/session/admission.js';
+import { versionRange } from '../../src/udp/join.js';
 import { hello } from '../fixtures/session-harness.js';
 
 const base: AdmissionContext = {
@@ -63,14 +64,16 @@ t.test('a HELLO that offers version 2 without a NONCE is dropped as decode-optio
   t.match(admit(hello({ versionMin: 2, versionMax: 2, nonce: new Uint8Array(16) }), FROM, v2), { kind: 'welcome', version: 2 });
 });
 
-t.test('pickVersion: undefined when the ranges do not overlap, the shared version when they touch', async (t) => {
-  t.equal(pickVersion({ min: 1, max: 1 }, { min: 2, max: 3 }), undefined);
-  t.equal(pickVersion({ min: 2, max: 3 }, { min: 1, max: 1 }), undefined);
-  t.equal(pickVersion({ min: 1, max: 2 }, { min: 2, max: 3 }), 2, 'ranges that share one version');
-  t.equal(pickVersion({ min: 3, max: 3 }, { min: 1, max: 3 }), 3);
+t.test('the session version is the highest both speak; ranges apart are REJECT version with both ranges', async (t) => {
+  const nonce = new Uint8Array(16);
+  const at = (min: number, max: number) => ({ ...base, versions: { min, max } });
+  t.match(admit(hello({ versionMin: 1, versionMax: 1 }), FROM, at(2, 3)), { kind: 'reject', reason: 'version', expected: 0x0203, offered: 0x0101 });
+  t.match(admit(hello({ versionMin: 1, versionMax: 2, nonce }), FROM, at(2, 3)), { kind: 'welcome', version: 2 }, 'ranges that share one version');
+  t.match(admit(hello({ versionMin: 3, versionMax: 3, nonce }), FROM, at(1, 3)), { kind: 'welcome', version: 3 });
+  t.match(admit(hello({ versionMin: 2, versionMax: 5, nonce }), FROM, at(1, 3)), { kind: 'welcome', version: 3 }, 'the highest both speak');
 });
 
-t.test('versionWord keeps one byte per bound', async (t) => {
-  t.equal(versionWord({ min: 1, max: 1 }), 0x0101);
-  t.equal(versionWord({ min: 0x1ff, max: 0x102 }), 0xff02);
+t.test('REJECT version keeps one byte per bound', async (t) => {
+  t.equal(versionRange(1, 1), 0x0101);
+  t.equal(versionRange(0x1ff, 0x102), 0xff02);
 });
