@@ -1,8 +1,9 @@
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeUdpPort } from '../fixtures/cluster.js';
-import { testPlace } from '../fixtures/daemon.js';
+import { ROOT, testPlace } from '../fixtures/daemon.js';
 import { host, win32, type Platform } from '../fixtures/portability/platforms.js';
 import { BIN, eventuallyAsync, exitOf, WindowsKit, type Proc } from '../fixtures/portability/processes.js';
 import { readRemoteRegistry } from '../../src/segments/registry.js';
@@ -21,6 +22,13 @@ import { TEST_ONLY_REFUSE_GLOBAL_ENV } from '../../src/segments/namespace.js';
 const win = win32();
 const kit = new WindowsKit((fn) => t.teardown(fn), 'pdsm-winns-');
 const refuse = { [TEST_ONLY_REFUSE_GLOBAL_ENV]: '1' };
+
+/** examples/c/pdsm_example.c (the seed-style client: fscanf, then OpenFileMapping) for Windows. */
+function exampleExe(): string {
+  const exe = join(kit.work, 'pdsm_example.exe');
+  if (!existsSync(exe)) execFileSync('x86_64-w64-mingw32-gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', exe, join(ROOT, 'examples/c/pdsm_example.c')]);
+  return exe;
+}
 
 if (typeof win === 'string') {
   t.test('the Windows mapping namespace under Wine', { skip: win }, () => {});
@@ -81,7 +89,8 @@ if (typeof win === 'string') {
       }
 
       // MO values from the Linux master reach each Windows remote, read there by the Node
-      // library (agent.mjs) and by examples/c/load.c on libpdsm, both through the registry file.
+      // library (agent.mjs), examples/c/load.c on libpdsm and the seed-style examples/c/pdsm_example.c,
+      // all through the registry file.
       const value = (n: number): bigint => 0x5100000000000000n + BigInt(n);
       for (let n = 0; n < 3; n++) {
         await onMaster.attach(place.dir, 'master', n);
@@ -100,6 +109,12 @@ if (typeof win === 'string') {
           { status: 0, out: `${value(n) + 1n} ${value(n)}` },
           `remote ${n}: examples/c/load.c (libpdsm) on Windows reads it too`,
         );
+        const example = kit.run(win, '', ['-d', dirOn(win), '-n', String(n), 'load', 'MO', '8'], { exe: exampleExe() });
+        t.same(
+          { status: example.status, out: example.out.trim() },
+          { status: 0, out: `${value(n)}` },
+          `remote ${n}: examples/c/pdsm_example.c on Windows reads it too`,
+        );
       }
 
       // RO the other way: pdsm poke on Windows into the Local\ remote 1, pdsm dump on Windows of
@@ -114,7 +129,7 @@ if (typeof win === 'string') {
       t.match(dump.out, new RegExp(`\\b${value(0)}\\b`), "pdsm dump on Windows prints the Global\\ remote's MO value");
 
       // The line is what readers follow: remote 0's file without it (an old file: Local\) makes
-      // both libraries look in Local\, where Windows has no such mapping.
+      // the libraries and the example look in Local\, where Windows has no such mapping.
       const stale = join(place.dir, 'without-namespace');
       mkdirSync(stale);
       const text = readFileSync(join(place.dir, 'pdsm_registry_client_0'), 'utf8');
@@ -123,6 +138,13 @@ if (typeof win === 'string') {
       const old = kit.run(win, '', ['0'], { exe: kit.loadExe(), env: { PDSM_REGISTRY_DIR: win.path(stale) } });
       t.equal(old.status, 1, 'load.c exits 1 there');
       t.match(old.out, /OpenFileMappingW Local\\pdsm-[0-9a-f]+: no such mapping/, 'naming the Local\\ mapping it tried');
+      const oldExample = kit.run(win, '', ['-d', win.path(stale), '-n', '0', 'load', 'MO', '8'], { exe: exampleExe() });
+      t.equal(oldExample.status, 1, 'pdsm_example.c exits 1 there');
+      t.match(
+        oldExample.out,
+        /OpenFileMapping MO Local\\pdsm-[0-9a-f]+ size \d+: Windows error 2\b/,
+        'naming the Local\\ mapping it tried (ERROR_FILE_NOT_FOUND)',
+      );
 
       // -r of the Global\ remote after a stop: exits 0 and removes the registry file.
       t.equal(await remotes[0]!.stop('SIGINT', 30_000), 0, 'SIGINT stops remote 0 (exit 0)');
