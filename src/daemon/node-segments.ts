@@ -117,10 +117,13 @@ function ownSegments(config: DaemonConfig): { own?: { uid: number; mode: number 
   return uid === undefined ? {} : { own: { uid, mode: config.mode } };
 }
 
-/** Whether `err` is Windows refusing a Global\ create (no SeCreateGlobalPrivilege). */
+/**
+ * Whether `err` is Windows refusing a Global\ create (no SeCreateGlobalPrivilege). An existing
+ * Global\ mapping this user may not open is another matter (OpenFileMappingW): no fall-back.
+ */
 function refusedGlobal(err: unknown): boolean {
   const cause = err instanceof PdsmError ? err.cause : err;
-  return isSystemError(cause) && cause.code === 'EACCES';
+  return isSystemError(cause) && cause.code === 'EACCES' && cause.syscall === 'CreateFileMappingW';
 }
 
 /** Issue 19.11: registry files are never group- or world-writable, whatever --mode says (0666 -> 0644). */
