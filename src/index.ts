@@ -14,6 +14,7 @@ import { PdsmError } from './errors.js';
 import { masterStRecords, REMOTE_ST, sliceOffset, ST_RECORD_SIZE } from './segments/layout.js';
 import { readMasterRegistry, readRemoteRegistry, registryDir, type SegmentEntry } from './segments/registry.js';
 import { Segment } from './segments/segment.js';
+import type { MappingNamespace } from './segments/namespace.js';
 import { StatusRecords, consistentRead, consistentWrite, type SeqlockOptions } from './segments/status.js';
 import type { WordSize } from './segments/word-codec.js';
 import { isWordSize } from './udp/join.js';
@@ -169,14 +170,19 @@ async function flushVia(client: ControlClient, request: Record<string, unknown>,
   return answer.flushed;
 }
 
-function attachAll(entries: Record<string, SegmentEntry | undefined>, readOnly: boolean): { segs: Record<string, Segment>; detach: () => void } {
+function attachAll(
+  entries: Record<string, SegmentEntry | undefined>,
+  readOnly: boolean,
+  namespace: MappingNamespace | undefined,
+): { segs: Record<string, Segment>; detach: () => void } {
   const segs: Record<string, Segment> = {};
   const detach = (): void => {
     for (const seg of Object.values(segs)) seg.detach();
   };
   try {
     for (const [label, entry] of Object.entries(entries)) {
-      if (entry) segs[label] = Segment.open(entry.key, entry.size, { create: false, readOnly, label });
+      // Windows: the namespace the registry file names (Local\ when it names none).
+      if (entry) segs[label] = Segment.open(entry.key, entry.size, { create: false, readOnly, label, ...(namespace ? { namespace } : {}) });
     }
   } catch (err) {
     detach();
@@ -195,7 +201,7 @@ export function attachRemote(options: AttachOptions & { clientId: number }): Rem
   const dir = registryDir(options.registryDir);
   const reg = readRemoteRegistry(dir, options.clientId);
   const wordSize = registryWordSize(reg.extra, `pdsm_registry_client_${options.clientId}`);
-  const { segs, detach } = attachAll({ MO: reg.MO, RO: reg.RO, BC: reg.BC, ST: reg.ST }, options.readOnly ?? false);
+  const { segs, detach } = attachAll({ MO: reg.MO, RO: reg.RO, BC: reg.BC, ST: reg.ST }, options.readOnly ?? false, reg.namespace);
   const record = { mo: REMOTE_ST.MO_IN, bc: REMOTE_ST.BC_IN, ro: REMOTE_ST.RO_OUT } as const;
   const control = new ControlClient(controlSocketPath(dir, options.clientId));
   const node: RemoteNode = {
@@ -222,7 +228,7 @@ export function attachMaster(options: AttachOptions = {}): MasterNode {
   const dir = registryDir(options.registryDir);
   const reg = readMasterRegistry(dir);
   const wordSize = registryWordSize(reg.extra, 'pdsm_master_registry');
-  const { segs, detach } = attachAll({ MO: reg.MO, RO: reg.RO, BC: reg.BC, ST: reg.ST }, options.readOnly ?? false);
+  const { segs, detach } = attachAll({ MO: reg.MO, RO: reg.RO, BC: reg.BC, ST: reg.ST }, options.readOnly ?? false, reg.namespace);
   const layout = masterStRecords(reg.segs);
   const slice = (seg: Segment, n: number): Buffer => {
     if (!Number.isInteger(n) || n < 0 || n >= reg.segs) {

@@ -9,7 +9,10 @@
  *   ./pdsm_example -n 3 cload MO 0 1024                             # loads see one whole batch
  *
  * The registry file's first two lines are read with fscanf exactly as the seed's clients
- * do; segments are attached with shmget(key, size, 0666) (no IPC_CREAT) and shmat. The
+ * do; segments are attached with shmget(key, size, 0666) (no IPC_CREAT) and shmat. On
+ * Windows (x86_64-w64-mingw32-gcc -O2 -o pdsm_example.exe pdsm_example.c) they are the
+ * daemon's named file mappings, opened with OpenFileMapping: `Local\pdsm-<key in hex>`, or
+ * `Global\pdsm-<key in hex>` when the registry file ends with `PDSM_namespace Global`. The
  * status segment (ST) line, when present, gives the seqlock of docs/design.md §3b:
  *   remote records: 0 = MO in, 1 = BC in, 2 = RO out; u64 generation at offset 0 of each
  *   64-byte record; odd while a batch is applied (in) or a writer writes (out).
@@ -19,8 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#else
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#endif
 
 #define ST_RECORD 64
 #define ST_MO_IN 0
@@ -39,6 +47,29 @@ static int die(const char *what) {
   return 1;
 }
 
+/* PDSM_namespace Global: the Windows mappings are in Global\ (else Local\); POSIX has none. */
+static int global_namespace;
+
+#ifdef _WIN32
+static unsigned char *attach(struct seg *s) {
+  char name[64];
+  snprintf(name, sizeof name, "%s\\pdsm-%x", global_namespace ? "Global" : "Local", s->key);
+  HANDLE h = OpenFileMappingA(FILE_MAP_READ | FILE_MAP_WRITE, FALSE, name);
+  /* A view larger than the mapping fails, as shmget does with a size larger than the segment. */
+  void *p =
+      h != NULL ? MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, (SIZE_T)s->size) : NULL;
+  DWORD err = GetLastError();
+  if (h != NULL) CloseHandle(h); /* the view keeps the mapping alive */
+  if (p == NULL) {
+    fprintf(stderr, "pdsm_example: %s %s %s size %d: Windows error %lu\n",
+            h == NULL ? "OpenFileMapping" : "MapViewOfFile", s->name, name, s->size,
+            (unsigned long)err);
+    return NULL;
+  }
+  s->base = p;
+  return p;
+}
+#else
 static unsigned char *attach(struct seg *s) {
   int id = shmget((key_t)s->key, (size_t)s->size, 0666);
   if (id < 0) {
@@ -54,6 +85,7 @@ static unsigned char *attach(struct seg *s) {
   s->base = p;
   return p;
 }
+#endif
 
 static volatile uint64_t *generation(struct seg *st, int record) {
   return (volatile uint64_t *)(st->base + record * ST_RECORD);
@@ -108,11 +140,21 @@ int main(int argc, char **argv) {
     fclose(f);
     return die("registry file is malformed");
   }
-  /* Optional lines that follow: BC and ST. */
+  /* Optional lines that follow: BC and ST; on Windows the last says which namespace. */
   char line[256];
   while (fgets(line, sizeof line, f) != NULL) {
     if (sscanf(line, "PDSM_BC_key %x PDSM_BC_size %d", &bc.key, &bc.size) == 2) continue;
     if (sscanf(line, "PDSM_ST_key %x PDSM_ST_size %d", &st.key, &st.size) == 2) continue;
+    if (strncmp(line, "PDSM_namespace ", 15) == 0) {
+      char *value = line + 15;
+      value[strcspn(value, "\r\n")] = '\0';
+      if (strcmp(value, "Global") != 0 && strcmp(value, "Local") != 0) {
+        fclose(f);
+        fprintf(stderr, "pdsm_example: PDSM_namespace \"%s\" is neither Global nor Local\n", value);
+        return 1;
+      }
+      global_namespace = strcmp(value, "Global") == 0;
+    }
   }
   fclose(f);
   if (attach(&mo) == NULL || attach(&ro) == NULL) return 1;

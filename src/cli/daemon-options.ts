@@ -7,6 +7,7 @@ import { exitCodeFor, usageError, PdsmError } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
 import { DEFAULT_KEY_BASE, MAX_KEY_BASE, roundSegmentSize } from '../segments/layout.js';
 import { registryDir } from '../segments/registry.js';
+import { NAMESPACE_CHOICES } from '../segments/namespace.js';
 import type { CommonConfig, DaemonConfig } from '../daemon/config.js';
 import { removeDaemon, runDaemon } from '../daemon/run.js';
 import { parseAddress, parseChoice, parseFamily, parseHostPort, parseInteger, parseKey, parseMode, parsePageSize, parseSize, parseWordSize } from './values.js';
@@ -36,6 +37,9 @@ export const COMMON_HELP_TAIL = `  -w, --word-size bytes      word size of the n
       --psk-file path        pre-shared key file: authenticate and encrypt every datagram
       --metrics [host:]port  serve Prometheus metrics over HTTP (default host 127.0.0.1)
       --mode mode            permissions of segments and registry files (default 0666)
+      --namespace ns         Windows only: mappings in Global\\ (global), Local\\ (local), or
+                             auto: Global\\ when allowed (SeCreateGlobalPrivilege), else
+                             Local\\ (default); the registry file says which. Ignored on POSIX
       --log-level level      error, warn, info or debug (default info)
 
 Environment:
@@ -74,6 +78,7 @@ export const COMMON_SPEC = {
   '--multicast-if': String,
   '--digest-interval': String,
   '--flush-min-ms': String,
+  '--namespace': String,
 } as const;
 
 type Spec = Record<string, StringConstructor | BooleanConstructor | string>;
@@ -134,6 +139,7 @@ export function commonConfig(a: CommonArgs, env: NodeJS.ProcessEnv): CommonConfi
   }
   if (a['--digest-interval'] !== undefined) config.digestMs = parseInteger('--digest-interval', a['--digest-interval'], 100, 86_400_000);
   if (a['--flush-min-ms'] !== undefined) config.flushMinMs = parseInteger('--flush-min-ms', a['--flush-min-ms'], 0, 60_000);
+  if (a['--namespace'] !== undefined) config.namespace = parseChoice('--namespace', a['--namespace'], NAMESPACE_CHOICES);
   if (a['--metrics'] !== undefined) config.metrics = parseHostPort('--metrics', a['--metrics']);
   if (a['--listen'] !== undefined) config.listen = parseAddress('-L/--listen', a['--listen']);
   if (a['--multicast-if'] !== undefined) config.multicastIf = parseAddress('--multicast-if', a['--multicast-if']);

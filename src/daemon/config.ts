@@ -3,6 +3,7 @@
  * been checked; the daemon trusts it.
  */
 import type { LogLevel } from '../log.js';
+import type { NamespaceChoice } from '../segments/namespace.js';
 
 export interface CommonConfig {
   /** Address family of the network side: 4, or 6 with `-y 6`. */
@@ -35,6 +36,8 @@ export interface CommonConfig {
   digestMs?: number;
   /** --flush-min-ms: at most one flush scan per flow per this many ms (src/daemon/flush-gate.ts); default 1. */
   flushMinMs?: number;
+  /** --namespace: Windows mappings in Global\ or Local\ (src/segments/namespace.ts); default auto. Ignored on POSIX. */
+  namespace?: NamespaceChoice;
 }
 
 export interface MasterConfig extends CommonConfig {

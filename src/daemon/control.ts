@@ -19,9 +19,11 @@
  *
  * On Windows the endpoint is a named pipe (src/platform.ts names it): there is no file to
  * clear, secure or remove, and a pipe vanishes with the process that serves it. A name that
- * another process serves still means another daemon runs (PDSM_ERR_ALREADY_RUNNING). The
- * pipe gets the default security of the daemon's process (its user, SYSTEM and the
- * administrators), the closest Windows has to the socket's mode.
+ * another process serves still means another daemon runs (PDSM_ERR_ALREADY_RUNNING). libuv
+ * creates the pipe with no security attributes, so it gets Windows' default descriptor: full
+ * control for the daemon's user, SYSTEM and the Administrators, and read access for Everyone
+ * and the anonymous account (others can open it read-only but never send a request). Node
+ * offers no way to narrow it (README "Platforms" says what that means).
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, unlinkSync, chmodSync } from 'node:fs';

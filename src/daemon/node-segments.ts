@@ -4,7 +4,7 @@
  * undo all of it: detach on shutdown, remove on -r.
  */
 import { join } from 'node:path';
-import { PdsmError } from '../errors.js';
+import { PdsmError, isSystemError } from '../errors.js';
 import { platform } from '../platform.js';
 import { masterKeys, masterStRecords, remoteKeys, REMOTE_ST, stSegmentSize, type NodeKeys } from '../segments/layout.js';
 import {
@@ -17,6 +17,7 @@ import {
   writeRegistryFile,
 } from '../segments/registry.js';
 import { Segment, formatKey } from '../segments/segment.js';
+import type { MappingNamespace } from '../segments/namespace.js';
 import { StatusRecords } from '../segments/status.js';
 import { PrivateState, statePathFor } from './state-file.js';
 import type { DaemonConfig, MasterConfig, RemoteConfig } from './config.js';
@@ -31,6 +32,8 @@ export interface NodeSegments {
   st: Segment;
   status: StatusRecords;
   registryPath: string;
+  /** Windows: the namespace of the node's mappings, said in the registry file; undefined on POSIX. */
+  namespace?: MappingNamespace;
   /** The private state file: owner and epoch history (issue 19.3). */
   statePath: string;
   /**
@@ -54,7 +57,7 @@ interface Plan {
   bcSize: number;
   stRecords: number;
   registryPath: string;
-  format: (plan: Plan, extra: Record<string, string | number>) => string;
+  format: (plan: Plan, extra: Record<string, string | number>, namespace?: MappingNamespace) => string;
 }
 
 function planFor(config: DaemonConfig, bcSize: number): Plan {
@@ -67,7 +70,7 @@ function planFor(config: DaemonConfig, bcSize: number): Plan {
       bcSize,
       stRecords: masterStRecords(config.remotes).count,
       registryPath: join(config.registryDir, MASTER_REGISTRY_NAME),
-      format: (p, extra) =>
+      format: (p, extra, namespace) =>
         formatMasterRegistry({
           MO: { key: p.keys.MO, size: p.moSize },
           RO: { key: p.keys.RO, size: p.roSize },
@@ -76,6 +79,7 @@ function planFor(config: DaemonConfig, bcSize: number): Plan {
           segs: config.remotes,
           segSize: config.segSize,
           extra,
+          ...(namespace ? { namespace } : {}),
         }),
     };
   }
@@ -87,13 +91,14 @@ function planFor(config: DaemonConfig, bcSize: number): Plan {
     bcSize,
     stRecords: REMOTE_ST.COUNT,
     registryPath: join(config.registryDir, remoteRegistryName(config.clientId)),
-    format: (p, extra) =>
+    format: (p, extra, namespace) =>
       formatRemoteRegistry({
         MO: { key: p.keys.MO, size: p.moSize },
         RO: { key: p.keys.RO, size: p.roSize },
         ...(p.bcSize > 0 ? { BC: { key: p.keys.BC, size: p.bcSize } } : {}),
         ST: { key: p.keys.ST, size: stSegmentSize(p.stRecords) },
         extra,
+        ...(namespace ? { namespace } : {}),
       }),
   };
 }
@@ -110,6 +115,15 @@ function ownSegments(config: DaemonConfig): { own?: { uid: number; mode: number 
   // Windows has no segment owner or mode to check (a mapping's security is an ACL; src/platform.ts).
   const uid = platform.modeBits ? process.geteuid?.() : undefined;
   return uid === undefined ? {} : { own: { uid, mode: config.mode } };
+}
+
+/**
+ * Whether `err` is Windows refusing a Global\ create (no SeCreateGlobalPrivilege). An existing
+ * Global\ mapping this user may not open is another matter (OpenFileMappingW): no fall-back.
+ */
+function refusedGlobal(err: unknown): boolean {
+  const cause = err instanceof PdsmError ? err.cause : err;
+  return isSystemError(cause) && cause.code === 'EACCES' && cause.syscall === 'CreateFileMappingW';
 }
 
 /** Issue 19.11: registry files are never group- or world-writable, whatever --mode says (0666 -> 0644). */
@@ -129,13 +143,39 @@ export function openNodeSegments(config: DaemonConfig, bcSize: number = config.r
   // Who owns the node is decided before any segment is touched, and never by ST (issue 19.3).
   const state = PrivateState.claim(statePathFor(plan.registryPath), plan.what);
   const opened: Segment[] = [];
+  // Windows: --namespace global or local, or auto: Global\ when this process may create
+  // global objects, else Local\. Decided once, by ST (the first segment), for all of them.
+  const choice = config.namespace ?? 'auto';
+  let namespace: MappingNamespace | undefined = platform.kind !== 'windows' ? undefined : choice === 'local' ? 'Local' : 'Global';
   const open = (label: string, key: number, size: number): Segment => {
-    const seg = Segment.open(key, size, { create: true, mode: config.mode, label, ...ownSegments(config) });
+    const seg = Segment.open(key, size, {
+      create: true,
+      mode: config.mode,
+      label,
+      ...ownSegments(config),
+      ...(namespace ? { namespace } : {}),
+    });
     opened.push(seg);
     return seg;
   };
+  const openFirst = (label: string, key: number, size: number): Segment => {
+    try {
+      return open(label, key, size);
+    } catch (err) {
+      if (namespace !== 'Global' || !refusedGlobal(err)) throw err;
+      if (choice === 'global') {
+        throw new PdsmError(
+          'PDSM_ERR_SEGMENT',
+          `${(err as Error).message} (creating Global\\ mappings needs SeCreateGlobalPrivilege: run as a service or elevated, or use --namespace local or auto)`,
+          { cause: err },
+        );
+      }
+      namespace = 'Local';
+      return open(label, key, size);
+    }
+  };
   try {
-    const st = open('ST', plan.keys.ST, stSegmentSize(plan.stRecords));
+    const st = openFirst('ST', plan.keys.ST, stSegmentSize(plan.stRecords));
     const status = new StatusRecords(st.buffer, plan.stRecords);
     status.publishOwner(process.pid, state.epoch);
     // The generations of incoming flows belong to the daemon. One killed between the two
@@ -156,6 +196,7 @@ export function openNodeSegments(config: DaemonConfig, bcSize: number = config.r
       st,
       status,
       registryPath: plan.registryPath,
+      ...(namespace ? { namespace } : {}),
       statePath: state.path,
       nextEpoch() {
         const epoch = state.nextEpoch();
@@ -206,7 +247,13 @@ export async function attachBroadcast(config: RemoteConfig, node: NodeSegments, 
     throw new PdsmError('PDSM_ERR_SEGMENT_SIZE', `the master's broadcast segment is ${size} bytes but this remote's BC is ${node.bc.size}`);
   }
   const keys = remoteKeys(config.clientId, config.keyBase);
-  node.bc = Segment.open(keys.BC, size, { create: true, mode: config.mode, label: 'BC', ...ownSegments(config) });
+  node.bc = Segment.open(keys.BC, size, {
+    create: true,
+    mode: config.mode,
+    label: 'BC',
+    ...ownSegments(config),
+    ...(node.namespace ? { namespace: node.namespace } : {}),
+  });
   node.adopt(node.bc);
   await writeRegistry(config, node, registryExtras(config));
 }
@@ -222,7 +269,7 @@ const registryWrites = new WeakMap<NodeSegments, Promise<void>>();
 export async function writeRegistry(config: DaemonConfig, node: NodeSegments, extra: Record<string, string | number>): Promise<void> {
   const write = async (): Promise<void> => {
     const plan = planFor(config, node.bc?.size ?? 0);
-    const text = plan.format(plan, extra);
+    const text = plan.format(plan, extra, node.namespace);
     await writeRegistryFile(node.registryPath, text, registryMode(config.mode));
     node.registryText = text;
   };
@@ -250,8 +297,11 @@ export async function removeNodeSegments(config: MasterConfig | RemoteConfig): P
   if (owner !== 0) {
     throw new PdsmError('PDSM_ERR_ALREADY_RUNNING', `${plan.what} is running (pid ${owner}); stop it before removing its segments`);
   }
+  // Windows: whichever namespace an earlier run used (POSIX: SysV keys have none).
+  const namespaces: (MappingNamespace | undefined)[] = platform.kind === 'windows' ? ['Global', 'Local'] : [undefined];
   for (const [name, key] of Object.entries(plan.keys) as [string, number][]) {
-    (Segment.remove(key) ? report.removed : report.absent).push(`${name} ${formatKey(key)}`);
+    const removed = namespaces.map((ns) => Segment.remove(key, ns)).some(Boolean);
+    (removed ? report.removed : report.absent).push(`${name} ${formatKey(key)}`);
   }
   if (await removeRegistryFile(plan.registryPath)) report.removed.push(plan.registryPath);
   else report.absent.push(plan.registryPath);

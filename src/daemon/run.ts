@@ -39,7 +39,10 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
   };
   try {
     for (const seg of [node.mo, node.ro, node.bc, node.st]) {
-      if (seg) log.info(seg.created ? 'created segment' : 're-attached segment', { segment: seg.label, key: formatKey(seg.key), size: seg.size });
+      if (seg) {
+        const where = node.namespace ? { namespace: node.namespace } : {};
+        log.info(seg.created ? 'created segment' : 're-attached segment', { segment: seg.label, key: formatKey(seg.key), size: seg.size, ...where });
+      }
     }
     // The network side first: a port in use or an unresolvable master fails before the
     // registry tells applications that this node is served.

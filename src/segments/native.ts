@@ -12,7 +12,8 @@
  * with code ERR_OUT_OF_RANGE for a number or bigint out of range (negative, fractional).
  *
  * Windows (native/shm_win.cc, built by scripts/build-win.sh): the same surface over named
- * file mappings `Local\pdsm-<key hex>` (README "Platforms"). There ids are per process, stat
+ * file mappings `Local\pdsm-<key hex>`, or `Global\pdsm-<key hex>` with `global`
+ * (src/segments/namespace.ts chooses; README "Platforms"). There ids are per process, stat
  * knows only this process's views, remove closes this process's handle (no IPC_RMID: the
  * mapping goes with the last handle or view anywhere), `errno` is the Win32 error number and
  * `winCode` its name, while `code` is the POSIX name (ENOENT, EEXIST, EACCES, EINVAL).

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { PdsmError } from '../errors.js';
 import { platform } from '../platform.js';
 import { formatKey } from './segment.js';
+import { NAMESPACE_LINE, parseNamespace, type MappingNamespace } from './namespace.js';
 
 /** /tmp, or the temp folder on Windows (src/platform.ts). */
 export const DEFAULT_REGISTRY_DIR = platform.defaultRegistryDir();
@@ -41,6 +42,8 @@ export interface MasterRegistry {
   segSize: number;
   /** Extra `name value` lines after the segment lines (port, page size, pid...). */
   extra: Record<string, string>;
+  /** The Windows mapping namespace of a PDSM_namespace line (src/segments/namespace.ts), when there is one. */
+  namespace?: MappingNamespace;
 }
 
 export interface RemoteRegistry {
@@ -49,6 +52,7 @@ export interface RemoteRegistry {
   BC?: SegmentEntry;
   ST?: SegmentEntry;
   extra: Record<string, string>;
+  namespace?: MappingNamespace;
 }
 
 function extraLines(extra: Record<string, string | number>): string {
@@ -61,6 +65,11 @@ function optionalLine(name: 'BC' | 'ST', entry: SegmentEntry | undefined): strin
   return entry ? `PDSM_${name}_key ${formatKey(entry.key)} PDSM_${name}_size ${entry.size}\n` : '';
 }
 
+/** The last line, on Windows only: which namespace the mappings are in. */
+function namespaceLine(namespace: MappingNamespace | undefined): string {
+  return namespace ? `${NAMESPACE_LINE} ${namespace}\n` : '';
+}
+
 /** The text of the master registry file (docs/design.md §3). */
 export function formatMasterRegistry(r: Omit<MasterRegistry, 'extra'> & { extra?: Record<string, string | number> }): string {
   const tail = ` Number_of_segs ${r.segs} Seg_size ${r.segSize}\n`;
@@ -69,7 +78,8 @@ export function formatMasterRegistry(r: Omit<MasterRegistry, 'extra'> & { extra?
     `PDSM_RO_key ${formatKey(r.RO.key)} PDSM_RO_size ${r.RO.size}${tail}` +
     optionalLine('BC', r.BC) +
     optionalLine('ST', r.ST) +
-    extraLines(r.extra ?? {})
+    extraLines(r.extra ?? {}) +
+    namespaceLine(r.namespace)
   );
 }
 
@@ -80,7 +90,8 @@ export function formatRemoteRegistry(r: Omit<RemoteRegistry, 'extra'> & { extra?
     `PDSM_RO_key ${formatKey(r.RO.key)} PDSM_RO_size ${r.RO.size}\n` +
     optionalLine('BC', r.BC) +
     optionalLine('ST', r.ST) +
-    extraLines(r.extra ?? {})
+    extraLines(r.extra ?? {}) +
+    namespaceLine(r.namespace)
   );
 }
 
@@ -178,6 +189,7 @@ interface ParsedLines {
   segs?: number;
   segSize?: number;
   extra: Record<string, string>;
+  namespace?: MappingNamespace;
 }
 
 function parseLines(text: string, path: string, master: boolean): ParsedLines {
@@ -203,7 +215,15 @@ function parseLines(text: string, path: string, master: boolean): ParsedLines {
     }
     const sp = line.indexOf(' ');
     if (sp <= 0) throw bad('expected "name value"');
-    out.extra[line.slice(0, sp)] = line.slice(sp + 1);
+    const name = line.slice(0, sp);
+    const value = line.slice(sp + 1);
+    if (name === NAMESPACE_LINE) {
+      // Hostile input: an unknown namespace is refused, never guessed; a second line too.
+      if (out.namespace !== undefined) throw bad(`${NAMESPACE_LINE} listed twice`);
+      out.namespace = parseNamespace(value, `registry file ${path} line ${index + 1}`);
+      return;
+    }
+    out.extra[name] = value;
   });
   if (!out.entries.MO || !out.entries.RO) {
     throw new PdsmError('PDSM_ERR_REGISTRY', `registry file ${path} lacks the MO and RO lines`);
@@ -211,9 +231,13 @@ function parseLines(text: string, path: string, master: boolean): ParsedLines {
   return out;
 }
 
-/** The BC and ST entries, only where the file lists them. */
-function optionalEntries(p: ParsedLines): { BC?: SegmentEntry; ST?: SegmentEntry } {
-  return { ...(p.entries.BC ? { BC: p.entries.BC } : {}), ...(p.entries.ST ? { ST: p.entries.ST } : {}) };
+/** The BC and ST entries and the namespace, only where the file lists them. */
+function optionalEntries(p: ParsedLines): { BC?: SegmentEntry; ST?: SegmentEntry; namespace?: MappingNamespace } {
+  return {
+    ...(p.entries.BC ? { BC: p.entries.BC } : {}),
+    ...(p.entries.ST ? { ST: p.entries.ST } : {}),
+    ...(p.namespace ? { namespace: p.namespace } : {}),
+  };
 }
 
 export function readMasterRegistry(dir: string): MasterRegistry {

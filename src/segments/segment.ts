@@ -5,6 +5,7 @@
  */
 import { PdsmError, isSystemError } from '../errors.js';
 import { native, type ShmAttachment, type ShmStat } from './native.js';
+import { TEST_ONLY_REFUSE_GLOBAL_ENV, type MappingNamespace } from './namespace.js';
 
 export interface OpenOptions {
   /** Create the segment when it does not exist (IPC_CREAT | IPC_EXCL, then mode). */
@@ -21,6 +22,8 @@ export interface OpenOptions {
    * read or remove it). Library attaches leave this out.
    */
   own?: { uid: number; mode: number };
+  /** Windows: the mapping's namespace (default Local); POSIX ignores it (src/segments/namespace.ts). */
+  namespace?: MappingNamespace;
 }
 
 function octal(mode: number): string {
@@ -39,13 +42,22 @@ function segmentError(what: string, key: number, label: string, err: unknown): P
 }
 
 /** The shmid of an existing segment, or undefined when no segment has this key. */
-export function findSegment(key: number): number | undefined {
+export function findSegment(key: number, namespace: MappingNamespace = 'Local'): number | undefined {
   try {
-    return native.get(key, 0, 0, false, false);
+    return native.get(key, 0, 0, false, false, namespace === 'Global');
   } catch (err) {
     if (isSystemError(err) && err.code === 'ENOENT') return undefined;
     throw segmentError('cannot look up', key, 'the', err);
   }
+}
+
+/** What Windows says to a Global\ create without SeCreateGlobalPrivilege (TEST_ONLY_REFUSE_GLOBAL_ENV). */
+function refusedForTest(): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`CreateFileMappingW EACCES: Access denied (${TEST_ONLY_REFUSE_GLOBAL_ENV}=1, test only)`);
+  err.code = 'EACCES';
+  err.errno = 5;
+  err.syscall = 'CreateFileMappingW';
+  return err;
 }
 
 export class Segment {
@@ -76,8 +88,9 @@ export class Segment {
   static open(key: number, size: number, options: OpenOptions): Segment {
     const label = options.label ?? 'the';
     const readOnly = options.readOnly ?? false;
+    const global = options.namespace === 'Global';
     for (let attempt = 0; attempt < 3; attempt++) {
-      const existing = findSegment(key);
+      const existing = findSegment(key, options.namespace);
       if (existing !== undefined) {
         let stat: ShmStat;
         try {
@@ -111,7 +124,8 @@ export class Segment {
       }
       let id: number;
       try {
-        id = native.get(key, size, options.mode ?? 0o666, true, true);
+        if (global && process.env[TEST_ONLY_REFUSE_GLOBAL_ENV] === '1') throw refusedForTest();
+        id = native.get(key, size, options.mode ?? 0o666, true, true, global);
       } catch (err) {
         // Another process created it between our look-up and our create: look again.
         if (isSystemError(err) && err.code === 'EEXIST') continue;
@@ -127,8 +141,8 @@ export class Segment {
   }
 
   /** Remove the segment with `key` if it exists. Returns true when one was removed. */
-  static remove(key: number): boolean {
-    const id = findSegment(key);
+  static remove(key: number, namespace?: MappingNamespace): boolean {
+    const id = findSegment(key, namespace);
     if (id === undefined) return false;
     try {
       native.remove(id);

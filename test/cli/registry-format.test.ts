@@ -26,6 +26,7 @@ t.test('the registry files match docs/design.md §3 byte for byte', { skip: busy
     'PDSM_MO_key 0x314158 PDSM_MO_size 8192 Number_of_segs 2 Seg_size 4096\n' + 'PDSM_RO_key 0x314159 PDSM_RO_size 8192 Number_of_segs 2 Seg_size 4096\n',
   );
   t.match(masterText.split('\n')[2], /^PDSM_ST_key 0x31415b PDSM_ST_size 4096$/, 'ST follows MO and RO');
+  t.notMatch(masterText, /PDSM_namespace/, 'POSIX: no namespace line (SysV keys have none; issue 15)');
   t.equal(await master.stop('SIGTERM'), 0);
   t.equal(runBin(BIN.master, [...dirOnly, '-p', '2', '-r']).status, 0);
 

@@ -37,6 +37,7 @@ const cases: [string, 'master' | 'remote', string[], RegExp][] = [
   ['a word size of 3', 'master', ['-w', '3'], /-w\/--word-size: word size must be 1, 2, 4 or 8/],
   ['a page size that is not a power of two', 'remote', ['--page-size', '1000'], /--page-size: 1000 is not a power of two/],
   ['a mode without owner write', 'master', ['--mode', '0444'], /--mode: mode 0444 must give the owner read and write/],
+  ['an unknown namespace', 'remote', ['--namespace', 'Global'], /--namespace: "Global" is not one of global, local, auto/],
   ['a unicast address as a multicast group', 'master', ['-b', '4096', '-m', '10.1.2.3'], /-m\/--multicast: 10\.1\.2\.3 is not a multicast address/],
   ['an IPv6 group without -y 6', 'master', ['-b', '4096', '-m', 'ff02::1234'], /IPv6 address but the network side is IPv4/],
   ['a stray argument', 'master', ['extra'], /unexpected argument "extra"/],

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { attachRemote } from '../../src/index.js';
 import { BIN, ROOT, startDaemon, testPlace } from '../fixtures/daemon.js';
@@ -36,4 +37,18 @@ t.test("the C example and the library API see each other's stores", { skip: cc.s
   const bad = spawnSync(exe, ['-d', place.dir, '-n', '3', 'load', 'MO', '4096'], { encoding: 'utf8' });
   t.equal(bad.status, 1, 'an offset past the end is refused');
   t.match(bad.stderr, /offset 4096 is not an 8-aligned offset inside MO \(size 4096\)/);
+
+  // A registry copy with a namespace line (issue 15): Global or Local works (POSIX attaches by
+  // key), anything else is refused naming it.
+  const copy = join(place.dir, 'copy');
+  mkdirSync(copy);
+  const text = readFileSync(join(place.dir, 'pdsm_registry_client_3'), 'utf8');
+  const withLine = (value: string): ReturnType<typeof spawnSync> => {
+    writeFileSync(join(copy, 'pdsm_registry_client_3'), `${text}PDSM_namespace ${value}\n`);
+    return spawnSync(exe, ['-d', copy, '-n', '3', 'load', 'MO', '8'], { encoding: 'utf8' });
+  };
+  t.equal(withLine('Global').stdout, '987654321\n', 'PDSM_namespace Global: read by key on POSIX');
+  const unknown = withLine('global');
+  t.equal(unknown.status, 1, 'an unknown namespace is refused');
+  t.match(unknown.stderr, /PDSM_namespace "global" is neither Global nor Local/);
 });

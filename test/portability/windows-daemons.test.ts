@@ -1,10 +1,8 @@
 import t from 'tap';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeUdpPort } from '../fixtures/cluster.js';
-import { ROOT, testPlace } from '../fixtures/daemon.js';
-import { C_DIR, makeLib } from '../fixtures/clients.js';
+import { testPlace } from '../fixtures/daemon.js';
 import { host, win32, type Platform } from '../fixtures/portability/platforms.js';
 import { BIN, eventuallyAsync, exitOf, WindowsKit, type Agent, type Proc } from '../fixtures/portability/processes.js';
 
@@ -16,39 +14,7 @@ import { BIN, eventuallyAsync, exitOf, WindowsKit, type Agent, type Proc } from 
 // node.exe cannot write to a host pipe: its output goes to files in a private folder.
 const win = win32();
 const kit = new WindowsKit((fn) => t.teardown(fn), 'pdsm-windaemons-');
-const { agents, work } = kit;
-
-/**
- * A bin run to completion by node.exe under Wine (or, with `exe`, that Windows program
- * instead of node.exe): its exit status and what it printed.
- */
-function runOnWindows(w: Platform, bin: string, args: string[], o: { exe?: string; env?: NodeJS.ProcessEnv } = {}): { status: number | null; out: string } {
-  const file = kit.logFile('run');
-  const fd = openSync(file, 'w');
-  // w.prefix ends with node.exe; a program of its own takes its place.
-  const argv = o.exe ? [...w.prefix.slice(0, -1), o.exe, ...args] : [...w.prefix, w.path(bin), ...args];
-  try {
-    const r = spawnSync(w.command, argv, {
-      env: { ...process.env, ...w.env, ...o.env },
-      stdio: ['ignore', fd, fd],
-      timeout: w.startMs,
-    });
-    return { status: r.status, out: readFileSync(file, 'utf8') };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const MINGW_CC = 'x86_64-w64-mingw32-gcc';
-let loadExe: string | undefined;
-/** examples/c/load.c for Windows, linked with the static libpdsm (make windows), once. */
-function buildLoadExe(): string {
-  if (loadExe) return loadExe;
-  const build = makeLib(join(work, 'c'), ['all'], ['TARGET=windows']);
-  const exe = join(build, 'load.exe');
-  execFileSync(MINGW_CC, ['-O2', '-Wall', '-Werror', '-I', join(C_DIR, 'include'), '-o', exe, join(ROOT, 'examples/c/load.c'), join(build, 'libpdsm.a')]);
-  return (loadExe = exe);
-}
+const { agents } = kit;
 
 if (typeof win === 'string') {
   t.test('the daemons on Windows under Wine', { skip: win }, () => {});
@@ -98,7 +64,7 @@ if (typeof win === 'string') {
         // examples/c/load.c, built with mingw against libpdsm, reads a Windows remote's MO whole.
         // win32() already requires mingw-w64.
         if (remoteOn === win) {
-          const load = runOnWindows(win, '', ['0'], { exe: buildLoadExe(), env: { PDSM_REGISTRY_DIR: dirOn(win) } });
+          const load = kit.run(win, '', ['0'], { exe: kit.loadExe(), env: { PDSM_REGISTRY_DIR: dirOn(win) } });
           t.same(
             { status: load.status, out: load.out.trim() },
             { status: 0, out: `${mo + 1n} ${mo}` },
@@ -107,12 +73,12 @@ if (typeof win === 'string') {
         }
 
         const winArgs = masterOn === win ? ['-d', dirOn(win)] : ['-d', dirOn(win), '--client', '0'];
-        const st = runOnWindows(win, BIN.pdsm, ['status', ...winArgs]);
+        const st = kit.run(win, BIN.pdsm, ['status', ...winArgs]);
         t.equal(st.status, 0, `pdsm status on Windows exits 0; it printed:\n${st.out}`);
         const self = masterOn === win ? /^pdsm_master {2}pid \d+/m : /^pdsm_remote 0 {2}pid \d+/m;
         t.match(st.out, self, 'it found the Windows daemon by its named pipe');
         t.match(st.out, masterOn === win ? /^0 +up\b/m : /^master +up\b/m, 'and reports the peer up');
-        const none = runOnWindows(win, BIN.pdsm, ['status', '-d', dirOn(win), '--client', '5']);
+        const none = kit.run(win, BIN.pdsm, ['status', '-d', dirOn(win), '--client', '5']);
         t.equal(none.status, 1, 'pdsm status for a daemon that does not run exits 1');
         t.match(none.out, /no daemon answers on \\\\\.\\pipe\\pdsm-[0-9a-f]{16}-remote-5: no such socket/, 'naming the pipe it tried');
 
@@ -130,7 +96,7 @@ if (typeof win === 'string') {
         // -r on Windows: the registry file goes; the mappings went with their last handle.
         const registry = join(place.dir, masterOn === win ? 'pdsm_master_registry' : 'pdsm_registry_client_0');
         t.ok(existsSync(registry), 'the registry file stays after a stop');
-        const removal = runOnWindows(win, again[0]!, ['-r', ...common(win), ...(masterOn === win ? ['-p', '1'] : ['-n', '0'])]);
+        const removal = kit.run(win, again[0]!, ['-r', ...common(win), ...(masterOn === win ? ['-p', '1'] : ['-n', '0'])]);
         t.equal(removal.status, 0, `-r exits 0; it printed:\n${removal.out}`);
         t.notOk(existsSync(registry), '-r removed the registry file');
       },

@@ -47,6 +47,7 @@ struct pdsm_node {
   int remotes;
   size_t seg_size;
   int read_only;
+  int global; /* PDSM_namespace Global: Windows mappings in Global\ (else Local\) */
   struct seg s[4];
 };
 
@@ -176,9 +177,22 @@ static int segment_line(const struct tokens *tk, struct seg *s, uint64_t *segs, 
   return which;
 }
 
+#define NAMESPACE_WORD "PDSM_namespace"
+
+/* "PDSM_namespace Global|Local" (issue 15): 1 Global, 0 Local, -1 when the line starts with
+ * the word but the value is anything else (refused, never guessed). Returns -2 for a line that
+ * is not a namespace line. */
+static int namespace_line(const char *line, size_t len) {
+  size_t w = strlen(NAMESPACE_WORD);
+  if (len < w || memcmp(line, NAMESPACE_WORD, w) != 0 || (len > w && line[w] != ' ')) return -2;
+  if (len == w + 7 && memcmp(line + w, " Global", 7) == 0) return 1;
+  if (len == w + 6 && memcmp(line + w, " Local", 6) == 0) return 0;
+  return -1;
+}
+
 static int parse_registry(const char *path, char *text, pdsm_node *node) {
   uint64_t segs = 0, seg_size = 0;
-  int line_no = 0;
+  int line_no = 0, namespace_seen = 0;
   char *p = text;
   while (*p != '\0') {
     char *nl = strchr(p, '\n');
@@ -189,6 +203,18 @@ static int parse_registry(const char *path, char *text, pdsm_node *node) {
     uint64_t ls = 0, lss = 0;
     int bad = 0, which = -1;
     if (split(p, len, &tk)) which = segment_line(&tk, &s, &ls, &lss, &bad);
+    int ns = line_no > 2 ? namespace_line(p, len) : -2;
+    if (ns == -1) {
+      size_t w = strlen(NAMESPACE_WORD);
+      size_t vlen = len > w ? len - w - 1 : 0;
+      return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: PDSM_namespace \"%.*s\" is neither Global nor Local",
+                  path, line_no, (int)(vlen > 64 ? 64 : vlen), len > w ? p + w + 1 : "");
+    }
+    if (ns >= 0) {
+      if (namespace_seen++)
+        return fail(PDSM_ERR_REGISTRY, "registry file %s line %d: PDSM_namespace listed twice", path, line_no);
+      node->global = ns;
+    }
     if (line_no <= 2) {
       int want = line_no == 1 ? PDSM_MO : PDSM_RO;
       if (which != want || bad)
@@ -291,7 +317,7 @@ static int open_node(const char *dir, int master, int client_id, unsigned flags,
   for (int i = 0; rc == PDSM_OK && i < 4; i++) {
     struct seg *s = &node->s[i];
     if (!s->listed) continue;
-    rc = pdsm_platform_attach(s->key, s->size, node->read_only, &s->base, &s->handle, why);
+    rc = pdsm_platform_attach(s->key, s->size, node->read_only, node->global, &s->base, &s->handle, why);
     if (rc != PDSM_OK) rc = fail(rc, "%s %s (listed in %s)", SEG_NAMES[i], why, path);
   }
   if (rc != PDSM_OK) {

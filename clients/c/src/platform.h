@@ -4,7 +4,8 @@
  * platform_posix.c implements them with shmget/shmctl/shmat/shmdt and open(O_NOFOLLOW);
  * the Windows build (make windows) compiles platform_win.c instead: OpenFileMappingW +
  * MapViewOfFile on the names the addon's Windows backend gives each key (native/shm_win.cc,
- * `Local\pdsm-<key in hex>`), with the same contract.
+ * `Local\pdsm-<key in hex>`, or `Global\pdsm-<key in hex>` when the registry file's
+ * `PDSM_namespace Global` line says so), with the same contract.
  */
 #ifndef PDSM_PLATFORM_H
 #define PDSM_PLATFORM_H
@@ -25,9 +26,12 @@ int pdsm_platform_read_file(const char *path, char *buf, size_t max, char *why);
 const char *pdsm_platform_registry_dir(char *buf, size_t size);
 
 /* Attach the existing segment `key` (never create). expected is the size the registry
- * claims: the segment's real size must equal it, or PDSM_ERR_SEGMENT_SIZE. On success *base
- * is the mapping and *handle whatever pdsm_platform_detach needs. */
-int pdsm_platform_attach(uint32_t key, size_t expected, int read_only, void **base, void **handle, char *why);
+ * claims: the segment's real size must equal it, or PDSM_ERR_SEGMENT_SIZE. global: the
+ * registry said `PDSM_namespace Global` (Windows: Global\ instead of Local\; POSIX ignores
+ * it, SysV keys have no namespace). On success *base is the mapping and *handle whatever
+ * pdsm_platform_detach needs. */
+int pdsm_platform_attach(uint32_t key, size_t expected, int read_only, int global, void **base, void **handle,
+                         char *why);
 
 /* Detach a mapping made by pdsm_platform_attach. */
 void pdsm_platform_detach(void *base, void *handle);

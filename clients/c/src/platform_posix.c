@@ -72,7 +72,9 @@ const char *pdsm_platform_registry_dir(char *buf, size_t size) {
   return buf;
 }
 
-int pdsm_platform_attach(uint32_t key, size_t expected, int read_only, void **base, void **handle, char *why) {
+int pdsm_platform_attach(uint32_t key, size_t expected, int read_only, int global, void **base, void **handle,
+                         char *why) {
+  (void)global; /* SysV keys have no namespace */
   /* Size 0: find the segment whatever its size, then compare the kernel's size with the
    * registry's, so a lying registry can never make us map or touch past the segment. */
   int id = shmget((key_t)key, 0, 0);

@@ -1,9 +1,10 @@
 /*
  * Windows side of the platform seam (platform.h), compiled by `make windows` instead of
  * platform_posix.c. A segment is the named file mapping the addon's Windows backend makes
- * for a key (native/shm_win.cc): `Local\pdsm-<key in lowercase hex>`, backed by the paging
- * file, of exactly the size the creator asked. Only the session's Local\ namespace is
- * searched, as the addon does by default.
+ * for a key (native/shm_win.cc): `Local\pdsm-<key in lowercase hex>`, or `Global\pdsm-...`
+ * when the registry file says `PDSM_namespace Global` (the daemon could create global
+ * objects), backed by the paging file, of exactly the size the creator asked. Only the one
+ * namespace the registry names is searched, never the other as a guess.
  *
  * Paths (the registry folder, $PDSM_REGISTRY_DIR) are UTF-8 here and converted to UTF-16
  * for the W calls, so a folder with any name works; the messages stay UTF-8.
@@ -135,10 +136,11 @@ static size_t section_size(HANDLE h) {
   return (size_t)info.size.QuadPart;
 }
 
-int pdsm_platform_attach(uint32_t key, size_t expected, int read_only, void **base, void **handle, char *why) {
+int pdsm_platform_attach(uint32_t key, size_t expected, int read_only, int global, void **base, void **handle,
+                         char *why) {
   char err[256], name[32];
   wchar_t wide[32];
-  snprintf(name, sizeof name, "Local\\pdsm-%x", (unsigned)key);
+  snprintf(name, sizeof name, "%s\\pdsm-%x", global ? "Global" : "Local", (unsigned)key);
   to_wide(name, wide, 32);
   DWORD access = SECTION_QUERY | FILE_MAP_READ | (read_only ? 0 : FILE_MAP_WRITE);
   HANDLE h = OpenFileMappingW(access, FALSE, wide);

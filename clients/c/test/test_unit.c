@@ -273,6 +273,30 @@ int main(int argc, char **argv) {
       base + 0x28, base + 0x29);
   check(open_text_code(text) == PDSM_ERR_REGISTRY, "a second MO line is refused");
 
+  /* PDSM_namespace (issue 15): Global or Local is accepted (POSIX attaches by key either way),
+   * anything else is refused naming the value, and so is a second line. */
+  const char *const good_ns[] = {"PDSM_namespace Global\n", "PDSM_namespace Local\n"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(text, sizeof text, "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\n%s",
+             base + 0x28, base + 0x29, good_ns[i]);
+    check(open_text_code(text) == PDSM_OK, good_ns[i]);
+  }
+  const char *const bad_ns[] = {"global", "GLOBAL", "Session", "Global ", " Global", "", "Local Global"};
+  for (size_t i = 0; i < sizeof bad_ns / sizeof bad_ns[0]; i++) {
+    char want[128];
+    snprintf(text, sizeof text,
+             "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\nPDSM_namespace %s\n", base + 0x28,
+             base + 0x29, bad_ns[i]);
+    snprintf(want, sizeof want, "PDSM_namespace \"%s\" is neither Global nor Local", bad_ns[i]);
+    check(open_text_code(text) == PDSM_ERR_REGISTRY && strstr(pdsm_last_message(), want) != NULL, want);
+  }
+  snprintf(text, sizeof text,
+           "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\nPDSM_namespace Local\n"
+           "PDSM_namespace Local\n",
+           base + 0x28, base + 0x29);
+  check(open_text_code(text) == PDSM_ERR_REGISTRY && strstr(pdsm_last_message(), "listed twice") != NULL,
+        "a second PDSM_namespace line is refused");
+
   /* A registry without ST: data works, status calls say why not. */
   snprintf(text, sizeof text, "PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\nPDSM_pid 1\n",
            base + 0x28, base + 0x29);

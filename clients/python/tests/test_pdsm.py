@@ -311,6 +311,23 @@ class HostileRegistry(unittest.TestCase):
         e = self.code("PDSM_MO_key 0x%x PDSM_MO_size 4096\nPDSM_RO_key 0x%x PDSM_RO_size 4096\nPDSM_ST_key 0x%x PDSM_ST_size 64\n" % (b + 0x28, b + 0x29, b + 0x2B))
         self.assertEqual(e.code, "PDSM_ERR_SEGMENT_SIZE")
 
+    def test_the_namespace_line_is_checked(self):
+        # Issue 15: a Windows daemon's last line says Global or Local; a file without one means
+        # Local. Anything else is refused naming the value, and so is a second line.
+        for value in ("Global", "Local"):
+            P.write("pdsm_registry_client_0", remote_text() + "PDSM_namespace %s\n" % value)
+            with pdsm.open_remote(0, P.dir) as node:
+                self.assertEqual(node.namespace, value)
+        P.write("pdsm_registry_client_0", remote_text())
+        with pdsm.open_remote(0, P.dir) as node:
+            self.assertIsNone(node.namespace)
+        for bad in ("global", "GLOBAL", "Session", "Global ", " Global", "", "Local Global"):
+            e = self.code(remote_text() + "PDSM_namespace %s\n" % bad)
+            self.assertEqual(e.code, "PDSM_ERR_REGISTRY")
+            self.assertIn('PDSM_namespace "%s" is neither Global nor Local' % bad, str(e))
+        e = self.code(remote_text() + "PDSM_namespace Local\nPDSM_namespace Local\n")
+        self.assertIn("listed twice", str(e))
+
     def test_a_symlink_is_refused(self):
         path = os.path.join(P.dir, "pdsm_registry_client_0")
         P.write("elsewhere", remote_text())

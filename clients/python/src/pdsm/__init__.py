@@ -78,8 +78,23 @@ def _segment_line(line):
     return name, key, size, segs, seg_size
 
 
+NAMESPACES = ("Global", "Local")
+
+
+def _namespace_line(line):
+    """The value of a PDSM_namespace line (issue 15), None for another line; raises on a bad value."""
+    if line != "PDSM_namespace" and not line.startswith("PDSM_namespace "):
+        return None
+    value = line[len("PDSM_namespace ") :]
+    if value not in NAMESPACES:
+        raise ValueError("PDSM_namespace %s is neither Global nor Local" % json.dumps(value))
+    return value
+
+
 def _parse(path, text, master):
+    """(entries, segs, seg_size, namespace); namespace is None when the file names none (Local)."""
     entries = {}
+    namespace = None
     segs = seg_size = None
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -87,6 +102,10 @@ def _parse(path, text, master):
     for number, line in enumerate(lines, 1):
         try:
             parsed = _segment_line(line)
+            found = _namespace_line(line) if number > 2 else None
+            if found is not None and namespace is not None:
+                raise ValueError("PDSM_namespace listed twice")
+            namespace = found or namespace
         except ValueError as e:
             raise PdsmError("PDSM_ERR_REGISTRY", "registry file %s line %d: %s" % (path, number, e)) from None
         if number <= 2:
@@ -121,7 +140,7 @@ def _parse(path, text, master):
         records = 2 * segs + 1 if master else 3
         if entries["ST"][1] < (records + 1) * ST_RECORD:
             raise PdsmError("PDSM_ERR_SEGMENT_SIZE", "registry file %s: ST has %d bytes, too few for %d records" % (path, entries["ST"][1], records))
-    return entries, segs, seg_size
+    return entries, segs, seg_size, namespace
 
 
 class _Attempt:
@@ -171,7 +190,9 @@ class Node:
         name = "pdsm_master_registry" if master else "pdsm_registry_client_%d" % client_id
         path = os.path.join(folder, name)
         self.control_socket = os.path.join(folder, "pdsm_master.sock" if master else "pdsm_remote_%d.sock" % client_id)
-        entries, self.remotes, self.seg_size = _parse(path, _shm.read_registry_file(path), master)
+        # namespace: which Windows namespace the daemon's mappings are in (None: Local); the
+        # SysV attach below needs none, keys have no namespace.
+        entries, self.remotes, self.seg_size, self.namespace = _parse(path, _shm.read_registry_file(path), master)
         self._views = {}
         try:
             for seg, (key, size) in entries.items():
