@@ -11,10 +11,15 @@
  * is coalesced with another. The loop blocks this process's event loop on purpose (the
  * daemons are other processes); it is bounded in count and in time.
  *
- * The flush run (-i 1000): after each store the writer awaits flush() (the control socket
- * answers once the master has scanned and queued the datagrams) and then polls; the next
- * store follows 1-5 ms after the last was seen (past --flush-min-ms, so no flush waits for
- * the gate). Its p99 is held against the UDP one-way p99 of the same run.
+ * The flush runs (-i 1000): after each store the writer calls flush() (the control socket
+ * answers once the master has scanned and queued the datagrams). In the first, the reader
+ * polls at once, while the answer is on its way: the answer is not on the path from the store
+ * to the remote (a reader elsewhere does not wait for the writer's answer), and is awaited
+ * after the store was seen, before the next one. In the second (as before issue 17's
+ * latency work), the writer awaits the answer first and only then does the reader look, so
+ * that row adds the answer's trip back and this process's wake-up for it. The next store
+ * follows 1-5 ms after the last was seen (past --flush-min-ms, so no flush waits for the gate).
+ * The first run's p99 is held against the UDP one-way p99 of the same run.
  */
 import { createSocket } from 'node:dgram';
 import { attachMaster, attachRemote } from '../src/index.js';
@@ -25,8 +30,11 @@ const RUNS = [
   { intervalMs: 1, updates: 1000, maxSeconds: 40, flush: false },
   { intervalMs: 10, updates: 1000, maxSeconds: 45, flush: false },
   { intervalMs: 100, updates: 1000, maxSeconds: 130, flush: false },
-  { intervalMs: 1000, updates: 1000, maxSeconds: 40, flush: true },
-];
+  { intervalMs: 1000, updates: 1000, maxSeconds: 40, flush: 'polled' },
+  { intervalMs: 1000, updates: 1000, maxSeconds: 40, flush: 'awaited' },
+] as const;
+/** How a run flushes: not at all, polling while the answer travels, or awaiting it first. */
+type FlushMode = false | 'polled' | 'awaited';
 /** Target of the flush run: p99 store->visible with flush, ms. */
 const FLUSH_P99_MS = 0.5;
 const WARMUP = 20;
@@ -88,7 +96,7 @@ async function pingPong(): Promise<number[]> {
 
 interface RunResult {
   intervalMs: number;
-  flush: boolean;
+  flush: FlushMode;
   samples: number[];
   timeouts: number;
   busy: number;
@@ -98,7 +106,7 @@ interface RunResult {
   wallSeconds: number;
 }
 
-async function storeToVisible(intervalMs: number, updates: number, maxSeconds: number, flush: boolean): Promise<RunResult> {
+async function storeToVisible(intervalMs: number, updates: number, maxSeconds: number, flush: FlushMode): Promise<RunResult> {
   const place = await newPlace(1);
   const opts = { intervalMs, remotes: 1, size: '4K' };
   const master = await startMaster(place, opts);
@@ -128,7 +136,7 @@ async function storeToVisible(intervalMs: number, updates: number, maxSeconds: n
     const samples: number[] = [];
     let timeouts = 0;
     let counter = read()[0];
-    let pending: { counter: bigint; at: number } | undefined;
+    let pending: { counter: bigint; at: number; answer?: Promise<unknown> } | undefined;
     let nextWriteAt = nowMs();
     const timeoutMs = flush ? 1000 : Math.max(1000, 20 * intervalMs);
     const t0 = nowMs();
@@ -146,19 +154,24 @@ async function storeToVisible(intervalMs: number, updates: number, maxSeconds: n
           slice.writeBigUInt64LE(BigInt(Math.round(at * 1e6)), 8);
         });
         pending = { counter: c, at };
-        if (flush) await m.flush(0);
+        if (flush === 'awaited') await m.flush(0);
+        else if (flush === 'polled') pending.answer = m.flush(0); // the request left at once (ControlClient)
       }
       if (pending !== undefined) {
         const [seen, storedNs] = read();
         const t = nowMs();
         if (seen === pending.counter) {
           samples.push(t - Number(storedNs) / 1e6);
+          const answer = pending.answer;
           pending = undefined;
           nextWriteAt = t + (flush ? 1 + Math.random() * 4 : Math.random() * intervalMs);
+          if (answer) await answer; // one flush outstanding at a time; a refusal fails the run
         } else if (t - pending.at > timeoutMs) {
           timeouts++;
+          const answer = pending.answer;
           pending = undefined;
           nextWriteAt = t;
+          if (answer) await answer;
         }
       }
       blockFor(0.02);
@@ -186,6 +199,8 @@ async function storeToVisible(intervalMs: number, updates: number, maxSeconds: n
   }
 }
 
+const runName = (r: RunResult): string => `-i ${r.intervalMs}${r.flush ? ` ${r.flush}` : ''}`;
+
 export async function benchLatency(): Promise<BenchResult> {
   const t0 = performance.now();
   const rtts = await pingPong();
@@ -200,7 +215,7 @@ export async function benchLatency(): Promise<BenchResult> {
   for (const r of runs) {
     const s = r.summary;
     rows.push([
-      `store->visible -i ${r.intervalMs}${r.flush ? ' + flush' : ''}`,
+      `store->visible -i ${r.intervalMs}${r.flush === 'polled' ? ' + flush' : r.flush === 'awaited' ? ' + awaited flush' : ''}`,
       String(s.n),
       num(s.p50, 3),
       num(s.p99, 3),
@@ -212,7 +227,7 @@ export async function benchLatency(): Promise<BenchResult> {
     ]);
   }
   const at1 = runs.find((r) => r.intervalMs === 1)!;
-  const flushed = runs.find((r) => r.flush)!;
+  const flushed = runs.find((r) => r.flush === 'polled')!;
   const targets = [
     {
       target: 'p99 store->visible <= interval + 2 ms at -i 1',
@@ -234,11 +249,12 @@ export async function benchLatency(): Promise<BenchResult> {
       'baseline: raw UDP ping-pong, 64-byte datagrams, this process <-> an echo process, same run',
       'each store waits for the previous one to be seen, then a random delay in [0, interval): stores land at every phase of the scan',
       'reader polls with consistent reads every ~20 us (Atomics.wait), so figures include up to ~0.1 ms of polling delay',
-      'flush run: each store is followed by an awaited flush() (answered once the master queued the datagrams), the next store 1-5 ms after the last was seen',
-      `timeouts (not visible within max(1 s, 20 intervals); 1 s with flush): ${runs.map((r) => `-i ${r.intervalMs}: ${r.timeouts}`).join(', ')}`,
-      `polls where readConsistent gave up (PDSM_ERR_BUSY, retried at the next poll): ${runs.map((r) => `-i ${r.intervalMs}: ${r.busy}`).join(', ')}`,
+      'flush runs: each store is followed by flush() (answered once the master queued the datagrams); the next store 1-5 ms after the last was seen',
+      '  + flush: the reader polls while the answer travels (awaited after the store is seen); + awaited flush: the writer awaits the answer, then the reader looks',
+      `timeouts (not visible within max(1 s, 20 intervals); 1 s with flush): ${runs.map((r) => `${runName(r)}: ${r.timeouts}`).join(', ')}`,
+      `polls where readConsistent gave up (PDSM_ERR_BUSY, retried at the next poll): ${runs.map((r) => `${runName(r)}: ${r.busy}`).join(', ')}`,
       ...(shortRuns.length
-        ? [`fewer than 1000 updates (time bound): ${shortRuns.map((r) => `-i ${r.intervalMs}: ${r.summary.n} in ${num(r.wallSeconds, 0)} s`).join(', ')}`]
+        ? [`fewer than 1000 updates (time bound): ${shortRuns.map((r) => `${runName(r)}: ${r.summary.n} in ${num(r.wallSeconds, 0)} s`).join(', ')}`]
         : []),
       ...targets.map(targetLine),
     ],

@@ -69,13 +69,16 @@ export class ControlClient {
       }, timeoutMs);
       this.#waiting.set(id, { resolve, reject, timer });
       socket.ref();
-      // Requests made in one tick (a loop of flushes) leave in one write, and the daemon
-      // reads them in one turn, where they coalesce.
+      // The first request of a tick leaves at once (a flush is on the path from a store to
+      // its visibility at the peer: it must not wait for the caller's turn to end); the
+      // others of the same tick (a loop of flushes) follow in one write at its end, and the
+      // daemon reads them in one turn, where they coalesce.
+      const line = JSON.stringify({ ...request, id }) + '\n';
       if (socket.writableCorked === 0) {
+        socket.write(line);
         socket.cork();
         process.nextTick(() => socket.uncork());
-      }
-      socket.write(JSON.stringify({ ...request, id }) + '\n');
+      } else socket.write(line);
     });
   }
 

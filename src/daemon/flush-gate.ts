@@ -4,15 +4,18 @@
  * interval. The scan is the periodic scan's own (the session core's flushScan, which calls
  * the flow's tick()); the periodic scan keeps its schedule.
  *
- * Timing: nothing runs while nobody asks (no timer, no polling). A request arms one scan for
- * the next event-loop turn (setImmediate, so every request already read in this turn, from
- * any connection, rides on it), but never earlier than `minGapMs` after the flow's last flush
- * scan, nor earlier than that scan's own duration after it: a tight loop of flushes costs a
- * flow at most one scan per max(minGapMs, scan time), so at least half of the loop is left for
- * heartbeats, datagrams and other flows. Requests that arrive while a scan is armed or under
- * way (a sliced scan of a large region, a batch still being paced out) coalesce into the one
- * scan that follows; each request is answered when a scan that began after it has queued its
- * datagrams (or found nothing changed, the writers busy, or no session).
+ * Timing: nothing runs while nobody asks (no timer, no polling). A request arms one scan to
+ * run as soon as the callback that read it returns (a microtask: every request of the same
+ * read, e.g. a client's loop of flushes written at once, rides on it, and no other I/O callback
+ * or event-loop phase comes first; a setImmediate hop measured 0.13 ms at the median and
+ * several ms at p99 on a loaded machine, on the path of every flush), but never earlier than
+ * `minGapMs` after the flow's last flush scan, nor earlier than that scan's own duration after
+ * it: a tight loop of flushes costs a flow at most one scan per max(minGapMs, scan time), so at
+ * least half of the loop is left for heartbeats, datagrams and other flows. Requests that
+ * arrive while a scan is armed or under way (a sliced scan of a large region, a batch still
+ * being paced out), or within the gap after one, coalesce into the one scan that follows; each
+ * request is answered when a scan that began after it has queued its datagrams (or found
+ * nothing changed, the writers busy, or no session).
  */
 import { realClock, Deadline, type Clock } from '../reliability/clock.js';
 import type { FlushScan } from '../session/link.js';
@@ -39,7 +42,7 @@ export function outcomeOf(r: Exclude<FlushScan, 'scanning'>): FlushDone {
 export interface FlushGateOptions {
   minGapMs: number;
   clock?: Clock;
-  /** Next event-loop turn (setImmediate); tests pass their own. */
+  /** Run `fn` once the current callback returns (queueMicrotask); tests pass their own. */
   immediate?: (fn: () => void) => void;
 }
 
@@ -64,7 +67,7 @@ export class FlushGate {
     this.#scan = scan;
     this.#minGapMs = options.minGapMs;
     this.#clock = options.clock ?? realClock;
-    this.#immediate = options.immediate ?? setImmediate;
+    this.#immediate = options.immediate ?? queueMicrotask;
     this.#timer = new Deadline(this.#clock, () => this.#run());
   }
 

@@ -118,3 +118,30 @@ t.test('close answers the waiting requests with down, and later ones at once', a
   t.same(await h.gate.request(), { outcome: 'down', pages: 0 }, 'a later one: down');
   t.equal(h.scans(), 0, 'no scan after close');
 });
+
+t.test('by default the scan runs once the asking callback returns, before any other event-loop work', async (t) => {
+  const order: string[] = [];
+  const gate = new FlushGate(
+    () => {
+      order.push('scan');
+      return 1;
+    },
+    { minGapMs: 0 },
+  );
+  setImmediate(() => order.push('next turn'));
+  const asked = [gate.request(), gate.request()];
+  order.push('asked');
+  t.same(order, ['asked'], 'not inside request() itself');
+  const done = await Promise.all(asked);
+  await new Promise((r) => setImmediate(r));
+  t.same(order, ['asked', 'scan', 'next turn'], 'the scan came before the next event-loop turn');
+  t.same(
+    done,
+    [
+      { outcome: 'sent', pages: 1 },
+      { outcome: 'sent', pages: 1 },
+    ],
+    'both requests of the callback rode on that one scan',
+  );
+  t.equal(gate.scans, 1, 'one scan');
+});

@@ -58,3 +58,27 @@ t.test('flush requests for flows a daemon does not send are refused with the rea
   t.equal(r.status, 1, 'pdsm flush --slice 3 exits 1');
   t.match(r.stderr, /client 3 is out of range 0\.\.0/, `and says why: ${r.stderr}`);
 });
+
+// The request leaves inside flush() itself: a caller that goes on with synchronous work (here
+// a reader polling the peer, which never yields) still has its update delivered.
+t.test("flush()'s request leaves at once, not when the caller's turn ends", async (t) => {
+  const c = await startCluster({ remotes: 1, intervalMs: 60_000 });
+  t.teardown(() => c.destroy());
+  const m = c.attachMaster();
+  const r = c.attachRemote(0);
+  t.ok(await eventually(() => r.status('mo').batches >= 1n), 'the full batch of the join arrived');
+  await m.flush(0); // the control connection is open
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (const value of [0x1234n, 0x5678n]) {
+    m.writeConsistent(0, () => m.moSlice(0).writeBigUInt64LE(value, 16));
+    const answer = m.flush(0);
+    let seen = false;
+    // Bounded: at most 10 s of 1 ms waits, all inside this turn.
+    for (let i = 0; i < 10_000 && !seen; i++) {
+      seen = r.readConsistent('mo', () => r.mo.readBigUInt64LE(16)) === value;
+      if (!seen) Atomics.wait(cell, 0, 0, 1);
+    }
+    t.ok(seen, `0x${value.toString(16)} reached the remote before this turn yielded`);
+    t.same(await answer, [{ flow: 'mo', client: 0, outcome: 'sent', pages: 1 }], 'and the flush is answered after');
+  }
+});
