@@ -342,7 +342,8 @@ export class FlowSender {
 
   /** Send every page as one batch (join, epoch change, full RESYNC). */
   sendFull(): void {
-    const all = Array.from({ length: this.options.source.pageCount }, (_, i) => i);
+    const all = new Array<number>(this.options.source.pageCount);
+    for (let i = 0; i < all.length; i++) all[i] = i;
     this.sendBatch(all, { full: true, replaces: true });
   }
 
@@ -514,7 +515,10 @@ export class FlowSender {
     this.#history.set(msg.seq, msg);
     this.#historyBytes += historyCost(msg);
     while (this.#historyBytes > this.#historyLimit && this.#history.size > 1) {
-      const oldest = this.#history.keys().next().value as number;
+      // Contiguous up to next_seq - 1, so the oldest is known without asking the Map: its
+      // keys().next() skips every deleted entry still in the table, up to the whole
+      // history per call once it is full (a 64 MiB flow: 65k holes walked per datagram).
+      const oldest = seqAdd(this.#nextSeq, -this.#history.size);
       this.#historyBytes -= historyCost(this.#history.get(oldest)!);
       this.#history.delete(oldest);
       this.#sentAt.delete(oldest);
