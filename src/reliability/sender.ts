@@ -224,6 +224,8 @@ export class FlowSender {
   readonly #pumpTimer: Deadline;
   readonly #fc: FlowControl | undefined;
   #closed = false;
+  /** A pump run is under way: a batch queued from inside it (a replacement) waits for its loop. */
+  #pumping = false;
 
   constructor(options: SenderOptions) {
     this.options = options;
@@ -366,7 +368,16 @@ export class FlowSender {
    * was used up). Repairs go first; each queued number is looked up in the history here.
    */
   #pump(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#pumping) return;
+    this.#pumping = true;
+    try {
+      this.#pumpRun();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #pumpRun(): void {
     const clock = this.options.clock;
     const now = clock.now();
     const deadline = now + PUMP_SLICE_MS;
@@ -406,7 +417,8 @@ export class FlowSender {
   /**
    * The next queued repair number: retransmit it (its seq returned) unless it was sent less
    * than the hold-off ago, fell out of the history since the NACK (a replacement answers
-   * it, spec §7.7), or is cut larger than its destination takes now (spec §8.1, likewise).
+   * it, spec §7.7; defensive: repairs leave before new data, and only new data evicts), or
+   * is cut larger than its destination takes now (spec §8.1, likewise).
    */
   #repair(now: number): number | undefined {
     const r = this.#repairs.take()!;
