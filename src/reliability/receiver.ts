@@ -76,6 +76,11 @@ export interface ReceiverCounters {
   bytes: number;
 }
 
+/** Most held datagrams one #deliver call moves past the apply point before it yields. */
+export const DELIVER_SLICE = 8192;
+/** Most sequence numbers one NACK looks at, from scan_pos on. */
+export const NACK_SCAN = 32_768;
+
 export class FlowReceiver {
   readonly options: ReceiverOptions;
   readonly counters: ReceiverCounters = {
@@ -114,6 +119,8 @@ export class FlowReceiver {
   #firstBatchDone = false;
   /** Where held payloads are copied (#hold). */
   readonly #slabs = new Slabs();
+  /** Continues a #deliver walk that stopped after DELIVER_SLICE datagrams. */
+  readonly #deliverTimer: Deadline;
 
   constructor(options: ReceiverOptions) {
     this.options = options;
@@ -122,6 +129,7 @@ export class FlowReceiver {
     this.#scanPos = this.#expected;
     this.#nackBackoff = options.nackDelayMs ?? (options.nackBackoff ? 0 : 10);
     this.#nackTimer = new Deadline(options.clock, () => this.#sendNack());
+    this.#deliverTimer = new Deadline(options.clock, () => this.#deliver());
     this.#window = options.window ?? windowFor(options.geometry, 1200);
     this.#assembly = new BatchAssembly(options.geometry.pageSize, options.geometry.pageCount);
   }
@@ -235,6 +243,7 @@ export class FlowReceiver {
   /** Stop timers (the session ended). */
   close(): void {
     this.#nackTimer.cancel();
+    this.#deliverTimer.cancel();
     this.#held.clear();
     this.#assembly.take();
     this.#heldBytes = 0;
@@ -253,11 +262,20 @@ export class FlowReceiver {
 
   /**
    * Apply batches in order while the next one is whole. spec: every seq in
-   * [next_expected, scan_pos) is held DATA, so each arrival is looked at once.
+   * [next_expected, scan_pos) is held DATA, so each arrival is looked at once. At most
+   * DELIVER_SLICE datagrams per call: when a repair fills the gap in front of a long held
+   * run (a cold join's full batch is 65,536 DATA at 64 MiB, 262,144 at 256 MiB), the walk
+   * goes on in later turns instead of holding this one (issue 12). Between calls the state
+   * is the spec's: scan_pos simply stands where the walk stopped.
    */
   #deliver(): void {
     let progressed = false;
+    let walked = 0;
     for (let msg = this.#held.get(this.#scanPos); msg !== undefined; msg = this.#held.get(this.#scanPos)) {
+      if (walked++ >= DELIVER_SLICE) {
+        this.#deliverTimer.armAt(this.options.clock.now());
+        break;
+      }
       this.#held.delete(msg.seq);
       if (msg.type === 'data') this.#assembly.add(msg);
       else {
@@ -388,11 +406,25 @@ export class FlowReceiver {
   #sendNack(): void {
     const ranges: SeqRange[] = [];
     let s = this.#scanPos;
-    // Bounded by the window: onHighestSeq and onDatagram never let highest pass it.
+    // Bounded by the window: onHighestSeq and onDatagram never let highest pass it. Every
+    // held datagram is in the span (at or after scan_pos, at most highest), so once all of
+    // them were passed the rest of the span is one gap (a lost tail costs no lookups). The
+    // lookups are bounded by NACK_SCAN too: scan_pos is the first gap, so the front one is
+    // always found; gaps further on are NACKed in a later round, once the front moved
+    // (issue 12: a 256 MiB flow's window is 524,288 lookups in one timer callback).
     const span = Math.min(seqDiff(this.#highest, this.#scanPos) + 1, this.#window);
+    const heldCount = this.#held.size;
+    let passed = 0;
     let open: SeqRange | undefined;
     for (let i = 0; i < span && ranges.length <= MAX_NACK_RANGES; i++, s = seqAdd(s, 1)) {
+      if (passed === heldCount) {
+        if (open) open.count += span - i;
+        else ranges.push({ first: s, count: span - i });
+        break;
+      }
+      if (i >= NACK_SCAN) break;
       if (this.#held.has(s)) {
+        passed++;
         open = undefined;
         continue;
       }

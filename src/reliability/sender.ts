@@ -6,12 +6,14 @@
  * Timing: a batch is queued when the daemon's scan finds dirty pages (or a RESYNC or a
  * replacement asks for one); a pump then turns it into datagrams a few at a time, as the
  * flow controller (flow-control.ts, spec §7.9) allows, on the Clock's timers. One pump run
- * makes at most PUMP_SLICE datagrams and yields, so a batch of any size (a 256 MiB full
- * resync is 262 145 datagrams at 1 KiB pages) never holds the event loop: the daemon keeps
- * reading its socket and heartbeating other sessions while it streams. Retransmissions go
- * before new data in the same paced queue. The repair hold-off (spec §12): a sequence
- * number retransmitted less than `holdOffMs` ago is not queued again, so a burst of
- * duplicate NACKs (or many receivers NACKing one loss) costs one repair.
+ * makes at most PUMP_SLICE datagrams (and runs at most PUMP_SLICE_MS) and yields, so a
+ * batch of any size (a 256 MiB full resync is 262 145 datagrams at 1 KiB pages) never holds
+ * the event loop: the daemon keeps reading its socket and heartbeating other sessions while
+ * it streams. Retransmissions go before new data in the same paced queue; a NACK only
+ * queues spans of numbers (repairs.ts), which the pump looks up as it goes. The repair
+ * hold-off (spec §12): a sequence number retransmitted less than `holdOffMs` ago is not
+ * sent again, so a burst of duplicate NACKs (or many receivers NACKing one loss) costs one
+ * repair.
  *
  * History (spec §7.4, §12 History Bytes): bounded in bytes only, and sized by the daemon for
  * the largest batch (a full one); a datagram stays retransmittable until newer datagrams push
@@ -39,6 +41,7 @@ import { seqAdd, seqDiff, seqInRange, seqLt } from '../udp/serial.js';
 import { toWire, type WordSize } from '../segments/word-codec.js';
 import { Deadline, type Clock } from './clock.js';
 import { Slabs } from './slab.js';
+import { nackSpans, RepairQueue, type Datagram } from './repairs.js';
 import { FlowControl, type FlowControlOptions, type FlowControlState } from './flow-control.js';
 
 /** Where the sender reads page contents from: the flow's latest snapshot. */
@@ -153,6 +156,13 @@ export interface SenderCounters {
 
 /** Most datagrams one pump run makes before it yields the event loop. */
 export const PUMP_SLICE = 256;
+/**
+ * Most ms one pump run takes (issue 12): on a busy machine 256 datagrams took 50-110 ms of
+ * one turn (encoding, sendmsg, buffer allocation), so a run also yields after this long.
+ */
+export const PUMP_SLICE_MS = 4;
+/** Most queued repair numbers one pump run looks at (each one a history lookup). */
+const REPAIR_LOOKS = 4096;
 /** Header cost of one history entry besides its payload. */
 const ENTRY_COST = 40;
 
@@ -209,12 +219,13 @@ export class FlowSender {
   #chunk: number;
   /** Batches waiting to be sent, the current one first. */
   readonly #queue: Outgoing[] = [];
-  /** Retransmissions waiting for the pacer, with where each goes. */
-  #repairs: { msg: DataMessage | CommitMessage; to: (msg: DataMessage | CommitMessage) => void; limit: (() => number) | undefined }[] = [];
-  #repairHead = 0;
+  /** NACKed numbers waiting for the pacer, with where each goes (repairs.ts). */
+  readonly #repairs = new RepairQueue();
   readonly #pumpTimer: Deadline;
   readonly #fc: FlowControl | undefined;
   #closed = false;
+  /** A pump run is under way: a batch queued from inside it (a replacement) waits for its loop. */
+  #pumping = false;
 
   constructor(options: SenderOptions) {
     this.options = options;
@@ -271,7 +282,7 @@ export class FlowSender {
 
   /** spec §7.4 SENDING: a batch or a repair is still waiting to leave. */
   get sending(): boolean {
-    return this.#queue.length > 0 || this.#repairHead < this.#repairs.length;
+    return this.#queue.length > 0 || this.#repairs.pending;
   }
 
   /** DATA payload bytes the history holds now (the memory it costs). */
@@ -333,7 +344,8 @@ export class FlowSender {
 
   /** Send every page as one batch (join, epoch change, full RESYNC). */
   sendFull(): void {
-    const all = Array.from({ length: this.options.source.pageCount }, (_, i) => i);
+    const all = new Array<number>(this.options.source.pageCount);
+    for (let i = 0; i < all.length; i++) all[i] = i;
     this.sendBatch(all, { full: true, replaces: true });
   }
 
@@ -347,31 +359,47 @@ export class FlowSender {
     this.#closed = true;
     this.#pumpTimer.cancel();
     this.#queue.length = 0;
-    this.#repairs = [];
-    this.#repairHead = 0;
+    this.#repairs.clear();
   }
 
   /**
-   * Make datagrams while the flow controller allows, at most PUMP_SLICE per run, then yield:
-   * re-arm for the next token (paced) or for the next turn (the slice was used up).
+   * Make datagrams while the flow controller allows, at most PUMP_SLICE and PUMP_SLICE_MS
+   * per run, then yield: re-arm for the next token (paced) or for the next turn (the slice
+   * was used up). Repairs go first; each queued number is looked up in the history here.
    */
   #pump(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#pumping) return;
+    this.#pumping = true;
+    try {
+      this.#pumpRun();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #pumpRun(): void {
     const clock = this.options.clock;
     const now = clock.now();
+    const deadline = now + PUMP_SLICE_MS;
     let budget = Math.min(PUMP_SLICE, this.#fc ? this.#fc.available(now) : PUMP_SLICE);
     let made = 0;
+    let looks = 0;
+    let sliceUsed = false;
     let last: number | undefined;
     const held = this.options.holdBatches?.() ?? false;
     while (made < budget) {
-      if (this.#repairHead < this.#repairs.length) {
-        const r = this.#repairs[this.#repairHead]!;
-        this.#repairs[this.#repairHead++] = undefined as never;
-        // spec §8.1: the destination's cut shrank since the NACK (a small-MTU session joined).
-        if (r.limit !== undefined && oversized(r.msg, r.limit())) continue;
-        this.counters.retransmits++;
-        r.to(r.msg);
-        last = r.msg.seq;
+      if (((made + looks) & 15) === 15 && clock.now() > deadline) {
+        sliceUsed = true;
+        break;
+      }
+      if (this.#repairs.pending) {
+        if (looks++ >= REPAIR_LOOKS) {
+          sliceUsed = true;
+          break;
+        }
+        const seq = this.#repair(now);
+        if (seq === undefined) continue;
+        last = seq;
         made++;
         continue;
       }
@@ -380,14 +408,53 @@ export class FlowSender {
       last = this.#next(b, now);
       made++;
     }
-    if (this.#repairHead >= this.#repairs.length && this.#repairHead > 0) {
-      this.#repairs = [];
-      this.#repairHead = 0;
-    }
     if (made > 0) this.#fc?.onSent(now, made, last);
-    if (!this.sending || (held && this.#repairHead >= this.#repairs.length)) return;
-    budget = made < PUMP_SLICE && this.#fc ? this.#fc.delayMs(clock.now()) : 0;
+    if (!this.sending || (held && !this.#repairs.pending)) return;
+    budget = made < PUMP_SLICE && !sliceUsed && this.#fc ? this.#fc.delayMs(clock.now()) : 0;
     this.#pumpTimer.armAt(clock.now() + budget);
+  }
+
+  /**
+   * The next queued repair number: retransmit it (its seq returned) unless it was sent less
+   * than the hold-off ago, fell out of the history since the NACK (a replacement answers
+   * it, spec §7.7; defensive: repairs leave before new data, and only new data evicts), or
+   * is cut larger than its destination takes now (spec §8.1, likewise).
+   */
+  #repair(now: number): number | undefined {
+    const r = this.#repairs.take()!;
+    const msg = this.#history.get(r.seq);
+    if (msg === undefined) {
+      this.#unserved(r.seq, true);
+      return undefined;
+    }
+    if (r.route.limit !== undefined && oversized(msg, r.route.limit())) {
+      if (!r.job.oversized) {
+        r.job.oversized = true;
+        this.counters.nackedOversized++;
+        this.#unserved(r.seq, false);
+      }
+      return undefined;
+    }
+    const sentAt = this.#sentAt.get(r.seq);
+    if (sentAt !== undefined && now - sentAt < (this.options.holdOffMs ?? 20)) return undefined;
+    this.#sentAt.set(r.seq, now);
+    this.counters.retransmits++;
+    r.route.to(msg);
+    return r.seq;
+  }
+
+  /**
+   * spec §7.7, §8.1: `target` was NACKed and cannot be retransmitted. Replace from it once,
+   * unless a replacement that starts after it is queued, under way or still in history
+   * (it covers every older number).
+   */
+  #unserved(target: number, lost: boolean): void {
+    const replacing =
+      this.#queue.some((b) => b.replaces && (b.firstSeq === -1 || seqLt(target, b.firstSeq))) ||
+      (this.#replacedBefore !== undefined && this.#history.has(this.#replacedBefore) && seqLt(target, this.#replacedBefore));
+    if (replacing) return;
+    if (lost) this.counters.nackedTooOld++;
+    this.#replaceFrom(target);
   }
 
   /** The next datagram of batch `b` (its COMMIT when all DATA left); returns its seq. */
@@ -460,7 +527,10 @@ export class FlowSender {
     this.#history.set(msg.seq, msg);
     this.#historyBytes += historyCost(msg);
     while (this.#historyBytes > this.#historyLimit && this.#history.size > 1) {
-      const oldest = this.#history.keys().next().value as number;
+      // Contiguous up to next_seq - 1, so the oldest is known without asking the Map: its
+      // keys().next() skips every deleted entry still in the table, up to the whole
+      // history per call once it is full (a 64 MiB flow: 65k holes walked per datagram).
+      const oldest = seqAdd(this.#nextSeq, -this.#history.size);
       this.#historyBytes -= historyCost(this.#history.get(oldest)!);
       this.#history.delete(oldest);
       this.#sentAt.delete(oldest);
@@ -480,79 +550,20 @@ export class FlowSender {
    * (spec §8.1): the most page bytes a DATA may carry to where `repair` sends; a held DATA cut
    * larger counts as no longer held (a replacement batch, cut at the current size, answers it).
    */
-  onNack(ranges: readonly SeqRange[], repair: (msg: DataMessage | CommitMessage) => void = this.options.emit, limit?: () => number): void {
+  onNack(ranges: readonly SeqRange[], repair: (msg: Datagram) => void = this.options.emit, limit?: () => number): void {
     this.counters.nacksReceived++;
     const now = this.options.clock.now();
-    const holdOff = this.options.holdOffMs ?? 20;
-    const held = this.#history.size;
-    const sent = this.#sentInSession;
     // Back-distances from next_seq: seq = next_seq - d, d in 1..sent. History holds d in 1..held.
-    const spans: [number, number][] = [];
-    let oldestLostD = 0;
-    for (const range of ranges) {
-      const count = Math.min(range.count >>> 0, 0x7fff_ffff);
-      let d = seqDiff(this.#nextSeq, range.first >>> 0);
-      if (d <= 0 || count === 0) {
-        this.counters.nackIgnored++; // not sent yet: a confused peer
-        continue;
-      }
-      let c = count;
-      if (d > sent) {
-        // spec §7.6: numbers before the session's first were never sent in it.
-        const before = d - sent;
-        if (c <= before) {
-          this.counters.nackIgnored++;
-          continue;
-        }
-        c -= before;
-        d = sent;
-      }
-      const end = Math.max(0, d - c); // the range covers d .. end+1
-      if (d > held) oldestLostD = Math.max(oldestLostD, d);
-      const hi = Math.min(d, held);
-      if (hi > end) spans.push([end + 1, hi]);
-    }
+    const { spans, oldestLostD, ignored } = nackSpans(ranges, this.#nextSeq, this.#sentInSession, this.#history.size);
+    this.counters.nackIgnored += ignored;
     if (spans.length === 0 && oldestLostD === 0) return;
-    const lowestD = Math.max(oldestLostD, ...spans.map((s) => s[1]));
+    const lowestD = Math.max(oldestLostD, spans[0]?.[1] ?? 0);
     this.#fc?.onLoss(now, seqAdd(this.#nextSeq, -lowestD));
-    const max = limit?.();
-    // Oldest first: merge the spans (descending d) so each seq is looked at once.
-    spans.sort((a, b) => b[1] - a[1]);
-    let floor = Infinity;
-    let queued = false;
-    let oversizedD = 0;
-    for (const [lo, hi] of spans) {
-      for (let d = Math.min(hi, floor - 1); d >= lo; d--) {
-        const seq = seqAdd(this.#nextSeq, -d);
-        const msg = this.#history.get(seq);
-        if (msg === undefined) continue;
-        if (max !== undefined && oversized(msg, max)) {
-          oversizedD = Math.max(oversizedD, d);
-          continue;
-        }
-        const last = this.#sentAt.get(seq);
-        if (last !== undefined && now - last < holdOff) continue;
-        this.#sentAt.set(seq, now);
-        this.#repairs.push({ msg, to: repair, limit });
-        queued = true;
-      }
-      floor = Math.min(floor, lo);
-    }
-    if (oversizedD > 0) this.counters.nackedOversized++;
-    const unservedD = Math.max(oldestLostD, oversizedD);
-    if (unservedD > 0) {
-      // spec §7.7, §8.1: once, while a replacement that starts after the oldest number not
-      // served is queued, under way or still in history (it covers every older number).
-      const target = seqAdd(this.#nextSeq, -unservedD);
-      const replacing =
-        this.#queue.some((b) => b.replaces && (b.firstSeq === -1 || seqLt(target, b.firstSeq))) ||
-        (this.#replacedBefore !== undefined && this.#history.has(this.#replacedBefore) && seqLt(target, this.#replacedBefore));
-      if (!replacing) {
-        if (oldestLostD > 0) this.counters.nackedTooOld++;
-        this.#replaceFrom(target);
-      }
-    }
-    if (queued) this.#pump();
+    if (oldestLostD > 0) this.#unserved(seqAdd(this.#nextSeq, -oldestLostD), true);
+    // Queued as spans, oldest first; the pump looks each number up as it goes (repairs.ts).
+    const route = { to: repair, limit };
+    for (const [lo, hi] of spans) this.#repairs.push(seqAdd(this.#nextSeq, -hi), hi - lo + 1, route);
+    if (spans.length > 0) this.#pump();
   }
 
   /** Resend current contents of the batch holding `seq` and every later batch. */
