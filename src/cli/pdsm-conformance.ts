@@ -14,6 +14,7 @@ import { resolveHost } from '../udp/socket.js';
 import type { MasterContext, RemoteContext } from '../conformance/case.js';
 import { MASTER_CASES, REMOTE_CASES, runCases } from '../conformance/cases.js';
 import { Probe, type Target } from '../conformance/probe.js';
+import { reportRequirements } from '../conformance/report.js';
 import { discover, freshEpoch, RejectBudget } from '../conformance/session.js';
 import { isHelloArrival } from '../conformance/master-play.js';
 import { parseArgs, rejectPositionals } from './daemon-options.js';
@@ -83,6 +84,7 @@ export async function conformanceCommand(argv: string[], write: (s: string) => v
   const ctx: MasterContext = { target, params, client, budget, registryDir: a['--registry-dir'] ?? null };
   const s = await runCases(cases, ctx, (line) => write(`${line}\n`));
   write(`${cases.length} cases: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped\n`);
+  reportRequirements('master', s.outcomes, (line) => write(`${line}\n`));
   return s.failed === 0 ? 0 : 1;
 }
 
@@ -137,6 +139,7 @@ async function remoteRun(a: ReturnType<typeof parseArgs<typeof SPEC>>, write: (s
     }
     const s = await runCases(cases, ctx, (line) => write(`${line}\n`));
     write(`${cases.length} cases: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped\n`);
+    reportRequirements('remote', s.outcomes, (line) => write(`${line}\n`));
     return s.failed === 0 ? 0 : 1;
   } finally {
     await probe.close();

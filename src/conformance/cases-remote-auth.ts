@@ -136,4 +136,37 @@ export const REMOTE_AUTH_CASES: RemoteCase[] = [
       return control(u, d);
     }),
   },
+  {
+    id: 'replay-window-far-edge',
+    section: '9.4',
+    requirement:
+      'A remote MUST drop a sealed datagram whose packet number is more than 1023 below the highest it accepted, and accept one 1023 below that it has not seen, and a new highest.',
+    run: withRoData(async (u, d) => {
+      if (u.ctx.psk === null) return skip('needs a PSK (--psk-file): without one there is no replay window');
+      const p = u.ctx.probe;
+      // A NACK `below` under the highest number sent so far (heartbeats included), or a new highest (null).
+      // The count resumes above at once, so the session's heartbeats never reuse or lower it.
+      const at = async (below: number | null): Promise<{ pn: number; high: number; answered: boolean }> => {
+        const high = p.packetNumber - 1;
+        const pn = below === null ? high + 1 : high - below;
+        p.packetNumber = pn;
+        const wire = p.craft(nackRo(u, d.seq));
+        p.packetNumber = Math.max(high + 1, pn + 1);
+        const again = await retransmitted(u, d.seq, () => p.sendRaw(wire));
+        await new Promise((r) => setTimeout(r, 200));
+        return { pn, high, answered: again !== undefined };
+      };
+      // Numbers far ahead: the ones 1023 and 1024 below the highest were never sent.
+      p.packetNumber += 3000;
+      const jump = await at(null);
+      if (!jump.answered) return skip(`a NACK with packet number ${jump.pn} (a jump ahead) drew no retransmission (see ro-nack-retransmits)`);
+      const old = await at(1024);
+      if (old.answered) return fail(`nothing for packet number ${old.pn}, 1024 below the highest (${old.high})`, `RO DATA ${d.seq} again`);
+      const edge = await at(1023);
+      if (!edge.answered) return fail(`RO DATA ${d.seq} again for packet number ${edge.pn}, 1023 below the highest (${edge.high}), unseen`, 'nothing');
+      const next = await at(null);
+      if (!next.answered) return fail(`RO DATA ${d.seq} again for a new highest packet number ${next.pn}`, 'nothing');
+      return pass;
+    }),
+  },
 ];

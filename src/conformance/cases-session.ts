@@ -69,7 +69,7 @@ export const SESSION_CASES: MasterCase[] = [
   },
   {
     id: 'unvalidated-three-times-budget',
-    section: '4.6',
+    section: '9.6',
     requirement: 'Until the COOKIE comes back, a master MUST NOT send a session address more than 3 times the bytes it received from it (here: one HELLO).',
     async run(ctx) {
       const r = await unvalidated(ctx);
@@ -85,7 +85,7 @@ export const SESSION_CASES: MasterCase[] = [
   },
   {
     id: 'unvalidated-no-page-content',
-    section: '4.6',
+    section: '9.6',
     requirement: 'Before the session address is validated, a master MUST NOT send it DATA, COMMIT or DIGEST.',
     async run(ctx) {
       const r = await unvalidated(ctx);
