@@ -66,6 +66,43 @@ export const REMOTE_AUTH_CASES: RemoteCase[] = [
     }),
   },
   {
+    id: 'nack-overlapping-ranges',
+    section: '6.1',
+    requirement: 'A remote MUST tolerate overlapping NACK ranges: a NACK naming one RO DATA in three overlapping ranges draws that DATA again.',
+    run: withRoData(async (u, d) => {
+      const nack = {
+        ...nackRo(u, d.seq),
+        ranges: [
+          { first: (d.seq - 1) >>> 0, count: 3 },
+          { first: d.seq, count: 1 },
+          { first: d.seq, count: 2 },
+        ],
+      } as Unnumbered;
+      const again = await retransmitted(u, d.seq, () => u.ctx.probe.send(nack));
+      return again !== undefined ? pass : fail(`RO DATA ${d.seq} again`, `nothing within ${ANSWER_MS} ms for a NACK of overlapping ranges`);
+    }),
+  },
+  {
+    id: 'nack-before-first-ignored',
+    section: '7.6',
+    requirement:
+      'A remote MUST ignore NACKed RO numbers before its session’s first (its HELLO’s RO Next Seq, never sent in it): no retransmission and no replacement batch.',
+    run: withRoData(async (u) => {
+      const first = u.hello.roNextSeq;
+      const from = u.ctx.probe.arrivals.length;
+      u.ctx.probe.send({ ...nackRo(u, first), ranges: [{ first: (first - 8) >>> 0, count: 8 }] } as Unnumbered);
+      await new Promise((r) => setTimeout(r, ANSWER_MS));
+      const inSession = ofSession(u.hello, u.helloArrival.from);
+      const ro = u.ctx.probe.arrivals.slice(from).filter((a) => inSession(a) && (a.msg?.type === 'data' || a.msg?.type === 'commit') && a.msg.flow === 'ro');
+      const seen = ro.map((a) => a.msg!);
+      const commit = seen.find((m) => m.type === 'commit' && m.replaces);
+      if (commit !== undefined) return fail('nothing for a NACK of RO numbers before the first', 'a REPLACES batch (a replacement, §7.7)');
+      const before = seen.find((m) => m.type === 'data' && ((m.seq - first) | 0) < 0);
+      if (before !== undefined) return fail('nothing for a NACK of RO numbers before the first', `RO DATA ${(before as DataMessage).seq}`);
+      return pass;
+    }),
+  },
+  {
     id: 'other-source-dropped',
     section: '7.1',
     requirement: 'A remote MUST accept datagrams only from the master’s address and port: a NACK (sealed right, with a PSK) from another port draws nothing.',

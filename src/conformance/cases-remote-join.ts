@@ -111,6 +111,28 @@ export const REMOTE_JOIN_CASES: RemoteCase[] = [
     },
   },
   {
+    id: 'welcome-without-cookie-dropped',
+    section: '10.4',
+    requirement:
+      'A remote MUST drop a WELCOME of version 2 that lacks COOKIE (or NONCE): no HEARTBEAT, no session; the WELCOME with both then starts the session.',
+    async run(ctx) {
+      const got = await nextHello(ctx, ctx.firstHelloMs);
+      if (got === undefined) return fail('a HELLO', 'none');
+      const h = got.hello;
+      for (const lacking of ['cookie', 'nonce'] as const) {
+        const from = ctx.probe.arrivals.length;
+        // Unchecked: the codec refuses to encode such a WELCOME. No session keys are taken from it.
+        ctx.probe.send(welcomeFor(ctx, h, { [lacking]: null }), true);
+        const bad = await onlyHellos(ctx, from, ANSWER_MS);
+        if (bad !== undefined) return fail(`nothing but HELLOs after a WELCOME without ${lacking.toUpperCase()}`, bad.type.toUpperCase());
+      }
+      const u = await upFrom(ctx, got.a, h);
+      if (typeof u === 'string') return skip(`the WELCOME with both did not work either (${u}), so the silence proves nothing`);
+      await u.end();
+      return pass;
+    },
+  },
+  {
     id: 'cookie-echoed',
     section: '9.6',
     requirement: 'A remote MUST echo the WELCOME’s COOKIE in every HEARTBEAT of the session (flag COOKIE, the 16 bytes after the flow entries).',

@@ -4,6 +4,7 @@
  */
 import type { MasterCase, Outcome, RemoteCase } from './case.js';
 import { HANDSHAKE_CASES } from './cases-handshake.js';
+import { MASTER_WIRE_CASES } from './cases-master-wire.js';
 import { REMOTE_AUTH_CASES } from './cases-remote-auth.js';
 import { REMOTE_DIGEST_CASES } from './cases-remote-digest.js';
 import { REMOTE_JOIN_CASES } from './cases-remote-join.js';
@@ -13,7 +14,8 @@ import { REMOTE_WIRE_CASES } from './cases-remote-wire.js';
 import { REPLICATION_CASES } from './cases-replication.js';
 import { SESSION_CASES } from './cases-session.js';
 
-export const MASTER_CASES: readonly MasterCase[] = [...HANDSHAKE_CASES, ...SESSION_CASES, ...REPLICATION_CASES];
+/** `pdsm conformance master`: the wire cases last, over what the master sent to the others. */
+export const MASTER_CASES: readonly MasterCase[] = [...HANDSHAKE_CASES, ...SESSION_CASES, ...REPLICATION_CASES, ...MASTER_WIRE_CASES];
 
 /**
  * `pdsm conformance remote`: the wire cases judge what the remote sent in the cases before
