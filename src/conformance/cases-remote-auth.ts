@@ -103,6 +103,29 @@ export const REMOTE_AUTH_CASES: RemoteCase[] = [
     }),
   },
   {
+    id: 'resync-beyond-segment-dropped',
+    section: '6.4',
+    requirement:
+      'A remote MUST drop whole, never partly answer, an RO RESYNC whose First Page + Page Count goes beyond its segment: it draws no RO batch (one within the segment then does).',
+    run: withRoData(async (u) => {
+      const pages = u.hello.segSize / u.hello.pageSize;
+      const resync = (firstPage: number, pageCount: number): Unnumbered =>
+        ({ type: 'resync', src: NODE_MASTER, dst: u.hello.src, epoch: u.ctx.masterEpoch, flow: 'ro', full: false, firstPage, pageCount }) as Unnumbered;
+      const inSession = ofSession(u.hello, u.helloArrival.from);
+      const roBatch = async (send: () => void): Promise<boolean> => {
+        const from = u.ctx.probe.arrivals.length;
+        send();
+        const f = await u.ctx.probe.find((a) => inSession(a) && (a.msg?.type === 'data' || a.msg?.type === 'commit') && a.msg.flow === 'ro', ANSWER_MS, from);
+        return f !== undefined;
+      };
+      if (await roBatch(() => u.ctx.probe.send(resync(pages - 1, 2), true)))
+        return fail(`nothing for a RESYNC of pages ${pages - 1}..${pages} (of ${pages})`, 'RO DATA or COMMIT');
+      return (await roBatch(() => u.ctx.probe.send(resync(pages - 1, 1))))
+        ? pass
+        : skip(`a RESYNC of page ${pages - 1} alone drew no RO batch either, so the silence proves nothing`);
+    }),
+  },
+  {
     id: 'other-source-dropped',
     section: '7.1',
     requirement: 'A remote MUST accept datagrams only from the master’s address and port: a NACK (sealed right, with a PSK) from another port draws nothing.',

@@ -114,4 +114,20 @@ export const SESSION_CASES: MasterCase[] = [
       }
     },
   },
+  {
+    id: 'welcome-nonce-per-session',
+    section: '9.2',
+    requirement: 'A master MUST draw a new welcome_nonce for every session it opens: two sessions one after the other get two NONCEs.',
+    async run(ctx) {
+      const nonces: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const s = await join(ctx.target, ctx.params, ctx.client, true);
+        if (typeof s === 'string') return fail(`session ${i + 1} to start`, s);
+        nonces.push(Buffer.from(s.welcome.nonce ?? []).toString('hex'));
+        await s.end();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return nonces[0] !== nonces[1] ? pass : fail('two NONCEs', `NONCE ${nonces[0]} twice`);
+    },
+  },
 ];

@@ -4,6 +4,7 @@
  */
 import type { MasterCase, Outcome, RemoteCase } from './case.js';
 import { HANDSHAKE_CASES } from './cases-handshake.js';
+import { MASTER_RO_CASES } from './cases-master-ro.js';
 import { MASTER_WIRE_CASES } from './cases-master-wire.js';
 import { REMOTE_AUTH_CASES } from './cases-remote-auth.js';
 import { REMOTE_DIGEST_CASES } from './cases-remote-digest.js';
@@ -15,7 +16,7 @@ import { REPLICATION_CASES } from './cases-replication.js';
 import { SESSION_CASES } from './cases-session.js';
 
 /** `pdsm conformance master`: the wire cases last, over what the master sent to the others. */
-export const MASTER_CASES: readonly MasterCase[] = [...HANDSHAKE_CASES, ...SESSION_CASES, ...REPLICATION_CASES, ...MASTER_WIRE_CASES];
+export const MASTER_CASES: readonly MasterCase[] = [...HANDSHAKE_CASES, ...SESSION_CASES, ...REPLICATION_CASES, ...MASTER_RO_CASES, ...MASTER_WIRE_CASES];
 
 /**
  * `pdsm conformance remote`: the wire cases judge what the remote sent in the cases before

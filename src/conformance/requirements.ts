@@ -195,14 +195,14 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '6.3',
     text: "A DIGEST whose First Page + Hash Count goes beyond the receiver's segment is invalid and MUST be dropped whole",
-    master: NO_CASE,
+    master: ['digest-beyond-segment-dropped'],
     remote: ['digest-beyond-segment-dropped'],
   },
   {
     section: '6.4',
     text: 'is invalid and MUST be dropped whole, never partly answered',
     master: ['resync-beyond-segment-dropped'],
-    remote: NO_CASE,
+    remote: ['resync-beyond-segment-dropped'],
   },
   {
     section: '7.1',
@@ -277,7 +277,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '7.5',
     text: 'A receiver MUST keep NACKing missing numbers (at NACK Max) as long as the session lives',
-    master: NO_CASE,
+    master: ['ro-missing-data-nacked'],
     remote: ['missing-data-nacked-not-applied'],
   },
   {
@@ -295,7 +295,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '7.8',
     text: 'for every run of pages whose hashes differ it MUST send RESYNC for that run',
-    master: NO_CASE,
+    master: ['digest-differing-run-resynced'],
     remote: ['digest-differing-run-resynced'],
   },
   {
@@ -316,7 +316,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     master: REMOTES,
     remote: ['hello-retransmitted', 'goodbye-new-epoch-hello'],
   },
-  { section: '9.2', text: 'A master MUST draw a new welcome_nonce for every session it opens', master: NO_CASE, remote: MASTERS },
+  { section: '9.2', text: 'A master MUST draw a new welcome_nonce for every session it opens', master: ['welcome-nonce-per-session'], remote: MASTERS },
   {
     section: '9.2',
     text: 'A master MUST draw group_nonce once per process start, before it sends any BC to the group',
