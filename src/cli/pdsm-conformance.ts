@@ -14,6 +14,8 @@ import { resolveHost } from '../udp/socket.js';
 import type { MasterContext, RemoteContext } from '../conformance/case.js';
 import { MASTER_CASES, REMOTE_CASES, runCases } from '../conformance/cases.js';
 import { Probe, type Target } from '../conformance/probe.js';
+import { reportRequirements } from '../conformance/report.js';
+import { WireTally } from '../conformance/wire-tally.js';
 import { discover, freshEpoch, RejectBudget } from '../conformance/session.js';
 import { isHelloArrival } from '../conformance/master-play.js';
 import { parseArgs, rejectPositionals } from './daemon-options.js';
@@ -71,6 +73,8 @@ export async function conformanceCommand(argv: string[], write: (s: string) => v
   const host = await resolveHost(a['--host'], family);
   const target: Target = { host, port, family, psk };
   const budget = new RejectBudget();
+  const tally = new WireTally(psk !== null);
+  Probe.observe = (arrival, probePort) => tally.add(arrival, probePort);
   const params = await discover(target, client, budget);
   if (typeof params === 'string') {
     process.stderr.write(`pdsm conformance: ${params}\n`);
@@ -80,9 +84,10 @@ export async function conformanceCommand(argv: string[], write: (s: string) => v
     `conformance master ${host}:${port}${psk ? ' (sealed)' : ''}: client ${client} of ${params.clientCount}, page ${params.pageSize}, ` +
       `Seg_size ${params.segSize}, BC_size ${params.bcSize}, W ${params.wordSize}\n`,
   );
-  const ctx: MasterContext = { target, params, client, budget, registryDir: a['--registry-dir'] ?? null };
+  const ctx: MasterContext = { target, params, client, budget, registryDir: a['--registry-dir'] ?? null, tally };
   const s = await runCases(cases, ctx, (line) => write(`${line}\n`));
   write(`${cases.length} cases: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped\n`);
+  reportRequirements('master', s.outcomes, (line) => write(`${line}\n`));
   return s.failed === 0 ? 0 : 1;
 }
 
@@ -137,6 +142,7 @@ async function remoteRun(a: ReturnType<typeof parseArgs<typeof SPEC>>, write: (s
     }
     const s = await runCases(cases, ctx, (line) => write(`${line}\n`));
     write(`${cases.length} cases: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped\n`);
+    reportRequirements('remote', s.outcomes, (line) => write(`${line}\n`));
     return s.failed === 0 ? 0 : 1;
   } finally {
     await probe.close();

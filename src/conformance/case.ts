@@ -5,6 +5,7 @@
  */
 import type { Probe, Target } from './probe.js';
 import type { MasterParams, RejectBudget } from './session.js';
+import type { WireTally } from './wire-tally.js';
 
 export type Outcome = { verdict: 'pass' } | { verdict: 'fail'; expected: string; seen: string } | { verdict: 'skip'; why: string };
 
@@ -21,6 +22,8 @@ export interface MasterContext {
   budget: RejectBudget;
   /** The master's registry folder (-d), when it runs on this host: cases then read its segments. */
   registryDir: string | null;
+  /** What the master sent to every probe of the run so far. */
+  tally: WireTally;
 }
 
 export interface Case<C> {

@@ -32,9 +32,12 @@ export async function firstRoBatch(u: Up, ms = 3 * ANSWER_MS): Promise<{ data: D
   return { data, commit: c.a.msg as CommitMessage };
 }
 
-/** Nothing but HELLOs of the remote's current epoch for `ms`: no HEARTBEAT, no session datagram. */
-async function onlyHellos(ctx: RemoteContext, from: number, ms: number): Promise<Message | undefined> {
-  const got = await ctx.probe.find((a) => a.msg !== null && a.msg.type !== 'hello', ms, from);
+/**
+ * Nothing but HELLOs of the remote's epoch `epoch` for `ms`: no HEARTBEAT, no session datagram.
+ * A late datagram of the session before (another epoch) does not count.
+ */
+async function onlyHellos(ctx: RemoteContext, from: number, ms: number, epoch: number): Promise<Message | undefined> {
+  const got = await ctx.probe.find((a) => a.msg !== null && a.msg.type !== 'hello' && a.msg.epoch === epoch, ms, from);
   return got?.a.msg ?? undefined;
 }
 
@@ -102,10 +105,32 @@ export const REMOTE_JOIN_CASES: RemoteCase[] = [
       const h = got.hello;
       const from = ctx.probe.arrivals.length;
       sendWelcome(ctx, h, welcomeFor(ctx, h, { remoteEpoch: (h.epoch + 0x5a5a) >>> 0 || 1 }));
-      const bad = await onlyHellos(ctx, from, ANSWER_MS);
+      const bad = await onlyHellos(ctx, from, ANSWER_MS, h.epoch);
       if (bad !== undefined) return fail('nothing but HELLOs', bad.type.toUpperCase());
       const u = await upFrom(ctx, got.a, h);
       if (typeof u === 'string') return skip(`the WELCOME for its own epoch did not work either (${u}), so the silence proves nothing`);
+      await u.end();
+      return pass;
+    },
+  },
+  {
+    id: 'welcome-without-cookie-dropped',
+    section: '10.4',
+    requirement:
+      'A remote MUST drop a WELCOME of version 2 that lacks COOKIE (or NONCE): no HEARTBEAT, no session; the WELCOME with both then starts the session.',
+    async run(ctx) {
+      const got = await nextHello(ctx, ctx.firstHelloMs);
+      if (got === undefined) return fail('a HELLO', 'none');
+      const h = got.hello;
+      for (const lacking of ['cookie', 'nonce'] as const) {
+        const from = ctx.probe.arrivals.length;
+        // Unchecked: the codec refuses to encode such a WELCOME. No session keys are taken from it.
+        ctx.probe.send(welcomeFor(ctx, h, { [lacking]: null }), true);
+        const bad = await onlyHellos(ctx, from, ANSWER_MS, h.epoch);
+        if (bad !== undefined) return fail(`nothing but HELLOs after a WELCOME without ${lacking.toUpperCase()}`, bad.type.toUpperCase());
+      }
+      const u = await upFrom(ctx, got.a, h);
+      if (typeof u === 'string') return skip(`the WELCOME with both did not work either (${u}), so the silence proves nothing`);
       await u.end();
       return pass;
     },

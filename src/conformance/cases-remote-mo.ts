@@ -42,7 +42,7 @@ const tooLarge = (u: Up): Outcome =>
   skip(`a segment of ${u.hello.segSize} bytes: the MO cases send FULL batches of at most ${MAX_MO_BYTES} (start the remote with a smaller -s)`);
 
 /** With the session up and its FULL batch of random bytes applied (checked with -d): `f` gets the content and the segments (or null). */
-function withFullMo(f: (u: Up, a: Buffer, node: RemoteNode | null) => Promise<Outcome>): RemoteCase['run'] {
+export function withFullMo(f: (u: Up, a: Buffer, node: RemoteNode | null) => Promise<Outcome>): RemoteCase['run'] {
   return (ctx) =>
     withUp(ctx, async (u) => {
       if (u.hello.segSize > MAX_MO_BYTES) return tooLarge(u);

@@ -109,7 +109,7 @@ export const REPLICATION_CASES: MasterCase[] = [
   },
   {
     id: 'nack-before-first-ignored',
-    section: '6.1',
+    section: '7.6',
     requirement: 'A master MUST ignore NACKed numbers before the session’s first (never sent in it): no retransmission and no replacement batch.',
     run: (ctx) =>
       withBatch(ctx, async (j) => {

@@ -69,7 +69,7 @@ export const SESSION_CASES: MasterCase[] = [
   },
   {
     id: 'unvalidated-three-times-budget',
-    section: '4.6',
+    section: '9.6',
     requirement: 'Until the COOKIE comes back, a master MUST NOT send a session address more than 3 times the bytes it received from it (here: one HELLO).',
     async run(ctx) {
       const r = await unvalidated(ctx);
@@ -85,7 +85,7 @@ export const SESSION_CASES: MasterCase[] = [
   },
   {
     id: 'unvalidated-no-page-content',
-    section: '4.6',
+    section: '9.6',
     requirement: 'Before the session address is validated, a master MUST NOT send it DATA, COMMIT or DIGEST.',
     async run(ctx) {
       const r = await unvalidated(ctx);
@@ -112,6 +112,22 @@ export const SESSION_CASES: MasterCase[] = [
       } finally {
         await s.end();
       }
+    },
+  },
+  {
+    id: 'welcome-nonce-per-session',
+    section: '9.2',
+    requirement: 'A master MUST draw a new welcome_nonce for every session it opens: two sessions one after the other get two NONCEs.',
+    async run(ctx) {
+      const nonces: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const s = await join(ctx.target, ctx.params, ctx.client, true);
+        if (typeof s === 'string') return fail(`session ${i + 1} to start`, s);
+        nonces.push(Buffer.from(s.welcome.nonce ?? []).toString('hex'));
+        await s.end();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return nonces[0] !== nonces[1] ? pass : fail('two NONCEs', `NONCE ${nonces[0]} twice`);
     },
   },
 ];

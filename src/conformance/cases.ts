@@ -4,22 +4,43 @@
  */
 import type { MasterCase, Outcome, RemoteCase } from './case.js';
 import { HANDSHAKE_CASES } from './cases-handshake.js';
+import { MASTER_RO_CASES } from './cases-master-ro.js';
+import { MASTER_WIRE_CASES } from './cases-master-wire.js';
 import { REMOTE_AUTH_CASES } from './cases-remote-auth.js';
+import { REMOTE_DIGEST_CASES } from './cases-remote-digest.js';
 import { REMOTE_JOIN_CASES } from './cases-remote-join.js';
 import { REMOTE_MO_CASES } from './cases-remote-mo.js';
 import { REMOTE_SESSION_CASES } from './cases-remote-session.js';
+import { REMOTE_WIRE_CASES } from './cases-remote-wire.js';
 import { REPLICATION_CASES } from './cases-replication.js';
 import { SESSION_CASES } from './cases-session.js';
 
-export const MASTER_CASES: readonly MasterCase[] = [...HANDSHAKE_CASES, ...SESSION_CASES, ...REPLICATION_CASES];
+/** `pdsm conformance master`: the wire cases last, over what the master sent to the others. */
+export const MASTER_CASES: readonly MasterCase[] = [...HANDSHAKE_CASES, ...SESSION_CASES, ...REPLICATION_CASES, ...MASTER_RO_CASES, ...MASTER_WIRE_CASES];
 
-/** `pdsm conformance remote`: config-reject-keeps-trying last (it leaves the remote in its back-off). */
-export const REMOTE_CASES: readonly RemoteCase[] = [...REMOTE_JOIN_CASES, ...REMOTE_AUTH_CASES, ...REMOTE_MO_CASES, ...REMOTE_SESSION_CASES];
+/**
+ * `pdsm conformance remote`: the wire cases judge what the remote sent in the cases before
+ * them; config-reject-keeps-trying last (it leaves the remote in its back-off).
+ */
+export const REMOTE_CASES: readonly RemoteCase[] = [
+  ...REMOTE_JOIN_CASES,
+  ...REMOTE_AUTH_CASES,
+  ...REMOTE_MO_CASES,
+  ...REMOTE_DIGEST_CASES,
+  ...REMOTE_SESSION_CASES.slice(0, -1),
+  ...REMOTE_WIRE_CASES,
+  ...REMOTE_SESSION_CASES.slice(-1),
+];
 
 export interface Summary {
   passed: number;
   failed: number;
   skipped: number;
+}
+
+/** What runCases returns: the counts and each case's outcome by id. */
+export interface Run extends Summary {
+  outcomes: Map<string, Outcome>;
 }
 
 /** One output line for a case's outcome. */
@@ -35,8 +56,8 @@ export async function runCases<C>(
   cases: readonly { id: string; section: string; run(ctx: C): Promise<Outcome> }[],
   ctx: C,
   write: (line: string) => void,
-): Promise<Summary> {
-  const s: Summary = { passed: 0, failed: 0, skipped: 0 };
+): Promise<Run> {
+  const s: Run = { passed: 0, failed: 0, skipped: 0, outcomes: new Map() };
   for (const c of cases) {
     let o: Outcome;
     try {
@@ -47,6 +68,7 @@ export async function runCases<C>(
     if (o.verdict === 'pass') s.passed++;
     else if (o.verdict === 'fail') s.failed++;
     else s.skipped++;
+    s.outcomes.set(c.id, o);
     write(formatOutcome(c, o));
   }
   return s;

@@ -36,6 +36,8 @@ export interface Arrival {
 }
 
 export class Probe {
+  /** Called with every arrival of every probe of the run (`conformance master` tallies what the master sent). */
+  static observe: ((a: Arrival, port: number) => void) | null = null;
   readonly #socket: Socket;
   #target: Target;
   readonly arrivals: Arrival[] = [];
@@ -96,6 +98,7 @@ export class Probe {
 
   #push(a: Arrival): void {
     this.arrivals.push(a);
+    Probe.observe?.(a, this.port);
     const wake = this.#wake;
     this.#wake = null;
     wake?.();

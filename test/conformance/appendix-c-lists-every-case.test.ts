@@ -37,7 +37,7 @@ for (const [name, part, cases] of [
   t.test(`every ${name} case names a section that exists and says MUST`, async (t) => {
     for (const c of cases) {
       const top = c.section.split('.')[0];
-      t.match(md, new RegExp(`^#{2,3} ${c.section.replace('.', '\\.')} `, 'm'), `${c.id}: §${c.section} is a heading`);
+      t.match(md, new RegExp(`^#{2,3} ${c.section.replace('.', '\\.')}\\.? `, 'm'), `${c.id}: §${c.section} is a heading`);
       t.match(c.requirement, /\bMUST\b/, `${c.id} says MUST or MUST NOT`);
       t.ok(Number(top) >= 1 && Number(top) <= 13, `${c.id}: a numbered section`);
     }

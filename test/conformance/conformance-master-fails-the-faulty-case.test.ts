@@ -68,3 +68,20 @@ t.test('DATA with its first payload byte flipped, with -d: only first-batch-matc
   t.same([...r.verdicts], onlyFailing(['first-batch-matches-segment'], true));
   t.match(r.stdout, /^fail §5\.3 +first-batch-matches-segment: expected slice 0 of MO, network-neutral; seen byte 0 is 0xff, the slice has 0x0$/m);
 });
+
+t.test('every HEARTBEAT with packet number 7: only packet-numbers-unique fails', async (t) => {
+  const renumber = (b: Buffer): Buffer => {
+    const r = decode(b);
+    if (!r.ok || r.msg.type !== 'heartbeat') return b;
+    return encode({ ...r.msg, packetNumber: 7 });
+  };
+  const r = await runThrough(t, renumber);
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['packet-numbers-unique']));
+  t.match(r.stdout, /^fail §3 +packet-numbers-unique: expected a new packet number for every datagram; seen HEARTBEAT with packet number 7 again/m);
+  t.match(
+    r.stdout,
+    /^ {2}fail §3 +A node MUST NOT send two datagrams of one session with the same \(src, dst, epoch, packet number\): expected packet-numbers-unique to pass/m,
+  );
+  t.match(r.stdout, /^\d+ requirements: \d+ passed, 1 failed, \d+ skipped$/m, 'only its requirement fails');
+});

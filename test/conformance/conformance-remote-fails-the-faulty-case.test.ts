@@ -30,9 +30,12 @@ async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null) {
   return r;
 }
 
+/** The cases an unsealed run skips. */
+const NEED_PSK = ['wrong-key-dropped', 'replay-dropped', 'replay-window-far-edge'];
+
 /** Every case in order: `failing` fail, the PSK-only ones skip (an unsealed run), the rest pass. */
 const onlyFailing = (failing: string[]): [string, string][] =>
-  REMOTE_CASES.map((c) => [c.id, failing.includes(c.id) ? 'fail' : ['wrong-key-dropped', 'replay-dropped'].includes(c.id) ? 'skip' : 'pass']);
+  REMOTE_CASES.map((c) => [c.id, failing.includes(c.id) ? 'fail' : NEED_PSK.includes(c.id) ? 'skip' : 'pass']);
 
 t.test('HEARTBEATs with one COOKIE byte flipped: only cookie-echoed fails', async (t) => {
   const r = await runThrough(
@@ -42,7 +45,10 @@ t.test('HEARTBEATs with one COOKIE byte flipped: only cookie-echoed fails', asyn
   t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
   t.same([...r.verdicts], onlyFailing(['cookie-echoed']));
   t.match(r.stdout, /^fail §9\.6 +cookie-echoed: expected COOKIE [0-9a-f]{32} in every HEARTBEAT; seen a HEARTBEAT with [0-9a-f]{32}$/m);
-  t.match(r.stdout, new RegExp(`^${REMOTE_CASES.length} cases: ${REMOTE_CASES.length - 3} passed, 1 failed, 2 skipped$`, 'm'));
+  t.match(
+    r.stdout,
+    new RegExp(`^${REMOTE_CASES.length} cases: ${REMOTE_CASES.length - 1 - NEED_PSK.length} passed, 1 failed, ${NEED_PSK.length} skipped$`, 'm'),
+  );
 });
 
 t.test('every HELLO with a fresh NONCE (retransmissions too): only hello-retransmitted fails', async (t) => {
@@ -63,4 +69,19 @@ t.test('RESYNCs narrowed to their first page: only mixed-batch-id-resynced fails
   t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
   t.same([...r.verdicts], onlyFailing(['mixed-batch-id-resynced']));
   t.match(r.stdout, /^fail §7\.3 +mixed-batch-id-resynced: expected RESYNC of pages 0\.\.15; seen RESYNC of 0 only$/m);
+});
+
+t.test('RESYNCs of one page moved to the next page: only digest-differing-run-resynced fails', async (t) => {
+  const r = await runThrough(
+    t,
+    rewrite('resync', (m) => (!m.full && m.pageCount === 1 ? { ...m, firstPage: m.firstPage + 1 } : m)),
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['digest-differing-run-resynced']));
+  t.match(r.stdout, /^fail §7\.8 +digest-differing-run-resynced: expected RESYNC of 1 page\(s\) from 1, nothing else; seen RESYNC of 1 page\(s\) from 2$/m);
+  t.match(
+    r.stdout,
+    /^ {2}fail §7\.8 +for every run of pages whose hashes differ it MUST send RESYNC for that run: expected digest-differing-run-resynced to pass; seen digest-differing-run-resynced failed \(above\)$/m,
+  );
+  t.match(r.stdout, /^\d+ requirements: \d+ passed, 1 failed, \d+ skipped$/m, 'only its requirement fails');
 });
