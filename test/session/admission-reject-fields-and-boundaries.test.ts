@@ -77,3 +77,16 @@ t.test('REJECT version keeps one byte per bound', async (t) => {
   t.equal(versionRange(1, 1), 0x0101);
   t.equal(versionRange(0x1ff, 0x102), 0xff02);
 });
+
+t.test("each REJECT's text (sent in the datagram, logged by the remote) names both values", async (t) => {
+  const text = (a: ReturnType<typeof admit>): string | undefined => (a.kind === 'reject' ? a.text : undefined);
+  t.equal(text(admit(hello(), FROM, { ...base, closing: true })), 'the master is shutting down');
+  t.equal(text(admit(hello({ src: 5 }), FROM, { ...base, remotes: 3 })), 'client id 5 is out of range 0..2');
+  t.equal(text(admit(hello({ pageSize: 2048 }), FROM, base)), 'page size: master 1024, remote 2048');
+  t.equal(text(admit(hello({ wordSize: 4 }), FROM, base)), 'word size: master 8, remote 4');
+  t.equal(text(admit(hello({ segSize: 8192 }), FROM, base)), 'segment size: master 4096, remote 8192');
+  t.equal(text(admit(hello({ bcSize: 1024 }), FROM, { ...base, bcSize: 2048 })), 'broadcast size: master 2048, remote 1024');
+  const live = { ...base, session: { peerKey: '127.0.0.1|40001', remoteEpoch: 1, live: true } };
+  t.equal(text(admit(hello({ src: 1 }), FROM, live)), 'client 1 is already joined from another address or port');
+  t.match(text(admit(hello({ versionMin: 2, versionMax: 3 }), FROM, base)), /versions 1\.\.1, the remote 2\.\.3/);
+});
