@@ -52,7 +52,7 @@ t.test(
     t.ok(api.length >= 18, `pdsm.h declares its ${api.length} calls with PDSM_API`);
     const dll = peInfo(join(dir, 'pdsm.dll'));
     t.same(dll.exports, api, 'the DLL exports the PDSM_API calls and nothing else (no pdsm_platform_*)');
-    t.same(dll.imports, ['kernel32.dll', 'msvcrt.dll'], 'the DLL imports only KERNEL32 and msvcrt (libgcc linked in)');
+    t.same(dll.imports, ['bcrypt.dll', 'kernel32.dll', 'msvcrt.dll'], 'the DLL imports only KERNEL32, msvcrt and bcrypt (libgcc linked in)');
     t.ok(peInfo(join(dir, 'test_win.exe')).imports.includes('pdsm.dll'), 'test_win.exe is linked against pdsm.dll');
     t.notOk(peInfo(join(dir, 'test_win_static.exe')).imports.includes('pdsm.dll'), 'test_win_static.exe carries the static library');
     t.ok(readFileSync(join(dir, 'libpdsm.dll.a')).length > 0, 'the import library is there');

@@ -146,15 +146,15 @@ PDSM_API int pdsm_write_begin(const pdsm_node *node, enum pdsm_segment_name seg,
 PDSM_API int pdsm_write_end(const pdsm_node *node, enum pdsm_segment_name seg, int n);
 
 /* Flush on demand (README "Flush on demand"): ask the node's daemon, through its control
- * socket (<registry dir>/pdsm_master.sock or pdsm_remote_<n>.sock), to scan the outgoing
+ * socket (<registry dir>/pdsm_master.sock or pdsm_remote_<n>.sock; on Windows the named pipe
+ * \\.\pipe\pdsm-<folder hash>-master or -remote-<n>, src/platform.ts), to scan the outgoing
  * flow that carries seg and send what changed now instead of at the next interval. Master:
  * PDSM_MO slice n (n = -1: every slice) or PDSM_BC; remote: PDSM_RO (n ignored). Blocks
  * until the daemon has scanned and queued the datagrams, at most timeout_ms (0: 10000).
  * PDSM_OK also when nothing changed or the flow has no session (the next session starts
  * with a full batch); PDSM_ERR_BUSY when writers held the flow's generation odd or moving;
- * PDSM_ERR_DAEMON when no daemon answers (pdsm_last_message names the socket) or it refused.
- * The daemon coalesces flushes and spaces a flow's flush scans (--flush-min-ms). Windows:
- * PDSM_ERR_UNSUPPORTED (the daemons do not run there yet, README "Platforms"). */
+ * PDSM_ERR_DAEMON when no daemon answers (pdsm_last_message names the socket or pipe) or it
+ * refused. The daemon coalesces flushes and spaces a flow's flush scans (--flush-min-ms). */
 PDSM_API int pdsm_flush(const pdsm_node *node, enum pdsm_segment_name seg, int n, unsigned timeout_ms);
 
 /* The name of a code, e.g. "PDSM_ERR_REGISTRY: registry file missing or malformed". Never NULL. */

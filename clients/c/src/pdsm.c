@@ -41,7 +41,9 @@ struct seg {
 };
 
 struct pdsm_node {
-  char socket_path[MAX_PATH_BYTES]; /* the daemon's control socket, for pdsm_flush */
+  char socket_path[MAX_PATH_BYTES]; /* the daemon's control socket (Windows: pipe), for pdsm_flush */
+  int socket_rc;                    /* not PDSM_OK: socket_path could not be made, socket_why says why */
+  char socket_why[PDSM_WHY_SIZE];
   int master;
   int client_id;
   int remotes;
@@ -299,13 +301,10 @@ static int open_node(const char *dir, int master, int client_id, unsigned flags,
   }
   node->master = master;
   node->client_id = master ? -1 : client_id;
-  n = master ? snprintf(node->socket_path, sizeof node->socket_path, "%s/pdsm_master.sock", folder)
-             : snprintf(node->socket_path, sizeof node->socket_path, "%s/pdsm_remote_%d.sock", folder, client_id);
-  if (n < 0 || (size_t)n >= sizeof node->socket_path) {
-    free(node);
-    free(text);
-    return fail(PDSM_ERR_USAGE, "registry folder path is too long");
-  }
+  /* Only pdsm_flush needs the control path: when it cannot be made (Windows: the folder does
+   * not resolve or hash), the open still succeeds and pdsm_flush says why. */
+  node->socket_rc = pdsm_platform_control_path(folder, master, client_id, node->socket_path, sizeof node->socket_path,
+                                               node->socket_why);
   node->read_only = (flags & PDSM_READ_ONLY) != 0;
   char why[PDSM_WHY_SIZE];
   int rc = pdsm_platform_read_file(path, text, MAX_REGISTRY_BYTES, why);
@@ -558,6 +557,7 @@ int pdsm_flush(const pdsm_node *node, enum pdsm_segment_name seg, int n, unsigne
   } else {
     return fail(PDSM_ERR_RANGE, "the master sends MO and BC: flush PDSM_MO or PDSM_BC");
   }
+  if (node->socket_rc != PDSM_OK) return fail(node->socket_rc, "%s", node->socket_why);
   char *answer = malloc(MAX_ANSWER_BYTES);
   if (answer == NULL) return fail(PDSM_ERR_NOMEM, "out of memory");
   char why[PDSM_WHY_SIZE];

@@ -36,7 +36,15 @@ int pdsm_platform_attach(uint32_t key, size_t expected, int read_only, int globa
 /* Detach a mapping made by pdsm_platform_attach. */
 void pdsm_platform_detach(void *base, void *handle);
 
-/* One request on a local stream socket (the daemon's control socket): connect to path, send
+/* The daemon's control endpoint for the master (master nonzero) or remote client_id of the
+ * registry folder, into buf (size bytes), as src/platform.ts names it: POSIX the UNIX socket
+ * <folder>/pdsm_master.sock or pdsm_remote_<n>.sock; Windows the named pipe
+ * \\.\pipe\pdsm-<folder hash>-master or -remote-<n>. Returns a pdsm_error code; on failure
+ * why says what. */
+int pdsm_platform_control_path(const char *folder, int master, int client_id, char *buf, size_t size, char *why);
+
+/* One request on a local stream socket (the daemon's control socket; on Windows its named
+ * pipe): connect to path, send
  * line, read one answer line (without its newline, NUL-terminated, at most max - 1 bytes)
  * within timeout_ms. PDSM_ERR_DAEMON with why naming path when nobody answers in time. */
 int pdsm_platform_request(const char *path, const char *line, char *answer, size_t max, unsigned timeout_ms, char *why);

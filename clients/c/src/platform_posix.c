@@ -119,6 +119,14 @@ uint64_t pdsm_platform_monotonic_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+int pdsm_platform_control_path(const char *folder, int master, int client_id, char *buf, size_t size, char *why) {
+  int n = master ? snprintf(buf, size, "%s/pdsm_master.sock", folder)
+                 : snprintf(buf, size, "%s/pdsm_remote_%d.sock", folder, client_id);
+  if (n >= 0 && (size_t)n < size) return PDSM_OK;
+  snprintf(why, PDSM_WHY_SIZE, "registry folder path is too long");
+  return PDSM_ERR_USAGE;
+}
+
 /* Wait for fd to be ready for events until the monotonic deadline; 1 ready, 0 timed out, -1 error. */
 static int wait_fd(int fd, short events, uint64_t deadline) {
   for (;;) {

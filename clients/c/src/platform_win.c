@@ -6,6 +6,9 @@
  * objects), backed by the paging file, of exactly the size the creator asked. Only the one
  * namespace the registry names is searched, never the other as a guess.
  *
+ * pdsm_flush reaches the daemon through its named pipe (pdsm_platform_control_path below, the name
+ * src/platform.ts gives it), hashing the folder with CNG: the library links bcrypt.dll.
+ *
  * Paths (the registry folder, $PDSM_REGISTRY_DIR) are UTF-8 here and converted to UTF-16
  * for the W calls, so a folder with any name works; the messages stay UTF-8.
  */
@@ -14,6 +17,8 @@
 #endif
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
+
+#include <bcrypt.h>
 
 #include <limits.h>
 #include <stdio.h>
@@ -198,15 +203,187 @@ uint64_t pdsm_platform_now_ns(void) {
 
 uint64_t pdsm_platform_monotonic_ms(void) { return GetTickCount64(); }
 
+/* SHA-256 of data through CNG (bcrypt.dll); 1 on success. */
+static int sha256(const unsigned char *data, size_t len, unsigned char out[32]) {
+  BCRYPT_ALG_HANDLE alg = NULL;
+  BCRYPT_HASH_HANDLE hash = NULL;
+  int ok = len <= 0xffffffffu && BCRYPT_SUCCESS(BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA256_ALGORITHM, NULL, 0));
+  /* No hash object buffer: CNG allocates it (Windows 7 and later). */
+  ok = ok && BCRYPT_SUCCESS(BCryptCreateHash(alg, &hash, NULL, 0, NULL, 0, 0));
+  ok = ok && BCRYPT_SUCCESS(BCryptHashData(hash, (PUCHAR)data, (ULONG)len, 0));
+  ok = ok && BCRYPT_SUCCESS(BCryptFinishHash(hash, out, 32, 0));
+  if (hash != NULL) BCryptDestroyHash(hash);
+  if (alg != NULL) BCryptCloseAlgorithmProvider(alg, 0);
+  return ok;
+}
+
+/*
+ * The daemon's named pipe, as src/platform.ts `windows.controlPath` names it:
+ * \\.\pipe\pdsm-<folder hash>-master or -remote-<n>, the folder hash being the first 16 hex
+ * digits of the SHA-256 of the UTF-8 of Node's path.resolve(folder).toLowerCase().
+ *
+ * path.resolve on Windows: relative to the current folder, "/" made "\", "." and ".." and
+ * repeated separators gone, and no trailing "\" except on a root ("C:\", "\\server\share\").
+ * GetFullPathNameW does the same but keeps a trailing "\" (dropped below unless the path is a
+ * root) and also strips trailing dots and spaces of the last name, which Node keeps: a folder
+ * named "x." or "x " (which Windows tools rarely make) hashes differently, as do folder names
+ * GetFullPathNameW and Node treat apart (\\?\ paths, device names such as CON). Both sides see
+ * the same folder only when the two processes have the same current folder, if it is relative.
+ *
+ * toLowerCase: LCMapStringEx with the invariant locale maps each UTF-16 unit as JavaScript's
+ * toLowerCase does for ASCII and for nearly all of the rest of Unicode. They differ where
+ * JavaScript's mapping is not one unit for one: U+0130 (I with dot above) becomes "i" plus a
+ * combining dot in JavaScript, a final capital sigma becomes a final small sigma, and
+ * letters outside the BMP (surrogate pairs); a folder whose path holds those gets another
+ * hash, and pdsm_flush then names a pipe nobody serves.
+ */
+int pdsm_platform_control_path(const char *folder, int master, int client_id, char *buf, size_t size, char *why) {
+  char err[256];
+  wchar_t *wide = malloc(3 * WIDE_PATH * sizeof *wide), *full = wide + WIDE_PATH, *lower = full + WIDE_PATH;
+  char *utf8 = malloc(4 * WIDE_PATH);
+  if (wide == NULL || utf8 == NULL) {
+    free(wide);
+    free(utf8);
+    snprintf(why, PDSM_WHY_SIZE, "registry folder %s: out of memory", folder);
+    return PDSM_ERR_NOMEM;
+  }
+  int rc = PDSM_ERR_USAGE;
+  DWORD n = 0;
+  int m = 0;
+  unsigned char digest[32];
+  if (!to_wide(folder, wide, WIDE_PATH)) {
+    snprintf(why, PDSM_WHY_SIZE, "registry folder %s: the path is not UTF-8 or is too long", folder);
+  } else if ((n = GetFullPathNameW(wide, WIDE_PATH, full, NULL)) == 0 || n >= WIDE_PATH) {
+    win_error(GetLastError(), err, sizeof err);
+    snprintf(why, PDSM_WHY_SIZE, "registry folder %s: GetFullPathNameW: %s", folder, n == 0 ? err : "too long");
+  } else {
+    /* A root keeps its "\": "C:\" (3 units) or "\\server\share\" (four "\", the last at the end). */
+    DWORD separators = 0;
+    for (DWORD i = 0; i < n; i++) separators += full[i] == L'\\';
+    int unc_root = n > 2 && full[0] == L'\\' && full[1] == L'\\' && separators == 4;
+    if (n > 1 && full[n - 1] == L'\\' && !(n == 3 && full[1] == L':') && !unc_root) full[--n] = 0;
+    m = LCMapStringEx(LOCALE_NAME_INVARIANT, LCMAP_LOWERCASE, full, (int)n, lower, WIDE_PATH, NULL, NULL, 0);
+    int bytes = m > 0 ? WideCharToMultiByte(CP_UTF8, 0, lower, m, utf8, 4 * WIDE_PATH, NULL, NULL) : 0;
+    if (bytes <= 0 || !sha256((const unsigned char *)utf8, (size_t)bytes, digest)) {
+      win_error(GetLastError(), err, sizeof err);
+      snprintf(why, PDSM_WHY_SIZE, "registry folder %s: hashing its path for the pipe name: %s", folder, err);
+      rc = PDSM_ERR_DAEMON;
+    } else {
+      char hex[17];
+      for (int i = 0; i < 8; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+      int k = master ? snprintf(buf, size, "\\\\.\\pipe\\pdsm-%s-master", hex)
+                     : snprintf(buf, size, "\\\\.\\pipe\\pdsm-%s-remote-%d", hex, client_id);
+      rc = k > 0 && (size_t)k < size ? PDSM_OK : PDSM_ERR_USAGE;
+      if (rc != PDSM_OK) snprintf(why, PDSM_WHY_SIZE, "the pipe name does not fit");
+    }
+  }
+  free(wide);
+  free(utf8);
+  return rc;
+}
+
+/* Milliseconds left until the monotonic deadline, 0 when it passed. */
+static DWORD left_ms(uint64_t deadline) {
+  uint64_t now = pdsm_platform_monotonic_ms();
+  return now >= deadline ? 0 : deadline - now > 0x7fffffffu ? 0x7fffffffu : (DWORD)(deadline - now);
+}
+
+/* One overlapped ReadFile or WriteFile on h, waited for until the deadline, then cancelled.
+ * 1 done (*done bytes; 0 read means the other end closed), 0 timed out, -1 failed (*err). */
+static int pipe_io(HANDLE h, int writing, void *buf, DWORD len, DWORD *done, uint64_t deadline, DWORD *err) {
+  OVERLAPPED ov;
+  memset(&ov, 0, sizeof ov);
+  ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (ov.hEvent == NULL) {
+    *err = GetLastError();
+    return -1;
+  }
+  *done = 0;
+  BOOL ok = writing ? WriteFile(h, buf, len, NULL, &ov) : ReadFile(h, buf, len, NULL, &ov);
+  int r;
+  if (!ok && GetLastError() != ERROR_IO_PENDING) {
+    *err = GetLastError();
+    r = -1;
+  } else if (WaitForSingleObject(ov.hEvent, left_ms(deadline)) == WAIT_OBJECT_0) {
+    r = GetOverlappedResult(h, &ov, done, FALSE) ? 1 : -1;
+    if (r < 0) *err = GetLastError();
+  } else {
+    /* Cancel, then wait for the operation to end (cancelled, or done meanwhile): the
+     * OVERLAPPED and buf must outlive it. */
+    CancelIoEx(h, &ov);
+    r = GetOverlappedResult(h, &ov, done, TRUE) ? 1 : 0;
+  }
+  CloseHandle(ov.hEvent);
+  return r;
+}
+
 int pdsm_platform_request(const char *path, const char *line, char *answer, size_t max, unsigned timeout_ms,
                           char *why) {
-  /* The daemons' control socket is a UNIX socket path and the daemons do not run on Windows
-   * yet (README "Platforms"): nothing to ask. */
-  (void)line;
-  (void)answer;
-  (void)max;
-  (void)timeout_ms;
-  snprintf(why, PDSM_WHY_SIZE,
-           "flush on demand needs the daemon's control socket %s, and the daemons do not run on Windows yet", path);
-  return PDSM_ERR_UNSUPPORTED;
+  char err[256];
+  uint64_t deadline = pdsm_platform_monotonic_ms() + timeout_ms;
+  HANDLE h = INVALID_HANDLE_VALUE;
+  /* Every instance of the pipe busy (other clients): wait for one, within the timeout. */
+  for (;;) {
+    h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+    if (h != INVALID_HANDLE_VALUE) break;
+    DWORD e = GetLastError(), wait = left_ms(deadline);
+    if (e == ERROR_PIPE_BUSY && wait > 0) {
+      WaitNamedPipeA(path, wait); /* wait is never 0, which would mean the pipe's default */
+      continue;
+    }
+    win_error(e, err, sizeof err);
+    snprintf(why, PDSM_WHY_SIZE, "no daemon answers on %s: %s (not running, or another folder or client id?)", path,
+             e == ERROR_FILE_NOT_FOUND  ? "no such pipe"
+             : e == ERROR_PIPE_BUSY     ? "every instance of the pipe stayed busy"
+             : e == ERROR_ACCESS_DENIED ? "access denied (the pipe's ACL does not admit you)"
+                                        : err);
+    return PDSM_ERR_DAEMON;
+  }
+  DWORD e = 0, n = 0;
+  size_t len = strlen(line), sent = 0;
+  while (sent < len) {
+    DWORD chunk = len - sent > 0x10000u ? 0x10000u : (DWORD)(len - sent);
+    int r = pipe_io(h, 1, (void *)(line + sent), chunk, &n, deadline, &e);
+    if (r <= 0) {
+      win_error(e, err, sizeof err);
+      snprintf(why, PDSM_WHY_SIZE, "sending to the daemon on %s: %s", path, r == 0 ? "timed out" : err);
+      CloseHandle(h);
+      return PDSM_ERR_DAEMON;
+    }
+    sent += n;
+  }
+  size_t got = 0;
+  for (;;) {
+    DWORD want = max - 1 - got > 0x10000u ? 0x10000u : (DWORD)(max - 1 - got);
+    int r = pipe_io(h, 0, answer + got, want, &n, deadline, &e);
+    if (r == 0) {
+      snprintf(why, PDSM_WHY_SIZE, "no answer from the daemon on %s within %u ms", path, timeout_ms);
+      CloseHandle(h);
+      return PDSM_ERR_DAEMON;
+    }
+    if (r < 0 && e != ERROR_BROKEN_PIPE && e != ERROR_PIPE_NOT_CONNECTED) {
+      win_error(e, err, sizeof err);
+      snprintf(why, PDSM_WHY_SIZE, "reading the daemon's answer on %s: %s", path, err);
+      CloseHandle(h);
+      return PDSM_ERR_DAEMON;
+    }
+    if (r < 0 || n == 0) {
+      snprintf(why, PDSM_WHY_SIZE, "the daemon on %s closed the connection without an answer", path);
+      CloseHandle(h);
+      return PDSM_ERR_DAEMON;
+    }
+    got += n;
+    answer[got] = '\0';
+    char *nl = strchr(answer, '\n');
+    if (nl != NULL) {
+      *nl = '\0';
+      CloseHandle(h);
+      return PDSM_OK;
+    }
+    if (got == max - 1) {
+      snprintf(why, PDSM_WHY_SIZE, "the daemon on %s answered more than %zu bytes", path, max - 1);
+      CloseHandle(h);
+      return PDSM_ERR_DAEMON;
+    }
+  }
 }
