@@ -62,11 +62,13 @@ const MODULES = {
   // The session core: its own unit tests and the session tests (test/fixtures/session-harness.ts
   // drives master and remote sessions with fake flows and a fake clock; no daemon, no socket).
   'src/session/admission.ts': ['test/session/admission-*.test.ts'],
-  'src/session/link.ts': SESSION_TESTS,
+  // The small session modules run their direct tests only (a lower bound of the score: the
+  // rest of test/session/ reaches them too, at several times the time per mutant).
+  'src/session/link.ts': ['test/session/peer-link-*.test.ts', 'test/session/master-liveness-*.test.ts'],
   'src/session/timers.ts': SESSION_TESTS,
   'src/session/states.ts': SESSION_TESTS,
-  'src/session/reject-budget.ts': SESSION_TESTS,
-  'src/session/multicast-fallback.ts': SESSION_TESTS,
+  'src/session/reject-budget.ts': ['test/session/reject-budget-*.test.ts'],
+  'src/session/multicast-fallback.ts': ['test/session/unicast-fallback-*.test.ts'],
   'src/session/master-session.ts': SESSION_TESTS,
   'src/session/remote-session.ts': SESSION_TESTS,
 };
