@@ -19,3 +19,14 @@ t.test('and by a global budget across addresses', async (t) => {
   t.equal(allowed, 100, '5000 addresses in one instant draw 100');
   t.ok(b.allow('203.0.113.1', 1000), 'a second later there is room again');
 });
+
+t.test('at most maxAddresses are remembered: the oldest is forgotten first, and not before the cap', async (t) => {
+  const b = new RejectBudget(0, { perAddressBurst: 1, perAddressPerSecond: 0, globalPerSecond: 100, maxAddresses: 2 });
+  t.equal(b.allow('10.0.0.1', 0), true);
+  t.equal(b.allow('10.0.0.1', 0), false, 'A spent its one REJECT');
+  t.equal(b.allow('10.0.0.2', 0), true);
+  t.equal(b.allow('10.0.0.1', 0), false, 'two addresses fit the cap: A is still remembered as spent');
+  t.equal(b.allow('10.0.0.3', 0), true, 'a third address: A, the oldest, is forgotten');
+  t.equal(b.allow('10.0.0.2', 0), false, 'B is still remembered');
+  t.equal(b.allow('10.0.0.1', 0), true, 'A comes back as new, with a full bucket');
+});
