@@ -35,6 +35,13 @@ const CODEC_TESTS = [
  * full-resync log) reach it too but cost several times more per mutant on the shared machine;
  * left out, the score is a lower bound.
  */
+const SENDER_TESTS = [
+  'test/reliability/sender-*.test.ts',
+  'test/reliability/nack-repairs-*.test.ts',
+  'test/reliability/replaces-lost-history.test.ts',
+  'test/reliability/full-resync-logged-*.test.ts',
+  'test/reliability/hostile-counts-bounded.test.ts',
+];
 const RECEIVER_TESTS = [
   'test/reliability/receiver-*.test.ts',
   'test/reliability/malformed-batch-resyncs.test.ts',
@@ -56,7 +63,10 @@ const MODULES = {
   'src/udp/control.ts': CODEC_TESTS,
   'src/udp/seal.ts': ['test/udp/seal-*.test.ts', 'test/udp/vectors-decode-and-reencode.test.ts'],
   'src/segments/scanner.ts': ['test/segments/scanner-*.test.ts', 'test/segments/sliced-scan-*.test.ts'],
-  'src/reliability/sender.ts': ['test/reliability/*.test.ts'],
+  // The sender and its repair queue: their direct tests and the flow-pair tests that NACK and
+  // replace (a lower bound: converges-under-loss and the receiver tests reach them too).
+  'src/reliability/sender.ts': SENDER_TESTS,
+  'src/reliability/repairs.ts': SENDER_TESTS,
   'src/reliability/receiver.ts': RECEIVER_TESTS,
   'src/reliability/batch-assembly.ts': ['test/reliability/*.test.ts'],
   // The session core: its own unit tests and the session tests (test/fixtures/session-harness.ts
