@@ -4,7 +4,7 @@ import { freeTcpPort, scrape } from '../fixtures/admin.js';
 import { testPlace } from '../fixtures/daemon.js';
 import { writeKey } from '../fixtures/keys.js';
 import { host, win32, type Platform } from '../fixtures/portability/platforms.js';
-import { BIN, eventuallyAsync, WindowsKit, type Agent, type Proc } from '../fixtures/portability/processes.js';
+import { BIN, eventuallyAsync, WindowsKit } from '../fixtures/portability/processes.js';
 
 // issue 15: what windows-daemons.test.ts does not cover on Windows: the broadcast segment
 // (unicast fan-out and IPv4 multicast on lo), a pre-shared key on both sides, and the
@@ -37,34 +37,16 @@ if (typeof win === 'string') {
             bc === 'multicast'
               ? { master: ['-m', group(), '--multicast-if', '127.0.0.1'], remote: ['--multicast-if', '127.0.0.1'] }
               : { master: [], remote: [] };
-          const procs: [Proc, Platform][] = [];
-          const attached: Agent[] = [];
-          t.teardown(async () => {
-            for (const a of attached) await a.detach();
-            for (const [p, on] of procs.reverse()) await p.stop(kit.stopSignal(on), 15_000);
-            place.cleanup();
-          });
+          const { start, attached } = kit.group((fn) => t.teardown(fn), place);
 
-          const master = kit.daemon(masterOn, BIN.master, [
-            ...common(masterOn),
-            '-p',
-            '1',
-            '-b',
-            '4096',
-            '-L',
-            '127.0.0.1',
-            ...mc.master,
-            ...metrics(masterOn),
-          ]);
-          procs.push([master, masterOn]);
+          const master = start(masterOn, BIN.master, [...common(masterOn), '-p', '1', '-b', '4096', '-L', '127.0.0.1', ...mc.master, ...metrics(masterOn)]);
           await master.waitFor(/running/);
           t.match(
             master.output(),
             bc === 'multicast' ? /broadcast segment .*mode="multicast / : /broadcast segment .*mode="unicast fan-out"/,
             `the master sends BC by ${bc}`,
           );
-          const remote = kit.daemon(remoteOn, BIN.remote, [...common(remoteOn), '-n', '0', '-H', '127.0.0.1', ...mc.remote, ...metrics(remoteOn)]);
-          procs.push([remote, remoteOn]);
+          const remote = start(remoteOn, BIN.remote, [...common(remoteOn), '-n', '0', '-H', '127.0.0.1', ...mc.remote, ...metrics(remoteOn)]);
           await remote.waitFor(/joined master/);
           await remote.waitFor(/registry written/);
           t.match(remote.output(), /datagrams are authenticated and encrypted/, 'the remote seals its datagrams with the key');

@@ -6,7 +6,7 @@ import type { DaemonReport } from '../../src/daemon/status-report.js';
 import { freeUdpPort } from '../fixtures/cluster.js';
 import { testPlace } from '../fixtures/daemon.js';
 import { host, win32, type Platform } from '../fixtures/portability/platforms.js';
-import { BIN, eventuallyAsync, WindowsKit, type Agent, type Proc } from '../fixtures/portability/processes.js';
+import { BIN, eventuallyAsync, WindowsKit } from '../fixtures/portability/processes.js';
 
 // pdsm_flush of libpdsm on Windows: the library names the daemon's control pipe as the
 // daemons do (src/platform.ts windows.controlPath: the first 16 hex digits of the SHA-256 of
@@ -33,21 +33,13 @@ if (typeof win === 'string') {
     async (t) => {
       const place = testPlace(1);
       const port = await freeUdpPort(4);
-      const procs: [Proc, Platform][] = [];
-      const attached: Agent[] = [];
-      t.teardown(async () => {
-        for (const a of attached) await a.detach();
-        for (const [p, on] of procs.reverse()) await p.stop(kit.stopSignal(on), 15_000);
-        place.cleanup();
-      });
+      const { start, attached } = kit.group((fn) => t.teardown(fn), place);
       const common = (p: Platform): string[] => ['-d', p.path(place.dir), '-k', place.key, '-P', String(port), ...SLOW];
       const exe = kit.flushExe();
 
-      const master = kit.daemon(host, BIN.master, [...common(host), '-p', '1', '-L', '127.0.0.1']);
-      procs.push([master, host]);
+      const master = start(host, BIN.master, [...common(host), '-p', '1', '-L', '127.0.0.1']);
       await master.waitFor(/running/);
-      const remote = kit.daemon(win, BIN.remote, [...common(win), '-n', '0', '-H', '127.0.0.1']);
-      procs.push([remote, win]);
+      const remote = start(win, BIN.remote, [...common(win), '-n', '0', '-H', '127.0.0.1']);
       await remote.waitFor(/joined master/);
       await remote.waitFor(/registry written/);
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freeUdpPort } from '../fixtures/cluster.js';
 import { testPlace } from '../fixtures/daemon.js';
 import { host, win32, type Platform } from '../fixtures/portability/platforms.js';
-import { BIN, eventuallyAsync, exitOf, WindowsKit, type Agent, type Proc } from '../fixtures/portability/processes.js';
+import { BIN, eventuallyAsync, exitOf, WindowsKit } from '../fixtures/portability/processes.js';
 
 // The daemons on Windows: node.exe under Wine runs pdsm_master (or pdsm_remote) from dist/,
 // a native Linux daemon is the other end on 127.0.0.1, and an application on each side
@@ -30,19 +30,11 @@ if (typeof win === 'string') {
         const port = await freeUdpPort(4);
         const dirOn = (p: Platform): string => p.path(place.dir);
         const common = (p: Platform): string[] => ['-d', dirOn(p), '-k', place.key, '-P', String(port), '-i', '50'];
-        const procs: [Proc, Platform][] = [];
-        const attached: Agent[] = [];
-        t.teardown(async () => {
-          for (const a of attached) await a.detach();
-          for (const [p, on] of procs.reverse()) await p.stop(kit.stopSignal(on), 15_000);
-          place.cleanup();
-        });
+        const { start, attached } = kit.group((fn) => t.teardown(fn), place);
 
-        const master = kit.daemon(masterOn, BIN.master, [...common(masterOn), '-p', '1', '-L', '127.0.0.1']);
-        procs.push([master, masterOn]);
+        const master = start(masterOn, BIN.master, [...common(masterOn), '-p', '1', '-L', '127.0.0.1']);
         await master.waitFor(/running/);
-        const remote = kit.daemon(remoteOn, BIN.remote, [...common(remoteOn), '-n', '0', '-H', '127.0.0.1']);
-        procs.push([remote, remoteOn]);
+        const remote = start(remoteOn, BIN.remote, [...common(remoteOn), '-n', '0', '-H', '127.0.0.1']);
         // A remote may say it joined before its registry file is written: wait for both.
         await remote.waitFor(/joined master/);
         await remote.waitFor(/registry written/);

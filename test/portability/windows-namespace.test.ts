@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { freeUdpPort } from '../fixtures/cluster.js';
 import { ROOT, testPlace } from '../fixtures/daemon.js';
 import { host, win32, type Platform } from '../fixtures/portability/platforms.js';
-import { BIN, eventuallyAsync, exitOf, WindowsKit, type Proc } from '../fixtures/portability/processes.js';
+import { BIN, eventuallyAsync, exitOf, WindowsKit } from '../fixtures/portability/processes.js';
 import { readRemoteRegistry } from '../../src/segments/registry.js';
 import { TEST_ONLY_REFUSE_GLOBAL_ENV } from '../../src/segments/namespace.js';
 
@@ -41,17 +41,11 @@ if (typeof win === 'string') {
       const dirOn = (p: Platform): string => p.path(place.dir);
       const common = (p: Platform): string[] => ['-d', dirOn(p), '-k', place.key, '-P', String(port), '-i', '50'];
       const remoteArgs = (n: number): string[] => [...common(win), '-n', String(n), '-H', '127.0.0.1'];
-      const procs: [Proc, Platform][] = [];
-      const agents = await Promise.all([kit.agents.on(host), kit.agents.on(win)]);
-      const [onMaster, onWin] = agents;
-      t.teardown(async () => {
-        for (const a of agents) await a.detach();
-        for (const [p, on] of procs.reverse()) await p.stop(kit.stopSignal(on), 15_000);
-        place.cleanup();
-      });
+      const { start, attached } = kit.group((fn) => t.teardown(fn), place);
+      const [onMaster, onWin] = await Promise.all([kit.agents.on(host), kit.agents.on(win)]);
+      attached.push(onMaster, onWin);
 
-      const master = kit.daemon(host, BIN.master, [...common(host), '-p', '3', '-L', '127.0.0.1']);
-      procs.push([master, host]);
+      const master = start(host, BIN.master, [...common(host), '-p', '3', '-L', '127.0.0.1']);
       await master.waitFor(/running/);
 
       // --namespace global where Global\ is refused: a clear error, no registry file.
@@ -66,11 +60,10 @@ if (typeof win === 'string') {
 
       const expected = ['Global', 'Local', 'Local'] as const;
       const remotes = [
-        kit.daemon(win, BIN.remote, remoteArgs(0)),
-        kit.daemon(win, BIN.remote, remoteArgs(1), refuse),
-        kit.daemon(win, BIN.remote, [...remoteArgs(2), '--namespace', 'local']),
+        start(win, BIN.remote, remoteArgs(0)),
+        start(win, BIN.remote, remoteArgs(1), refuse),
+        start(win, BIN.remote, [...remoteArgs(2), '--namespace', 'local']),
       ];
-      for (const r of remotes) procs.push([r, win]);
       for (const [n, r] of remotes.entries()) {
         await r.waitFor(/joined master/);
         await r.waitFor(/registry written/);
