@@ -137,6 +137,26 @@ export const EQUIVALENT = [
     'the scan bound `#replaceScan < commit.dataCount` -> true or `<=`',
     'the scan then runs on past the batch while numbers are held; the next line only asks `< dataCount`, and a new REPLACES resets it',
   ],
+  [
+    'src/segments/scanner.ts:71',
+    '`pageSize <= 0` -> `pageSize < 0`',
+    'a page size of 0 (or -0) gives `length % 0` = NaN, refused by the other test with the same message',
+  ],
+  [
+    'src/segments/scanner.ts:64',
+    '`#forceAll = true` -> false',
+    'the first scan compares with hashes of 0n, which no page hash is (p = 2^-64): every page is dirty anyway',
+  ],
+  [
+    'src/segments/scanner.ts:256',
+    'copy loop `k < end` -> `k <= end`',
+    'the extra page is copied again by the next unit (which starts at end), or lies past the staged buffer',
+  ],
+  [
+    'src/segments/scanner.ts:277',
+    'commit loop `k < end` -> `k <= end`',
+    'the extra page gets its staged copy and a 0n hash the next unit overwrites (sender held); past the end it writes nothing',
+  ],
 ];
 
 /** Test files that import src/ directly and spawn no daemon. */
