@@ -68,7 +68,7 @@ export class PageScanner {
    * @param pageSize replication page size; must divide live.length
    */
   constructor(live: Buffer, pageSize: number) {
-    if (pageSize <= 0 || live.length % pageSize !== 0) {
+    if (!Number.isInteger(pageSize) || pageSize <= 0 || live.length % pageSize !== 0) {
       throw new RangeError(`page size ${pageSize} does not divide the region of ${live.length} bytes`);
     }
     this.#live = live;

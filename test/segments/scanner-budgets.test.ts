@@ -42,6 +42,11 @@ t.test('a page size that is not positive or does not divide the region is refuse
   t.throws(() => new PageScanner(Buffer.alloc(3000), 1024), new RangeError('page size 1024 does not divide the region of 3000 bytes'));
   t.throws(() => new PageScanner(Buffer.alloc(8192), -1024), new RangeError('page size -1024 does not divide the region of 8192 bytes'));
   t.throws(() => new PageScanner(Buffer.alloc(8192), 0), new RangeError('page size 0 does not divide the region of 8192 bytes'));
+  t.throws(
+    () => new PageScanner(Buffer.alloc(3), 1.5),
+    new RangeError('page size 1.5 does not divide the region of 3 bytes'),
+    'a fractional size, though 3 % 1.5 is 0',
+  );
 });
 
 t.test('page(k) is page k of the last snapshot', async (t) => {
