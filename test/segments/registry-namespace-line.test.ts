@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +14,14 @@ import {
 // Issue 15: a Windows daemon says which namespace (Global\ or Local\) its mappings are in with a
 // PDSM_namespace line after the segment lines; old files (no line) mean Local. Hostile input:
 // an unknown value is an error naming it, never a guess.
-const dir = mkdtempSync(join(tmpdir(), 'pdsm-ns-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+// A folder per test, removed by its own teardown: a teardown on tap's root would end the root
+// once its queue drains, and the portability runner (one process importing many files) would
+// then refuse the next file's tests.
+function freshDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pdsm-ns-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 const remote = {
   MO: { key: 0x31418c, size: 4096 },
@@ -23,7 +29,7 @@ const remote = {
   ST: { key: 0x31418f, size: 4096 },
   extra: { PDSM_port: 31415, PDSM_word_size: 8, PDSM_pid: 42 },
 };
-const writeRemote = (text: string): void => writeFileSync(join(dir, remoteRegistryName(3)), text);
+const writeRemote = (dir: string, text: string): void => writeFileSync(join(dir, remoteRegistryName(3)), text);
 
 t.test('the formatter writes the line last, only when there is a namespace', async (t) => {
   const plain = formatRemoteRegistry(remote);
@@ -36,12 +42,13 @@ t.test('the formatter writes the line last, only when there is a namespace', asy
 });
 
 t.test('the readers give the namespace back, and none for an old file', async (t) => {
-  writeRemote(formatRemoteRegistry({ ...remote, namespace: 'Global' }));
+  const dir = freshDir(t);
+  writeRemote(dir, formatRemoteRegistry({ ...remote, namespace: 'Global' }));
   const reg = readRemoteRegistry(dir, 3);
   t.equal(reg.namespace, 'Global');
   t.notOk('PDSM_namespace' in reg.extra, 'the namespace is not an extra line');
   t.equal(reg.extra.PDSM_word_size, '8');
-  writeRemote(formatRemoteRegistry(remote));
+  writeRemote(dir, formatRemoteRegistry(remote));
   t.equal(readRemoteRegistry(dir, 3).namespace, undefined, 'no line: undefined (Local\\ on Windows)');
   writeFileSync(
     join(dir, MASTER_REGISTRY_NAME),
@@ -51,17 +58,18 @@ t.test('the readers give the namespace back, and none for an old file', async (t
 });
 
 t.test('an unknown, misspelt or repeated namespace is refused, naming the bad value', async (t) => {
+  const dir = freshDir(t);
   const base = formatRemoteRegistry(remote);
   for (const bad of ['global', 'GLOBAL', 'Session', 'Global ', ' Global', '', 'Global\\', 'Local Global']) {
-    writeRemote(`${base}PDSM_namespace ${bad}\n`);
+    writeRemote(dir, `${base}PDSM_namespace ${bad}\n`);
     t.throws(
       () => readRemoteRegistry(dir, 3),
       { code: 'PDSM_ERR_REGISTRY', message: `PDSM_namespace ${JSON.stringify(bad)} is neither Global nor Local` },
       `value ${JSON.stringify(bad)}`,
     );
   }
-  writeRemote(`${base}PDSM_namespace Global\nPDSM_namespace Local\n`);
+  writeRemote(dir, `${base}PDSM_namespace Global\nPDSM_namespace Local\n`);
   t.throws(() => readRemoteRegistry(dir, 3), { code: 'PDSM_ERR_REGISTRY', message: /PDSM_namespace listed twice/ });
-  writeRemote(`${base}PDSM_namespace\n`);
+  writeRemote(dir, `${base}PDSM_namespace\n`);
   t.throws(() => readRemoteRegistry(dir, 3), { code: 'PDSM_ERR_REGISTRY', message: /expected "name value"/ }, 'a line without a value');
 });
