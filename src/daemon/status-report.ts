@@ -22,6 +22,10 @@ export interface FlowReport {
   retransmits: number;
   /** Full or replacement batches sent (out) or RESYNCs asked for (in). */
   resyncs: number;
+  /** Out only: NACKed DATA no longer in the retransmit history (a replacement batch went instead). */
+  nackedTooOld?: number;
+  /** Out only: NACKed DATA cut larger than the NACKing session's MTU takes (spec §8.1; a replacement batch went instead). */
+  nackedOversized?: number;
   /** In only: datagrams still missing or held before they can be applied. */
   pending: number;
   /** A full resync under way on this flow (out: being sent; in: arriving or being applied). */
@@ -118,6 +122,8 @@ export class FlowTotals {
       nacks: c?.nacksReceived ?? 0,
       retransmits: c?.retransmits ?? 0,
       resyncs: c?.replaces ?? 0,
+      nackedTooOld: c?.nackedTooOld ?? 0,
+      nackedOversized: c?.nackedOversized ?? 0,
       pending: 0,
     };
   }
@@ -145,6 +151,8 @@ export class FlowTotals {
     d.nacks += r.nacks;
     d.retransmits += r.retransmits;
     d.resyncs += r.resyncs;
+    if (r.nackedTooOld !== undefined) d.nackedTooOld = (d.nackedTooOld ?? 0) + r.nackedTooOld;
+    if (r.nackedOversized !== undefined) d.nackedOversized = (d.nackedOversized ?? 0) + r.nackedOversized;
   }
 
   /** Finished sessions plus the live one. */
@@ -159,9 +167,17 @@ export class FlowTotals {
       nacks: d.nacks + live.nacks,
       retransmits: d.retransmits + live.retransmits,
       resyncs: d.resyncs + live.resyncs,
+      ...sum('nackedTooOld', d, live),
+      ...sum('nackedOversized', d, live),
       pending: live.pending,
     };
   }
+}
+
+/** An out-only counter summed over finished sessions and the live one; absent when neither has it. */
+function sum(key: 'nackedTooOld' | 'nackedOversized', done: FlowReport, live: FlowReport): Partial<FlowReport> {
+  if (done[key] === undefined && live[key] === undefined) return {};
+  return { [key]: (done[key] ?? 0) + (live[key] ?? 0) };
 }
 
 /** Listeners for samples a snapshot cannot carry (metrics histograms). */
