@@ -406,6 +406,9 @@ export class RemoteSession {
     this.#io.dropGroup?.();
     this.#state = RemoteState.JOINING;
     this.#io.log('info', 'the master answered with a new session; taking it', { master: formatPeer(this.#c.master), master_epoch: w.epoch });
+    // The replaced session never carried a datagram: `sessions` (a flapping link's sign in
+    // status and metrics) counts the two as the one join they are.
+    this.sessions--;
     this.#up(w, s.bc, now);
   }
 

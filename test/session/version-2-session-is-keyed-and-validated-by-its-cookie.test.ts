@@ -165,6 +165,7 @@ t.test(
     t.same(rec.dropped, [0xffff], 'the old keys are dropped');
     t.same(h.io.take('heartbeat')[0]?.msg.cookie, nonce(0xd0), 'its COOKIE is echoed at once');
     t.equal(h.mo.receiver?.expected, 900, "MO restarts at the new WELCOME's MO Next Seq");
+    t.equal(h.core.sessions, 1, 'the replaced session never carried a datagram: status still counts one session');
 
     // Once a datagram of the session came, its keys work: a WELCOME with another NONCE is no reason to drop them.
     h.deliver(heartbeat(0xffff, 0, MASTER_EPOCH));
