@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FlowSender } from '../../src/reliability/sender.js';
+import { senderOver } from '../fixtures/sender.js';
 import { FlowReceiver } from '../../src/reliability/receiver.js';
 import type { CommitMessage, DataMessage, SeqRange } from '../../src/udp/codec.js';
 import { FakeClock } from '../fixtures/fake-clock.js';
@@ -16,18 +16,9 @@ function sender(firstSeq = 1000) {
   const clock = new FakeClock();
   const sent: (DataMessage | CommitMessage)[] = [];
   const snapshot = Buffer.alloc(PAGES * PAGE, 1);
-  const s = new FlowSender({
-    flow: 'mo',
-    src: 0xffff,
-    dst: 0,
-    epoch: 1,
+  const s = senderOver(snapshot, PAGE, {
     firstSeq,
-    pageSize: PAGE,
-    wordSize: 8,
-    mtu: 1200,
-    sealed: false,
     clock,
-    source: { pageCount: PAGES, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
     emit: (m) => sent.push(m),
     flowControl: false,
   });
@@ -69,18 +60,8 @@ t.test('a NACK for numbers of this session that left the history draws one repla
   const clock = new FakeClock();
   const sent: (DataMessage | CommitMessage)[] = [];
   const snapshot = Buffer.alloc(PAGES * PAGE, 1);
-  const s = new FlowSender({
-    flow: 'mo',
-    src: 0xffff,
-    dst: 0,
-    epoch: 1,
-    firstSeq: 1,
-    pageSize: PAGE,
-    wordSize: 8,
-    mtu: 1200,
-    sealed: false,
+  const s = senderOver(snapshot, PAGE, {
     clock,
-    source: { pageCount: PAGES, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
     emit: (m) => sent.push(m),
     flowControl: { initialRate: 1000, maxRate: 1000, burst: 1 },
     historyBytes: 4 * (PAGE + 40),
@@ -113,18 +94,8 @@ t.test('repeated RESYNC FULL while a full batch is still queued costs one full b
   const clock = new FakeClock();
   const sent: (DataMessage | CommitMessage)[] = [];
   const snapshot = Buffer.alloc(PAGES * PAGE, 1);
-  const s = new FlowSender({
-    flow: 'mo',
-    src: 0xffff,
-    dst: 0,
-    epoch: 1,
-    firstSeq: 1,
-    pageSize: PAGE,
-    wordSize: 8,
-    mtu: 1200,
-    sealed: false,
+  const s = senderOver(snapshot, PAGE, {
     clock,
-    source: { pageCount: PAGES, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
     emit: (m) => sent.push(m),
     flowControl: { initialRate: 1000, burst: 1 },
   });

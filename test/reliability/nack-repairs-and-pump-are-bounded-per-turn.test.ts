@@ -1,5 +1,6 @@
 import t from 'tap';
-import { FlowSender, PUMP_SLICE, PUMP_SLICE_MS } from '../../src/reliability/sender.js';
+import { PUMP_SLICE, PUMP_SLICE_MS } from '../../src/reliability/sender.js';
+import { senderOver } from '../fixtures/sender.js';
 import { nackSpans, RepairQueue } from '../../src/reliability/repairs.js';
 import type { Clock } from '../../src/reliability/clock.js';
 import type { CommitMessage, DataMessage } from '../../src/udp/codec.js';
@@ -29,18 +30,8 @@ function setup(pages: number, costMs = 0) {
     clearTimeout: (h) => fake.clearTimeout(h),
   };
   const snapshot = Buffer.alloc(pages * PAGE, 1);
-  const s = new FlowSender({
-    flow: 'mo',
-    src: 0xffff,
-    dst: 0,
-    epoch: 1,
-    firstSeq: 1,
-    pageSize: PAGE,
-    wordSize: 8,
-    mtu: 1200,
-    sealed: false,
+  const s = senderOver(snapshot, PAGE, {
     clock,
-    source: { pageCount: pages, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
     emit: (m) => {
       sent.push(m);
       spent += costMs;

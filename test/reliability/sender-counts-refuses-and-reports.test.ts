@@ -1,5 +1,6 @@
 import t from 'tap';
-import { FlowSender, historyBytesFor, type BatchEvent } from '../../src/reliability/sender.js';
+import { historyBytesFor, type BatchEvent } from '../../src/reliability/sender.js';
+import { senderOver } from '../fixtures/sender.js';
 import { maxDataPayload, type CommitMessage, type DataMessage } from '../../src/udp/codec.js';
 import { FakeClock } from '../fixtures/fake-clock.js';
 
@@ -15,21 +16,13 @@ function make(extra: { historyBytes?: number; mtu?: number; firstSeq?: number; h
   const events: BatchEvent[] = [];
   const snapshot = Buffer.alloc(PAGES * PAGE);
   for (let i = 0; i < snapshot.length; i++) snapshot[i] = i & 0xff;
-  const s = new FlowSender({
-    flow: 'mo',
-    src: 0xffff,
-    dst: 0,
-    epoch: 1,
+  const s = senderOver(snapshot, PAGE, {
     firstSeq: extra.firstSeq ?? 100,
-    pageSize: PAGE,
-    wordSize: 8,
     mtu: extra.mtu ?? 1200,
-    sealed: false,
     clock,
     flowControl: false,
     ...(extra.historyBytes !== undefined ? { historyBytes: extra.historyBytes } : {}),
     ...(extra.holdBatches ? { holdBatches: extra.holdBatches } : {}),
-    source: { pageCount: PAGES, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
     emit: (m) => sent.push(m),
     onBatch: (e) => events.push(e),
   });

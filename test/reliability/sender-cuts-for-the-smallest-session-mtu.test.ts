@@ -3,7 +3,7 @@
 // Count; a receiver applies such a batch whole. A held DATA cut larger than a repair's
 // destination takes is never retransmitted there: a replacement batch at the new cut answers it.
 import t from 'tap';
-import { FlowSender } from '../../src/reliability/sender.js';
+import { senderOver } from '../fixtures/sender.js';
 import { FlowReceiver, type ReceivedBatch } from '../../src/reliability/receiver.js';
 import { fromWire } from '../../src/segments/word-codec.js';
 import { maxDataPayload, type CommitMessage, type DataMessage } from '../../src/udp/codec.js';
@@ -19,18 +19,11 @@ function setup(o: { burst?: number } = {}) {
   const snapshot = Buffer.alloc(PAGE * PAGES);
   for (let i = 0; i < snapshot.length; i++) snapshot[i] = (i * 31 + 7) & 0xff;
   const out: (DataMessage | CommitMessage)[] = [];
-  const sender = new FlowSender({
+  const sender = senderOver(snapshot, PAGE, {
     flow: 'bc',
-    src: 0xffff,
     dst: 0xfffe,
-    epoch: 1,
     firstSeq: 0xffff_fff0, // across the wrap
-    pageSize: PAGE,
-    wordSize: 8,
-    mtu: 1200,
-    sealed: false,
     clock,
-    source: { pageCount: PAGES, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
     emit: (m) => out.push(m),
     flowControl: o.burst === undefined ? false : { burst: o.burst, initialRate: 1000 },
   });

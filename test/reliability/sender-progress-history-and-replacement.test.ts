@@ -1,5 +1,6 @@
 import t from 'tap';
-import { FlowSender, PUMP_SLICE, type SenderOptions } from '../../src/reliability/sender.js';
+import { PUMP_SLICE, type SenderOptions } from '../../src/reliability/sender.js';
+import { senderOver } from '../fixtures/sender.js';
 import type { CommitMessage, DataMessage } from '../../src/udp/codec.js';
 import { FakeClock } from '../fixtures/fake-clock.js';
 
@@ -17,20 +18,11 @@ function make(pages: number, extra: Partial<Pick<SenderOptions, 'historyBytes' |
   const sent: (DataMessage | CommitMessage)[] = [];
   const snapshot = Buffer.alloc(pages * PAGE);
   for (let i = 0; i < snapshot.length; i++) snapshot[i] = (i * 7) & 0xff;
-  const s = new FlowSender({
-    flow: 'mo',
-    src: 0xffff,
-    dst: 0,
-    epoch: 1,
+  const s = senderOver(snapshot, PAGE, {
     firstSeq: 100,
-    pageSize: PAGE,
-    wordSize: 8,
-    mtu: 1200,
-    sealed: false,
     clock,
     flowControl: false,
     ...extra,
-    source: { pageCount: pages, page: (i) => snapshot.subarray(i * PAGE, (i + 1) * PAGE) },
     emit: (m) => sent.push(m),
   });
   return { clock, sent, s };
