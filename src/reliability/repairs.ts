@@ -16,10 +16,14 @@ import { seqAdd, seqDiff } from '../udp/serial.js';
 
 export type Datagram = DataMessage | CommitMessage;
 
-/** Where one repair goes, and the most page bytes a DATA may carry there (spec §8.1). */
+/**
+ * Where the repairs of one NACK go, and the most page bytes a DATA may carry there (spec
+ * §8.1). `oversized`: this NACK already counted (and answered) a held DATA too large for it.
+ */
 export interface RepairRoute {
   to: (msg: Datagram) => void;
   limit: (() => number) | undefined;
+  oversized: boolean;
 }
 
 /** What a NACK asks of a sender, in back-distances d from next_seq (seq = next_seq - d). */
@@ -80,25 +84,45 @@ interface Job {
   seq: number;
   left: number;
   route: RepairRoute;
-  /** This job already counted (and answered) a held DATA too large for its route. */
-  oversized: boolean;
+  /** When the NACK that asked arrived (the sender's clock, ms). */
+  askedAt: number;
 }
 
-/** One repair to make: a sequence number, its route, and its job's oversized mark. */
+/**
+ * One repair to make: a sequence number, its NACK's route, and when that NACK arrived: a
+ * retransmission of the number sent after then (less the hold-off) already answers it.
+ */
 export interface Repair {
   seq: number;
   route: RepairRoute;
-  job: { oversized: boolean };
+  askedAt: number;
 }
 
-/** Spans of sequence numbers still to repair, oldest NACK first. */
+/**
+ * Spans of sequence numbers still to repair, oldest NACK first, at most `cap` numbers in all:
+ * a peer that NACKs faster than repairs leave (a flood, or a receiver re-asking while a long
+ * repair is paced out) cannot grow it without bound; what does not fit is shed, and the
+ * receiver asks again for what is still missing.
+ */
 export class RepairQueue {
+  readonly #cap: () => number;
   #jobs: Job[] = [];
   #head = 0;
+  #queued = 0;
 
-  /** Repair `count` numbers from `firstSeq` on, through `route`. */
-  push(firstSeq: number, count: number, route: RepairRoute): void {
-    if (count > 0) this.#jobs.push({ seq: firstSeq >>> 0, left: count, route, oversized: false });
+  constructor(cap: () => number) {
+    this.#cap = cap;
+  }
+
+  /** Repair `count` numbers from `firstSeq` on, through `route`; returns how many were shed. */
+  push(firstSeq: number, count: number, route: RepairRoute, askedAt: number): number {
+    const room = Math.max(0, this.#cap() - this.#queued);
+    const take = Math.min(count, room);
+    if (take > 0) {
+      this.#jobs.push({ seq: firstSeq >>> 0, left: take, route, askedAt });
+      this.#queued += take;
+    }
+    return Math.max(0, count - take);
   }
 
   get pending(): boolean {
@@ -107,9 +131,7 @@ export class RepairQueue {
 
   /** Numbers still queued (for status and tests). */
   get length(): number {
-    let n = 0;
-    for (let i = this.#head; i < this.#jobs.length; i++) n += this.#jobs[i]!.left;
-    return n;
+    return this.#queued;
   }
 
   /** The next number to repair, or undefined when none is left. */
@@ -118,15 +140,17 @@ export class RepairQueue {
     if (job === undefined) return undefined;
     const seq = job.seq;
     job.seq = seqAdd(job.seq, 1);
+    this.#queued--;
     if (--job.left === 0) {
       this.#jobs[this.#head++] = undefined as never;
       if (this.#head === this.#jobs.length) this.clear();
     }
-    return { seq, route: job.route, job };
+    return { seq, route: job.route, askedAt: job.askedAt };
   }
 
   clear(): void {
     this.#jobs = [];
     this.#head = 0;
+    this.#queued = 0;
   }
 }

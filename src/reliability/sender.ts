@@ -149,6 +149,8 @@ export interface SenderCounters {
   nackedOversized: number;
   /** NACK ranges wholly before the session's first sequence or not yet sent (ignored). */
   nackIgnored: number;
+  /** NACKed numbers not queued: the repair queue was at its cap (the receiver asks again). */
+  nackShed: number;
   /** RESYNCs refused whole (outside the segment, spec §6.4) or folded into a queued full batch. */
   resyncsRefused: number;
   resyncsCoalesced: number;
@@ -163,6 +165,11 @@ export const PUMP_SLICE = 256;
 export const PUMP_SLICE_MS = 4;
 /** Most queued repair numbers one pump run looks at (each one a history lookup). */
 const REPAIR_LOOKS = 4096;
+/**
+ * Most repair numbers queued at once: four times the history (a few peers re-asking for all
+ * of it), at least this many. Beyond it a NACK's numbers are shed (nackShed).
+ */
+const REPAIR_QUEUE_FLOOR = 65_536;
 /** Header cost of one history entry besides its payload. */
 const ENTRY_COST = 40;
 
@@ -198,6 +205,7 @@ export class FlowSender {
     nackedTooOld: 0,
     nackedOversized: 0,
     nackIgnored: 0,
+    nackShed: 0,
     resyncsRefused: 0,
     resyncsCoalesced: 0,
   };
@@ -220,7 +228,7 @@ export class FlowSender {
   /** Batches waiting to be sent, the current one first. */
   readonly #queue: Outgoing[] = [];
   /** NACKed numbers waiting for the pacer, with where each goes (repairs.ts). */
-  readonly #repairs = new RepairQueue();
+  readonly #repairs = new RepairQueue(() => Math.max(REPAIR_QUEUE_FLOOR, 4 * this.#history.size));
   readonly #pumpTimer: Deadline;
   readonly #fc: FlowControl | undefined;
   #closed = false;
@@ -237,6 +245,11 @@ export class FlowSender {
   }
 
   /** spec: highest_seq_sent (the heartbeat's value); firstSeq - 1 before anything was sent. */
+  /** Repair numbers queued and not yet looked at (bounded: repairs.ts RepairQueue). */
+  get repairsQueued(): number {
+    return this.#repairs.length;
+  }
+
   get highestSeq(): number {
     return seqAdd(this.#nextSeq, -1);
   }
@@ -384,11 +397,13 @@ export class FlowSender {
     let budget = Math.min(PUMP_SLICE, this.#fc ? this.#fc.available(now) : PUMP_SLICE);
     let made = 0;
     let looks = 0;
+    let steps = 0;
     let sliceUsed = false;
     let last: number | undefined;
     const held = this.options.holdBatches?.() ?? false;
     while (made < budget) {
-      if (((made + looks) & 15) === 15 && clock.now() > deadline) {
+      // Every 16th step, whatever it did (a repair counts in both made and looks).
+      if ((++steps & 15) === 0 && clock.now() > deadline) {
         sliceUsed = true;
         break;
       }
@@ -428,15 +443,17 @@ export class FlowSender {
       return undefined;
     }
     if (r.route.limit !== undefined && oversized(msg, r.route.limit())) {
-      if (!r.job.oversized) {
-        r.job.oversized = true;
+      if (!r.route.oversized) {
+        r.route.oversized = true;
         this.counters.nackedOversized++;
         this.#unserved(r.seq, false);
       }
       return undefined;
     }
+    // Sent again since the NACK came (or within the hold-off before it): that answers it, and
+    // a burst of duplicate NACKs, or many receivers missing one datagram, costs one repair.
     const sentAt = this.#sentAt.get(r.seq);
-    if (sentAt !== undefined && now - sentAt < (this.options.holdOffMs ?? 20)) return undefined;
+    if (sentAt !== undefined && r.askedAt - sentAt < (this.options.holdOffMs ?? 20)) return undefined;
     this.#sentAt.set(r.seq, now);
     this.counters.retransmits++;
     r.route.to(msg);
@@ -554,15 +571,18 @@ export class FlowSender {
     this.counters.nacksReceived++;
     const now = this.options.clock.now();
     // Back-distances from next_seq: seq = next_seq - d, d in 1..sent. History holds d in 1..held.
-    const { spans, oldestLostD, ignored } = nackSpans(ranges, this.#nextSeq, this.#sentInSession, this.#history.size);
+    // Read once: a replacement queued below pumps at once and moves next_seq on.
+    const next = this.#nextSeq;
+    const { spans, oldestLostD, ignored } = nackSpans(ranges, next, this.#sentInSession, this.#history.size);
     this.counters.nackIgnored += ignored;
     if (spans.length === 0 && oldestLostD === 0) return;
     const lowestD = Math.max(oldestLostD, spans[0]?.[1] ?? 0);
-    this.#fc?.onLoss(now, seqAdd(this.#nextSeq, -lowestD));
-    if (oldestLostD > 0) this.#unserved(seqAdd(this.#nextSeq, -oldestLostD), true);
+    this.#fc?.onLoss(now, seqAdd(next, -lowestD));
     // Queued as spans, oldest first; the pump looks each number up as it goes (repairs.ts).
-    const route = { to: repair, limit };
-    for (const [lo, hi] of spans) this.#repairs.push(seqAdd(this.#nextSeq, -hi), hi - lo + 1, route);
+    // Before any replacement: what the history holds goes first (spec §7.6).
+    const route = { to: repair, limit, oversized: false };
+    for (const [lo, hi] of spans) this.counters.nackShed += this.#repairs.push(seqAdd(next, -hi), hi - lo + 1, route, now);
+    if (oldestLostD > 0) this.#unserved(seqAdd(next, -oldestLostD), true);
     if (spans.length > 0) this.#pump();
   }
 

@@ -21,6 +21,7 @@ function counters(tooOld: number, oversized: number): SenderCounters {
     nackedTooOld: tooOld,
     nackedOversized: oversized,
     nackIgnored: 0,
+    nackShed: 0,
     resyncsRefused: 0,
     resyncsCoalesced: 0,
   };

@@ -122,6 +122,27 @@ t.test('a NACK for a held DATA too large for its destination draws a replacement
   );
 });
 
+t.test('one NACK whose ranges name several oversized DATA counts and answers once', async (t) => {
+  const { out, sender } = setup();
+  sender.sendBatch([0, 1, 2, 3]); // cut at 1200: four whole-page DATA and a COMMIT
+  const [d0, , d2] = data(out);
+  sender.setMtu(576);
+  const repaired: (DataMessage | CommitMessage)[] = [];
+  const before = out.length;
+  // Two disjoint ranges: two spans in the repair queue, both oversized for 576.
+  sender.onNack(
+    [
+      { first: d0!.seq, count: 1 },
+      { first: d2!.seq, count: 1 },
+    ],
+    (m) => repaired.push(m),
+    () => SMALL,
+  );
+  t.same(repaired, [], 'neither retransmitted');
+  t.equal(sender.counters.nackedOversized, 1, 'one NACK, one count');
+  t.equal(commits(out.slice(before)).length, 1, 'one replacement batch answers both');
+});
+
 t.test('without a limit, or within it, a held DATA is retransmitted whatever its cut', async (t) => {
   const { out, sender } = setup();
   sender.sendBatch([0]);
