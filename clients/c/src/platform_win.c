@@ -322,9 +322,13 @@ int pdsm_platform_request(const char *path, const char *line, char *answer, size
   char err[256];
   uint64_t deadline = pdsm_platform_monotonic_ms() + timeout_ms;
   HANDLE h = INVALID_HANDLE_VALUE;
-  /* Every instance of the pipe busy (other clients): wait for one, within the timeout. */
+  /* Every instance of the pipe busy (other clients): wait for one, within the timeout.
+   * SECURITY_IDENTIFICATION: the name is predictable and free while no daemon runs, so a
+   * process that took it first may answer; it may learn who called, never act as the caller
+   * (the default, SecurityImpersonation, would let it). */
   for (;;) {
-    h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+    h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                    FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
     if (h != INVALID_HANDLE_VALUE) break;
     DWORD e = GetLastError(), wait = left_ms(deadline);
     if (e == ERROR_PIPE_BUSY && wait > 0) {
