@@ -42,8 +42,49 @@ export const BIN = {
   pdsm: join(ROOT, 'bin/pdsm.js'),
 };
 
-/** A UDP port that was free a moment ago (bind 0 on loopback, read it, close). */
+/** The kernel's ephemeral port range (what a bind to port 0 draws from); IANA's elsewhere. */
+export function ephemeralPorts(): [number, number] {
+  try {
+    const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'));
+    if (m) {
+      const lo = Number(m[1]);
+      const hi = Number(m[2]);
+      if (lo >= 1024 && hi <= 65535 && lo <= hi) return [lo, hi];
+    }
+  } catch {
+    // not Linux: the IANA dynamic range
+  }
+  return [49152, 65535];
+}
+
+/** True when `port` can be bound on the wildcard address (nobody holds it on any address). */
+async function bindable(port: number, family: 4 | 6): Promise<boolean> {
+  const s = createSocket(family === 6 ? 'udp6' : 'udp4');
+  const ok = await new Promise<boolean>((resolve) => {
+    s.once('error', () => resolve(false));
+    s.bind(port, family === 6 ? '::' : '0.0.0.0', () => resolve(true));
+  });
+  await new Promise<void>((r) => s.close(() => r()));
+  return ok;
+}
+
+/**
+ * A UDP port p that is free with p + 1 (a master's multicast group port, spec §8.1), drawn
+ * outside the ephemeral range: a socket bound to port 0 elsewhere on the machine (a remote's,
+ * another test's) can then never take either between this check and the daemon's own bind,
+ * and tests running side by side only collide by drawing the same number (then the check
+ * sees it). At most 200 draws; then the old way (bind 0, read it), which is racy but works.
+ */
 export async function freeUdpPort(family: 4 | 6 = 4): Promise<number> {
+  const [lo, hi] = ephemeralPorts();
+  const below: [number, number] = [10_000, lo - 2];
+  const above: [number, number] = [hi + 1, 65_534];
+  const spans = [below, above].filter(([a, b]) => b - a >= 1000);
+  for (let i = 0; i < 200 && spans.length > 0; i++) {
+    const [a, b] = spans[randomInt(0, spans.length)]!;
+    const port = randomInt(a, b + 1);
+    if ((await bindable(port, family)) && (await bindable(port + 1, family))) return port;
+  }
   const s = createSocket(family === 6 ? 'udp6' : 'udp4');
   await new Promise<void>((r) => s.bind(0, family === 6 ? '::1' : '127.0.0.1', () => r()));
   const port = s.address().port;
