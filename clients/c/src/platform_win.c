@@ -260,8 +260,16 @@ int pdsm_platform_control_path(const char *folder, int master, int client_id, ch
     /* A root keeps its "\": "C:\" (3 units) or "\\server\share\" (four "\", the last at the end). */
     DWORD separators = 0;
     for (DWORD i = 0; i < n; i++) separators += full[i] == L'\\';
-    int unc_root = n > 2 && full[0] == L'\\' && full[1] == L'\\' && separators == 4;
+    /* UNC, not a device path ("\\?\C:", "\\.\x": Node leaves those as they are). */
+    int unc =
+        n > 3 && full[0] == L'\\' && full[1] == L'\\' && !((full[2] == L'?' || full[2] == L'.') && full[3] == L'\\');
+    int unc_root = unc && separators == 4;
     if (n > 1 && full[n - 1] == L'\\' && !(n == 3 && full[1] == L':') && !unc_root) full[--n] = 0;
+    /* "\\server\share" is a root too: Node's path.win32.resolve gives it its "\", so must we. */
+    if (unc && separators == 3 && full[n - 1] != L'\\' && n + 1 < WIDE_PATH) {
+      full[n++] = L'\\';
+      full[n] = 0;
+    }
     m = LCMapStringEx(LOCALE_NAME_INVARIANT, LCMAP_LOWERCASE, full, (int)n, lower, WIDE_PATH, NULL, NULL, 0);
     int bytes = m > 0 ? WideCharToMultiByte(CP_UTF8, 0, lower, m, utf8, 4 * WIDE_PATH, NULL, NULL) : 0;
     if (bytes <= 0 || !sha256((const unsigned char *)utf8, (size_t)bytes, digest)) {
