@@ -127,6 +127,9 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
   flowCounter('pdsm_nacked_oversized_total', "NACKed DATA cut larger than the NACKing session's MTU: a replacement batch went instead (out flows only)", (f) =>
     f.direction === 'out' ? f.nackedOversized : undefined,
   );
+  flowCounter('pdsm_nack_shed_total', 'NACKed numbers not queued for repair: the repair queue was full (out flows only)', (f) =>
+    f.direction === 'out' ? f.nackShed : undefined,
+  );
   flowCounter('pdsm_resyncs_total', 'Full or replacement batches sent (out) or RESYNCs asked for (in)', (f) => f.resyncs);
   flowCounter('pdsm_flush_requests_total', 'Flush-on-demand requests taken for an outgoing flow (control socket)', (f) => f.flushRequests);
   flowCounter('pdsm_flush_scans_total', 'Scans those flush requests ran (coalesced, at most one per --flush-min-ms)', (f) => f.flushScans);

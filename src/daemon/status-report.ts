@@ -26,6 +26,8 @@ export interface FlowReport {
   nackedTooOld?: number;
   /** Out only: NACKed DATA cut larger than the NACKing session's MTU takes (spec §8.1; a replacement batch went instead). */
   nackedOversized?: number;
+  /** Out only: NACKed numbers not queued for repair, the queue being full (a NACK flood; the receiver asks again). */
+  nackShed?: number;
   /** In only: datagrams still missing or held before they can be applied. */
   pending: number;
   /** A full resync under way on this flow (out: being sent; in: arriving or being applied). */
@@ -124,6 +126,7 @@ export class FlowTotals {
       resyncs: c?.replaces ?? 0,
       nackedTooOld: c?.nackedTooOld ?? 0,
       nackedOversized: c?.nackedOversized ?? 0,
+      nackShed: c?.nackShed ?? 0,
       pending: 0,
     };
   }
@@ -153,6 +156,7 @@ export class FlowTotals {
     d.resyncs += r.resyncs;
     if (r.nackedTooOld !== undefined) d.nackedTooOld = (d.nackedTooOld ?? 0) + r.nackedTooOld;
     if (r.nackedOversized !== undefined) d.nackedOversized = (d.nackedOversized ?? 0) + r.nackedOversized;
+    if (r.nackShed !== undefined) d.nackShed = (d.nackShed ?? 0) + r.nackShed;
   }
 
   /** Finished sessions plus the live one. */
@@ -169,13 +173,14 @@ export class FlowTotals {
       resyncs: d.resyncs + live.resyncs,
       ...sum('nackedTooOld', d, live),
       ...sum('nackedOversized', d, live),
+      ...sum('nackShed', d, live),
       pending: live.pending,
     };
   }
 }
 
 /** An out-only counter summed over finished sessions and the live one; absent when neither has it. */
-function sum(key: 'nackedTooOld' | 'nackedOversized', done: FlowReport, live: FlowReport): Partial<FlowReport> {
+function sum(key: 'nackedTooOld' | 'nackedOversized' | 'nackShed', done: FlowReport, live: FlowReport): Partial<FlowReport> {
   if (done[key] === undefined && live[key] === undefined) return {};
   return { [key]: (done[key] ?? 0) + (live[key] ?? 0) };
 }
