@@ -5,6 +5,8 @@
  * page, while a DIGEST reaching beyond the segment draws none.
  */
 import { randomBytes } from 'node:crypto';
+import { attachMaster } from '../index.js';
+import { toWire } from '../segments/word-codec.js';
 import { native } from '../segments/native.js';
 import type { Message, NackMessage, ResyncMessage } from '../udp/codec.js';
 import { NODE_MASTER } from '../udp/constants.js';
@@ -26,8 +28,12 @@ interface Ro {
   batchId: number;
 }
 
-/** Join, validated, with a FULL RO batch of random bytes made (not sent); `f` sends what it wants. */
-async function withRo(ctx: MasterContext, f: (r: Ro) => Promise<Outcome>): Promise<Outcome> {
+/**
+ * Join, validated, with a FULL RO batch of random bytes made (not sent); `f` sends what it
+ * wants. Each page is cut into ranges of at most P bytes (§5.3), or of the lengths `cut`
+ * gives for range i (multiples of W, at most P; the last of a page ends at the page's end).
+ */
+async function withRo(ctx: MasterContext, f: (r: Ro) => Promise<Outcome>, cut?: (i: number, step: number) => number): Promise<Outcome> {
   const { pageSize, segSize, wordSize } = ctx.params;
   if (segSize > MAX_MO_BYTES) return skip(`a segment of ${segSize} bytes: the RO cases send FULL batches of at most ${MAX_MO_BYTES}`);
   const s = await join(ctx.target, ctx.params, ctx.client, true);
@@ -42,10 +48,12 @@ async function withRo(ctx: MasterContext, f: (r: Ro) => Promise<Outcome>): Promi
     let seq = s.hello.roNextSeq;
     const pages = segSize / pageSize;
     for (let page = 0; page < pages; page++)
-      for (let offset = 0; offset < pageSize; offset += step) {
-        const payload = wire.subarray(page * pageSize + offset, page * pageSize + Math.min(pageSize, offset + step));
+      for (let offset = 0, i = 0; offset < pageSize; i++) {
+        const len = Math.min(pageSize - offset, cut === undefined ? step : Math.max(wordSize, Math.min(step, cut(i, step))));
+        const payload = wire.subarray(page * pageSize + offset, page * pageSize + offset + len);
         batch.push({ type: 'data', ...env, seq, batchId, page, offset, payload } as Unnumbered);
         seq = (seq + 1) >>> 0;
+        offset += len;
       }
     batch.push({ type: 'commit', ...env, seq, batchId, dataCount: batch.length, pageCount: pages, replaces: true, full: true } as Unnumbered);
     return await f({ s, wire, pages, batch, batchId });
@@ -89,6 +97,40 @@ const said = (rs: ResyncMessage[]): string =>
 async function afterWholeBatch(r: Ro): Promise<void> {
   await sendAll(r, r.batch);
   await new Promise((res) => setTimeout(res, 300));
+}
+
+/**
+ * With -d: poll the master's RO slice of the tool's client (wire form) until it holds `r.wire`;
+ * undefined then, else where it differs at the end. null without -d.
+ */
+async function roHolds(ctx: MasterContext, r: Ro): Promise<string | undefined | null> {
+  if (ctx.registryDir === null) return null;
+  const master = attachMaster({ registryDir: ctx.registryDir, readOnly: true });
+  try {
+    const seen = Buffer.alloc(ctx.params.segSize);
+    const deadline = Date.now() + APPLY_MS;
+    for (let i = 0; i < 10_000; i++) {
+      master.readConsistent(ctx.client, () => toWire(master.roSlice(ctx.client), seen, ctx.params.wordSize));
+      if (seen.equals(r.wire)) return undefined;
+      if (Date.now() >= deadline) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const at = seen.findIndex((b, i) => b !== r.wire[i]);
+    return `byte ${at} (page ${Math.floor(at / ctx.params.pageSize)}) of RO slice ${ctx.client} is 0x${seen[at]!.toString(16)}, not 0x${r.wire[at]!.toString(16)}`;
+  } finally {
+    master.detach();
+  }
+}
+
+/** Whether the master applied the batch, as its segment (-d) or, without it, a DIGEST with page 1 wrong shows it. */
+async function applied(ctx: MasterContext, r: Ro): Promise<Outcome> {
+  await afterWholeBatch(r);
+  const held = await roHolds(ctx, r);
+  if (held !== null) return held === undefined ? pass : fail(`RO = the batch within ${APPLY_MS} ms`, held);
+  if (r.pages < 3) return skip(`without -d the batch is judged by a DIGEST of 3 pages or more; the segment has ${r.pages}`);
+  const rs = await resyncsAfter(r, () => r.s.probe.send(digest(ctx, r, 0, Math.min(r.pages, 64), (p) => p === 1)));
+  const right = rs.length === 1 && !rs[0]!.full && rs[0]!.firstPage === 1 && rs[0]!.pageCount === 1;
+  return right ? pass : fail('the batch applied: a DIGEST with page 1 wrong draws RESYNC of page 1 alone', said(rs));
 }
 
 export const MASTER_RO_CASES: MasterCase[] = [
@@ -147,5 +189,25 @@ export const MASTER_RO_CASES: MasterCase[] = [
         const control = await resyncsAfter(r, () => r.s.probe.send(digest(ctx, r, first, r.pages - first, () => true)));
         return control.length > 0 ? pass : skip('a DIGEST within the segment, every hash wrong, drew no RESYNC either (see digest-differing-run-resynced)');
       }),
+  },
+  {
+    id: 'ro-full-batch-applied',
+    section: '7.3',
+    requirement:
+      'A master MUST apply a complete FULL RO batch, every page, writing each W-byte word back in its native order (§5.3): with -d its RO slice then holds the batch byte for byte.',
+    run: (ctx) =>
+      ctx.registryDir === null ? Promise.resolve(skip('needs the master’s registry folder (-d), on this host')) : withRo(ctx, (r) => applied(ctx, r)),
+  },
+  {
+    id: 'ro-any-cut-applied',
+    section: '5.3',
+    requirement:
+      'A master MUST accept any cut of a page into consecutive ranges: a FULL RO batch whose pages are cut into ranges of 1, 5, 17 and 3 words (and the rest) is applied (with -d: byte for byte; without: as a DIGEST shows it).',
+    run: (ctx) =>
+      withRo(
+        ctx,
+        (r) => applied(ctx, r),
+        (i, step) => [1, 5, 17, 3][i % 4]! * ctx.params.wordSize + (i >= 4 ? step : 0),
+      ),
   },
 ];

@@ -31,7 +31,7 @@ async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null) {
 }
 
 /** The cases an unsealed run skips. */
-const NEED_PSK = ['wrong-key-dropped', 'replay-dropped', 'replay-window-far-edge'];
+const NEED_PSK = ['wrong-key-dropped', 'replay-dropped', 'replay-window-far-edge', 'sealed-config-reject-final'];
 
 /** Every case in order: `failing` fail, the PSK-only ones skip (an unsealed run), the rest pass. */
 const onlyFailing = (failing: string[]): [string, string][] =>
