@@ -1,8 +1,10 @@
 // The tool can fail: a faulty peer (a proxy in front of a real pdsm_master that rewrites
-// one kind of answer, test/fixtures/faulty-proxy.ts) makes exactly the case that checks
-// that answer fail, with expected and seen, and every other case still pass.
+// one kind of answer, or one kind of request on its way in, so the master behaves as one
+// that breaks a rule; test/fixtures/faulty-proxy.ts) makes exactly the case that checks
+// that rule fail, with expected and seen, and every other case still pass.
 import t, { type Test } from 'tap';
 import { decode, encode, type Message } from '../../src/udp/codec.js';
+import { HDR_TYPE, TYPE_NACK } from '../../src/udp/constants.js';
 import { MASTER_CASES } from '../../src/conformance/cases.js';
 import { runConformance, startMasterUnderTest } from '../fixtures/conformance.js';
 import { startFaultyProxy } from '../fixtures/faulty-proxy.js';
@@ -17,10 +19,11 @@ const rewriteReject =
     return out === r.msg ? b : out === null ? null : encode(out);
   };
 
-async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null, withDir = false) {
+/** Run the tool through a faulty proxy: `fault` on the master's answers, or (`onRequests`) on what the tool sends it. */
+async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null, withDir = false, onRequests = false) {
   const m = await startMasterUnderTest();
   t.teardown(() => m.stop());
-  const proxy = await startFaultyProxy(m.place.port, fault);
+  const proxy = await startFaultyProxy(m.place.port, fault, { faultOn: onRequests ? 'requests' : 'answers' });
   t.teardown(() => proxy.close());
   const r = await runConformance(['master', '--host', '127.0.0.1', '--port', String(proxy.port), ...(withDir ? ['-d', m.place.dir] : [])]);
   t.ok(proxy.changed > 0, `the proxy changed ${proxy.changed} datagram(s)`);
@@ -89,4 +92,45 @@ t.test('every HEARTBEAT with packet number 7: only packet-numbers-unique fails',
     /^ {2}fail §3 +A node MUST NOT send two datagrams of one session with the same \(src, dst, epoch, packet number\): expected packet-numbers-unique to pass/m,
   );
   t.match(r.stdout, /^\d+ requirements: \d+ passed, 1 failed, \d+ skipped$/m, 'only its requirement fails');
+});
+
+/** Whether two ranges of a NACK share a number. */
+const overlapping = (m: Extract<Message, { type: 'nack' }>): boolean =>
+  m.ranges.some((a, i) => m.ranges.some((b, j) => i !== j && ((b.first - a.first) >>> 0 < a.count || (a.first - b.first) >>> 0 < b.count)));
+
+t.test('a master that drops NACKs with overlapping ranges: only nack-overlapping-ranges fails', async (t) => {
+  const r = await runThrough(
+    t,
+    (b) => {
+      const d = decode(b);
+      return d.ok && d.msg.type === 'nack' && overlapping(d.msg) ? null : b;
+    },
+    false,
+    true,
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['nack-overlapping-ranges']));
+  t.match(r.stdout, /^fail §6\.1 +nack-overlapping-ranges: expected DATA \d+ again; seen none within 1000 ms$/m);
+});
+
+t.test('a master that takes a NACK with a trailing byte (the proxy trims it): only malformed-dropped fails', async (t) => {
+  const r = await runThrough(t, (b) => (b[HDR_TYPE] === TYPE_NACK && (b.length - 26) % 8 === 1 ? b.subarray(0, b.length - 1) : b), false, true);
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['malformed-dropped']));
+  t.match(r.stdout, /^fail §10\.1 +malformed-dropped: expected a NACK with a trailing byte dropped; seen it drew DATA \d+ again/m);
+});
+
+t.test('a master that drops RO DATA shorter than a page (one cut only), with -d: only ro-any-cut-applied fails', async (t) => {
+  const r = await runThrough(
+    t,
+    (b) => {
+      const d = decode(b);
+      return d.ok && d.msg.type === 'data' && d.msg.flow === 'ro' && d.msg.payload.byteLength < 1024 ? null : b;
+    },
+    true,
+    true,
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['ro-any-cut-applied'], true));
+  t.match(r.stdout, /^fail §5\.3 +ro-any-cut-applied: expected RO = the batch within 3000 ms; seen byte \d+ \(page 0\) of RO slice 0/m);
 });
