@@ -19,9 +19,10 @@ const rewrite =
     return encode(change(r.msg as Extract<Message, { type: K }>));
   };
 
-async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null) {
+/** Run the tool through a faulty proxy: `fault` on what the remote sends, or (`onTool`) on what the tool sends it. */
+async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null, onTool = false) {
   const toolPort = await freeUdpPort(4);
-  const proxy = await startFaultyProxy(toolPort, fault, { faultOn: 'requests' });
+  const proxy = await startFaultyProxy(toolPort, fault, { faultOn: onTool ? 'answers' : 'requests' });
   t.teardown(() => proxy.close());
   const r0 = await startRemoteUnderTest({ masterPort: proxy.port });
   t.teardown(() => r0.stop());
@@ -84,4 +85,18 @@ t.test('RESYNCs of one page moved to the next page: only digest-differing-run-re
     /^ {2}fail §7\.8 +for every run of pages whose hashes differ it MUST send RESYNC for that run: expected digest-differing-run-resynced to pass; seen digest-differing-run-resynced failed \(above\)$/m,
   );
   t.match(r.stdout, /^\d+ requirements: \d+ passed, 1 failed, \d+ skipped$/m, 'only its requirement fails');
+});
+
+t.test('a remote that drops MO DATA of the odd lengths 8, 40, 136 and 24 bytes (one cut only): only any-cut-applied fails', async (t) => {
+  const r = await runThrough(
+    t,
+    (b) => {
+      const d = decode(b);
+      return d.ok && d.msg.type === 'data' && d.msg.flow === 'mo' && [8, 40, 136, 24].includes(d.msg.payload.byteLength) ? null : b;
+    },
+    true,
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['any-cut-applied']));
+  t.match(r.stdout, /^fail §5\.3 +any-cut-applied: expected MO = the batch \(\d+ DATA\) within 3000 ms; seen byte \d+ \(page 0\)/m);
 });
