@@ -62,10 +62,10 @@ async function withRo(ctx: MasterContext, f: (r: Ro) => Promise<Outcome>, cut?: 
   }
 }
 
-async function sendAll(r: Ro, msgs: Unnumbered[]): Promise<void> {
+async function sendAll(r: Ro, msgs: Unnumbered[], unchecked = false): Promise<void> {
   let n = 0;
   for (const m of msgs) {
-    r.s.probe.send(m);
+    r.s.probe.send(m, unchecked);
     if (++n % 64 === 0) await new Promise((res) => setTimeout(res, 2));
   }
 }
@@ -100,15 +100,15 @@ async function afterWholeBatch(r: Ro): Promise<void> {
 }
 
 /**
- * With -d: poll the master's RO slice of the tool's client (wire form) until it holds `r.wire`;
- * undefined then, else where it differs at the end. null without -d.
+ * With -d: poll the master's RO slice of the tool's client (wire form) for `ms` until it holds
+ * `r.wire`; undefined then, else where it differs at the end. null without -d.
  */
-async function roHolds(ctx: MasterContext, r: Ro): Promise<string | undefined | null> {
+async function roHolds(ctx: MasterContext, r: Ro, ms = APPLY_MS): Promise<string | undefined | null> {
   if (ctx.registryDir === null) return null;
   const master = attachMaster({ registryDir: ctx.registryDir, readOnly: true });
   try {
     const seen = Buffer.alloc(ctx.params.segSize);
-    const deadline = Date.now() + APPLY_MS;
+    const deadline = Date.now() + ms;
     for (let i = 0; i < 10_000; i++) {
       master.readConsistent(ctx.client, () => toWire(master.roSlice(ctx.client), seen, ctx.params.wordSize));
       if (seen.equals(r.wire)) return undefined;
@@ -209,5 +209,63 @@ export const MASTER_RO_CASES: MasterCase[] = [
         (r) => applied(ctx, r),
         (i, step) => [1, 5, 17, 3][i % 4]! * ctx.params.wordSize + (i >= 4 ? step : 0),
       ),
+  },
+  {
+    id: 'ro-data-beyond-page-dropped',
+    section: '5.1',
+    requirement:
+      'A master MUST drop, before writing anything, RO DATA whose range crosses its page’s end or whose Page lies beyond the segment: in place of DATA 2 and 3 of its FULL batch they leave it incomplete, so it NACKs them.',
+    run: (ctx) =>
+      withRo(ctx, async (r) => {
+        const w = ctx.params.wordSize;
+        const ps = ctx.params.pageSize;
+        const [d1, d2] = [r.batch[1], r.batch[2]] as (Unnumbered & { seq: number; payload: Uint8Array })[];
+        if (d1 === undefined || d2 === undefined || d2.type !== 'data') return skip('the FULL batch has fewer than 3 DATA');
+        const crossing = { ...d1, offset: ps - w, payload: Buffer.alloc(2 * w, 0x5a) } as Unnumbered;
+        const beyond = { ...d2, page: r.pages, offset: 0 } as Unnumbered;
+        const from = r.s.probe.arrivals.length;
+        await sendAll(
+          r,
+          r.batch.map((m) => (m === d1 ? crossing : m === d2 ? beyond : m)),
+          true,
+        );
+        const covers = (m: Message | null, seq: number): boolean =>
+          m?.type === 'nack' && m.flow === 'ro' && (m as NackMessage).ranges.some((x) => (seq - x.first) >>> 0 < x.count);
+        const nacked = await r.s.probe.find((a) => covers(a.msg, d1.seq) && covers(a.msg, d2.seq), APPLY_MS, from);
+        await sendAll(r, [d1, d2]);
+        if (nacked !== undefined) return pass;
+        const some = r.s.probe.arrivals.slice(from).find((a) => a.msg?.type === 'nack');
+        return fail(
+          `an RO NACK of ${d1.seq} and ${d2.seq} (the DATA it dropped)`,
+          some === undefined ? `no NACK within ${APPLY_MS} ms` : 'NACKs not naming both',
+        );
+      }),
+  },
+  {
+    id: 'ro-mixed-batch-id-not-applied',
+    section: '7.3',
+    requirement:
+      'A master MUST NOT apply an RO batch whose DATA carry another Batch Id than its COMMIT: with -d its RO slice never holds that FULL batch (whose last DATA says batch 2, its COMMIT 1); the next, well-formed batch then applies.',
+    run: (ctx) =>
+      ctx.registryDir === null
+        ? Promise.resolve(skip('needs the master’s registry folder (-d), on this host'))
+        : withRo(ctx, async (r) => {
+            const last = r.batch[r.batch.length - 2] as Unnumbered & { batchId: number };
+            await sendAll(
+              r,
+              r.batch.map((m) => (m === last ? ({ ...last, batchId: r.batchId + 1 } as Unnumbered) : m)),
+            );
+            const held = await roHolds(ctx, r, 1000);
+            if (held === undefined) return fail('RO slice untouched by the batch with two Batch Ids', 'it holds that batch');
+            // The same content as the next batch, well formed: a FULL+REPLACES batch 2 after it.
+            const n = r.batch.length;
+            const next = r.batch.map((m) => {
+              const x = m as Unnumbered & { seq: number };
+              return { ...x, seq: (x.seq + n) >>> 0, batchId: r.batchId + 1 } as Unnumbered;
+            });
+            await sendAll(r, next);
+            const now = await roHolds(ctx, r);
+            return now === undefined ? pass : skip(`the well-formed batch after it was not applied either (${now}), so the first proves nothing`);
+          }),
   },
 ];

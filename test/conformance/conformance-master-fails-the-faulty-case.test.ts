@@ -32,7 +32,7 @@ async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null, withDir 
 
 /** Cases an unsealed run against a master without BC skips; and those that need -d. */
 const SKIPPED = ['bc-repair-fits-session-mtu', 'wrong-key-dropped', 'replay-dropped', 'older-hello-dropped', 'welcome-new-salt'];
-const NEED_DIR = ['first-batch-matches-segment', 'ro-full-batch-applied'];
+const NEED_DIR = ['first-batch-matches-segment', 'ro-full-batch-applied', 'ro-mixed-batch-id-not-applied'];
 
 /** Every case in order: `failing` fail, the rest pass (or skip: SKIPPED, and NEED_DIR unless -d is given). */
 const onlyFailing = (failing: string[], withDir = false): [string, string][] =>
@@ -133,4 +133,48 @@ t.test('a master that drops RO DATA shorter than a page (one cut only), with -d:
   t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
   t.same([...r.verdicts], onlyFailing(['ro-any-cut-applied'], true));
   t.match(r.stdout, /^fail §5\.3 +ro-any-cut-applied: expected RO = the batch within 3000 ms; seen byte \d+ \(page 0\) of RO slice 0/m);
+});
+
+t.test('a master that clamps RO DATA beyond its page or segment instead of dropping it, with -d: only ro-data-beyond-page-dropped fails', async (t) => {
+  const r = await runThrough(
+    t,
+    (b) => {
+      const d = decode(b);
+      if (!d.ok || d.msg.type !== 'data' || d.msg.flow !== 'ro') return b;
+      const m = d.msg;
+      const len = m.payload.byteLength;
+      // The master of these tests: Seg_size 4096, page 1024 (4 pages).
+      if (m.offset + len > 1024) return encode({ ...m, offset: 1024 - len });
+      if (m.page >= 4) return encode({ ...m, page: 3 });
+      return b;
+    },
+    true,
+    true,
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['ro-data-beyond-page-dropped'], true));
+  t.match(r.stdout, /^fail §5\.1 +ro-data-beyond-page-dropped: expected an RO NACK of \d+ and \d+ \(the DATA it dropped\)/m);
+});
+
+t.test('a master that takes an RO DATA of another Batch Id as its batch’s, with -d: only ro-mixed-batch-id-not-applied fails', async (t) => {
+  // The proxy gives a DATA that follows a DATA of the flow (seq - 1) the Batch Id of that one.
+  let prev: { seq: number; batchId: number } | null = null;
+  const r = await runThrough(
+    t,
+    (b) => {
+      const d = decode(b);
+      if (!d.ok || (d.msg.type !== 'data' && d.msg.type !== 'commit') || d.msg.flow !== 'ro') return b;
+      const m = d.msg;
+      const before = prev;
+      prev = m.type === 'data' ? { seq: m.seq, batchId: m.batchId } : null;
+      if (m.type !== 'data' || before === null || before.seq !== (m.seq - 1) >>> 0 || before.batchId === m.batchId) return b;
+      prev = { seq: m.seq, batchId: before.batchId };
+      return encode({ ...m, batchId: before.batchId });
+    },
+    true,
+    true,
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], onlyFailing(['ro-mixed-batch-id-not-applied'], true));
+  t.match(r.stdout, /^fail §7\.3 +ro-mixed-batch-id-not-applied: expected RO slice untouched by the batch with two Batch Ids; seen it holds that batch$/m);
 });
