@@ -4,10 +4,10 @@
 // that rule fail, with expected and seen, and every other case still pass.
 import t, { type Test } from 'tap';
 import { decode, encode, type Message } from '../../src/udp/codec.js';
-import { HDR_TYPE, TYPE_NACK } from '../../src/udp/constants.js';
+import { HDR_TYPE, TYPE_NACK, TYPE_WELCOME } from '../../src/udp/constants.js';
 import { MASTER_CASES } from '../../src/conformance/cases.js';
 import { runConformance, startMasterUnderTest } from '../fixtures/conformance.js';
-import { startFaultyProxy } from '../fixtures/faulty-proxy.js';
+import { grownDigests, startFaultyProxy } from '../fixtures/faulty-proxy.js';
 
 /** A fault that passes every datagram on but REJECTs, which go through `change` (null: drop). */
 const rewriteReject =
@@ -33,6 +33,8 @@ async function runThrough(t: Test, fault: (b: Buffer) => Buffer | null, withDir 
 /** Cases an unsealed run against a master without BC skips; and those that need -d. */
 const SKIPPED = ['bc-repair-fits-session-mtu', 'wrong-key-dropped', 'replay-dropped', 'older-hello-dropped', 'welcome-new-salt'];
 const NEED_DIR = ['first-batch-matches-segment', 'ro-full-batch-applied', 'ro-mixed-batch-id-not-applied'];
+/** Cases a sealed run without -d and without BC skips. */
+const SEALED_SKIPS = ['check-order-client-id-before-sizes', 'malformed-hello-no-answer', 'not-joined-answered', 'bc-repair-fits-session-mtu', ...NEED_DIR];
 
 /** Every case in order: `failing` fail, the rest pass (or skip: SKIPPED, and NEED_DIR unless -d is given). */
 const onlyFailing = (failing: string[], withDir = false): [string, string][] =>
@@ -177,4 +179,67 @@ t.test('a master that takes an RO DATA of another Batch Id as its batch’s, wit
   t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
   t.same([...r.verdicts], onlyFailing(['ro-mixed-batch-id-not-applied'], true));
   t.match(r.stdout, /^fail §7\.3 +ro-mixed-batch-id-not-applied: expected RO slice untouched by the batch with two Batch Ids; seen it holds that batch$/m);
+});
+
+t.test('with -b, BC repairs grown to a whole page (1,064 bytes at a session MTU of 576): only bc-repair-fits-session-mtu fails', async (t) => {
+  const m = await startMasterUnderTest({ args: ['-b', '16384'] });
+  t.teardown(() => m.stop());
+  // A BC DATA whose Seq came before is a repair: the proxy sends it as a DATA of the whole page.
+  const seen = new Set<number>();
+  const proxy = await startFaultyProxy(m.place.port, (b) => {
+    const d = decode(b);
+    if (!d.ok || d.msg.type !== 'data' || d.msg.flow !== 'bc') return b;
+    if (!seen.has(d.msg.seq)) {
+      seen.add(d.msg.seq);
+      return b;
+    }
+    return encode({ ...d.msg, offset: 0, payload: Buffer.alloc(1024, 0x33) });
+  });
+  t.teardown(() => proxy.close());
+  const r = await runConformance(['master', '--host', '127.0.0.1', '--port', String(proxy.port), '--only', 'session-mtu-kept,bc-repair-fits-session-mtu']);
+  t.ok(proxy.changed > 0, `the proxy changed ${proxy.changed} datagram(s)`);
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same(
+    [...r.verdicts],
+    [
+      ['session-mtu-kept', 'pass'],
+      ['bc-repair-fits-session-mtu', 'fail'],
+    ],
+  );
+  t.match(r.stdout, /^fail §8\.1 +bc-repair-fits-session-mtu: expected BC repairs of at most 576 bytes; seen a BC DATA of 1064 bytes$/m);
+});
+
+t.test('sealed, every WELCOME after the first to a client port sent as that first one, byte for byte: only welcome-new-salt fails', async (t) => {
+  const m = await startMasterUnderTest({ psk: true });
+  t.teardown(() => m.stop());
+  // A master that keeps its sealed WELCOME and resends it (same Salt) to a retransmitted HELLO.
+  const first = new Map<string, Buffer>();
+  const proxy = await startFaultyProxy(m.place.port, (b, peer) => {
+    if (b[HDR_TYPE] !== TYPE_WELCOME) return b;
+    const kept = first.get(peer);
+    if (kept === undefined) first.set(peer, b);
+    return kept ?? b;
+  });
+  t.teardown(() => proxy.close());
+  const r = await runConformance(['master', '--host', '127.0.0.1', '--port', String(proxy.port), '--psk-file', m.keyFile!]);
+  t.ok(proxy.changed > 0, `the proxy changed ${proxy.changed} datagram(s)`);
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same(
+    [...r.verdicts].filter(([, v]) => v !== 'pass'),
+    MASTER_CASES.flatMap((c) => (c.id === 'welcome-new-salt' ? [[c.id, 'fail']] : SEALED_SKIPS.includes(c.id) ? [[c.id, 'skip']] : [])),
+  );
+  t.match(r.stdout, /^fail §9\.3 +welcome-new-salt: expected two Salts; seen Salt [0-9a-f]{32} twice$/m);
+});
+
+t.test('MO DIGESTs grown to 80 hashes (674 bytes at a session MTU of 576), --only digest-fits-mtu: it fails', async (t) => {
+  const m = await startMasterUnderTest();
+  t.teardown(() => m.stop());
+  const proxy = await startFaultyProxy(m.place.port, grownDigests('mo'));
+  t.teardown(() => proxy.close());
+  // --only: session-mtu-kept would see such a DIGEST too, if one came during it.
+  const r = await runConformance(['master', '--host', '127.0.0.1', '--port', String(proxy.port), '--only', 'digest-fits-mtu']);
+  t.ok(proxy.changed > 0, `the proxy changed ${proxy.changed} datagram(s)`);
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], [['digest-fits-mtu', 'fail']]);
+  t.match(r.stdout, /^fail §6\.3 +digest-fits-mtu: expected DIGESTs of at most 67 hashes and 576 bytes; seen one of 80 hashes, 674 bytes$/m);
 });
