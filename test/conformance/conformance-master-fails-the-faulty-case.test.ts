@@ -243,3 +243,29 @@ t.test('MO DIGESTs grown to 80 hashes (674 bytes at a session MTU of 576), --onl
   t.same([...r.verdicts], [['digest-fits-mtu', 'fail']]);
   t.match(r.stdout, /^fail §6\.3 +digest-fits-mtu: expected DIGESTs of at most 67 hashes and 576 bytes; seen one of 80 hashes, 674 bytes$/m);
 });
+
+t.test('RO DATA with one payload byte flipped on its way in, with -d, --only ro-full-batch-applied: it fails', async (t) => {
+  const m = await startMasterUnderTest();
+  t.teardown(() => m.stop());
+  // As a master that writes one byte of each page wrong (--only: the DIGEST cases would see it too).
+  const proxy = await startFaultyProxy(
+    m.place.port,
+    (b) => {
+      const d = decode(b);
+      if (!d.ok || d.msg.type !== 'data' || d.msg.flow !== 'ro') return b;
+      const payload = Buffer.from(d.msg.payload);
+      payload[0] = payload[0]! ^ 0xff;
+      return encode({ ...d.msg, payload });
+    },
+    { faultOn: 'requests' },
+  );
+  t.teardown(() => proxy.close());
+  const r = await runConformance(['master', '--host', '127.0.0.1', '--port', String(proxy.port), '-d', m.place.dir, '--only', 'ro-full-batch-applied']);
+  t.ok(proxy.changed > 0, `the proxy changed ${proxy.changed} datagram(s)`);
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], [['ro-full-batch-applied', 'fail']]);
+  t.match(
+    r.stdout,
+    /^fail §7\.3 +ro-full-batch-applied: expected RO = the batch within 3000 ms; seen byte 0 \(page 0\) of RO slice 0 is 0x[0-9a-f]+, not 0x[0-9a-f]+$/m,
+  );
+});
