@@ -14,8 +14,10 @@ import { withBatch, type Joined } from './cases-replication.js';
 import { Probe, type Unnumbered } from './probe.js';
 import { ANSWER_MS, hello, join } from './session.js';
 
-/** How long a dropped NACK is given to draw DATA anyway. */
+/** How long a dropped NACK is given to draw DATA anyway (longer than the Repair Hold-off, §12, on a LAN). */
 const DROP_MS = 400;
+/** Wait this long before a NACK that repeats one just answered: a repair is sent at most once per Repair Hold-off (§8.2). */
+const HOLD_OFF_WAIT_MS = 250;
 
 /** The NACK of `ranges` on MO, of the session. */
 const nack = (j: Joined, ranges: SeqRange[]): Unnumbered =>
@@ -38,6 +40,8 @@ async function droppedThenControl(j: Joined, dropped: () => { what: string; wire
   const d = j.data[0];
   if (d === undefined) return skip('the first batch had no DATA');
   const probes = [j.s.probe];
+  // Past the Repair Hold-off since the batch went out (§8.2): a NACK the master took now draws DATA.
+  await new Promise((res) => setTimeout(res, HOLD_OFF_WAIT_MS));
   for (const x of dropped()) {
     if (x.probe !== undefined && !probes.includes(x.probe)) probes.push(x.probe);
     const took = await drawsData(probes, d.seq, () => (x.probe ?? j.s.probe).sendRaw(x.wire), DROP_MS);
@@ -159,8 +163,12 @@ export const MASTER_RECV_CASES: MasterCase[] = [
             const p = j.s.probe;
             const one = (): Unnumbered => nack(j, [{ first: d.seq, count: 1 }]);
             const took = (wire: Buffer, ms: number): Promise<boolean> => drawsData([p], d.seq, () => p.sendRaw(wire), ms);
-            if (!(await took(p.craft(one()), ANSWER_MS))) return skip(`the NACK drew no DATA ${d.seq}, so a silence would prove nothing`);
-            if (await took(p.lastWire, DROP_MS)) return fail('the NACK sent again byte for byte dropped', `it drew DATA ${d.seq} again`);
+            // Kept here, not taken from lastWire: the session's HEARTBEATs go out in between.
+            const wire = p.craft(one());
+            if (!(await took(wire, ANSWER_MS))) return skip(`the NACK drew no DATA ${d.seq}, so a silence would prove nothing`);
+            // Past the Repair Hold-off (max(SRTT, 20 ms), §8.2, §12), so that a replay the master took would draw DATA again.
+            await new Promise((res) => setTimeout(res, HOLD_OFF_WAIT_MS));
+            if (await took(wire, DROP_MS)) return fail('the NACK sent again byte for byte dropped', `it drew DATA ${d.seq} again`);
             // A new highest, well above (the numbers between stay unseen); then, below the highest
             // sent so far (the session's HEARTBEATs keep counting on), one 1024 below it (outside the
             // window) and one 1023 below (inside, not seen), each crafted at once so no HEARTBEAT takes its number.
