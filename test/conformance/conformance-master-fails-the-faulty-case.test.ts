@@ -4,7 +4,9 @@
 // that rule fail, with expected and seen, and every other case still pass.
 import t, { type Test } from 'tap';
 import { decode, encode, type Message } from '../../src/udp/codec.js';
-import { HDR_TYPE, TYPE_NACK, TYPE_WELCOME } from '../../src/udp/constants.js';
+import { readFileSync } from 'node:fs';
+import { HDR_PACKET_NUMBER, HDR_TYPE, TYPE_NACK, TYPE_WELCOME } from '../../src/udp/constants.js';
+import { deriveSessionKeys, isHandshakeType, isSealed, open, openHandshake, seal, type SessionKeys } from '../../src/udp/seal.js';
 import { MASTER_CASES } from '../../src/conformance/cases.js';
 import { runConformance, startMasterUnderTest } from '../fixtures/conformance.js';
 import { grownDigests, startFaultyProxy } from '../fixtures/faulty-proxy.js';
@@ -268,4 +270,77 @@ t.test('RO DATA with one payload byte flipped on its way in, with -d, --only ro-
     r.stdout,
     /^fail §7\.3 +ro-full-batch-applied: expected RO = the batch within 3000 ms; seen byte 0 \(page 0\) of RO slice 0 is 0x[0-9a-f]+, not 0x[0-9a-f]+$/m,
   );
+});
+
+/**
+ * A man in the middle that holds the PSK (sealed runs): it learns each client port's session
+ * keys from the HELLO and WELCOME it relays (§9.2), so `fault` can open and seal session
+ * datagrams as the remote would, making a master that takes what it must drop.
+ */
+function keyedFault(psk: Buffer, fault: (b: Buffer, keys: SessionKeys) => Buffer) {
+  const hellos = new Map<string, { nonce: Uint8Array; epoch: number; src: number }>();
+  const keys = new Map<string, SessionKeys>();
+  const learn = (b: Buffer, peer: string): void => {
+    if (!isSealed(b) || !isHandshakeType(b[HDR_TYPE] ?? 0)) return;
+    const o = openHandshake(psk, b);
+    const d = o.ok ? decode(o.datagram) : null;
+    if (d?.ok !== true) return;
+    const m = d.msg;
+    if (m.type === 'hello' && m.nonce) hellos.set(peer, { nonce: m.nonce, epoch: m.epoch, src: m.src });
+    const h = hellos.get(peer);
+    if (m.type === 'welcome' && m.nonce && h !== undefined && h.epoch === m.remoteEpoch) {
+      const secrets = { clientId: h.src, helloNonce: h.nonce, welcomeNonce: m.nonce, remoteEpoch: h.epoch, masterEpoch: m.epoch };
+      keys.set(peer, deriveSessionKeys(psk, secrets, 'remote'));
+    }
+  };
+  return {
+    observe: learn,
+    fault: (b: Buffer, peer: string): Buffer => {
+      learn(b, peer);
+      const k = keys.get(peer);
+      return k === undefined || isHandshakeType(b[HDR_TYPE] ?? 0) ? b : fault(b, k);
+    },
+  };
+}
+
+async function runKeyed(t: Test, fault: (b: Buffer, keys: SessionKeys) => Buffer, only: string) {
+  const m = await startMasterUnderTest({ psk: true });
+  t.teardown(() => m.stop());
+  const k = keyedFault(readFileSync(m.keyFile!), fault);
+  const proxy = await startFaultyProxy(m.place.port, k.fault, { faultOn: 'requests', observe: k.observe });
+  t.teardown(() => proxy.close());
+  const r = await runConformance(['master', '--host', '127.0.0.1', '--port', String(proxy.port), '--psk-file', m.keyFile!, '--only', only]);
+  t.ok(proxy.changed > 0, `the proxy changed ${proxy.changed} datagram(s)`);
+  return r;
+}
+
+t.test('sealed, unsealed session datagrams sealed on their way in (a master that takes them), --only mixed-seal-dropped: it fails', async (t) => {
+  const r = await runKeyed(t, (b, k) => (isSealed(b) ? b : seal(k.send, b)), 'mixed-seal-dropped');
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], [['mixed-seal-dropped', 'fail']]);
+  t.match(r.stdout, /^fail §9\.5 +mixed-seal-dropped: expected a NACK with no seal \(a master with a PSK\) dropped; seen it drew DATA \d+ again/m);
+});
+
+t.test('sealed, a session datagram seen before renumbered and sealed again (a master without a replay window), --only replay-dropped: it fails', async (t) => {
+  const seen = new Set<string>();
+  let next = 1_000_000;
+  const r = await runKeyed(
+    t,
+    (b, k) => {
+      const hex = b.toString('hex');
+      if (!seen.has(hex)) {
+        seen.add(hex);
+        return b;
+      }
+      const o = open(k.send, b);
+      if (!o.ok) return b;
+      const plain = Buffer.from(o.datagram);
+      plain.writeUInt32BE(next++, HDR_PACKET_NUMBER + 4);
+      return seal(k.send, plain);
+    },
+    'replay-dropped',
+  );
+  t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+  t.same([...r.verdicts], [['replay-dropped', 'fail']]);
+  t.match(r.stdout, /^fail §9\.4 +replay-dropped: expected the NACK sent again byte for byte dropped; seen it drew DATA \d+ again$/m);
 });
