@@ -344,3 +344,36 @@ t.test('sealed, a session datagram seen before renumbered and sealed again (a ma
   t.same([...r.verdicts], [['replay-dropped', 'fail']]);
   t.match(r.stdout, /^fail §9\.4 +replay-dropped: expected the NACK sent again byte for byte dropped; seen it drew DATA \d+ again$/m);
 });
+
+t.test(
+  'a NACK from a port with no session sent on from the port of its Src’s session (a master that ignores the port): only session-address-checked fails',
+  async (t) => {
+    const m = await startMasterUnderTest();
+    t.teardown(() => m.stop());
+    // Per client port, the Src of its last HELLO: a port that said none is the stranger.
+    const helloFrom = new Map<string, number>();
+    const proxy = await startFaultyProxy(
+      m.place.port,
+      (b, peer) => {
+        const d = decode(b);
+        if (d.ok && d.msg.type === 'hello') helloFrom.set(peer, d.msg.src);
+        return b;
+      },
+      {
+        faultOn: 'requests',
+        via: (b, peer) => {
+          const d = decode(b);
+          if (!d.ok || d.msg.type !== 'nack' || helloFrom.has(peer)) return undefined;
+          const src = d.msg.src;
+          return [...helloFrom].reverse().find(([, s]) => s === src)?.[0];
+        },
+      },
+    );
+    t.teardown(() => proxy.close());
+    const r = await runConformance(['master', '--host', '127.0.0.1', '--port', String(proxy.port), '--only', 'session-address-checked']);
+    t.ok(proxy.changed > 0, `the proxy moved ${proxy.changed} datagram(s)`);
+    t.equal(r.status, 1, `exit 1\n${r.stdout}${r.stderr}`);
+    t.same([...r.verdicts], [['session-address-checked', 'fail']]);
+    t.match(r.stdout, /^fail §9\.3 +session-address-checked: expected a NACK with another source port \(\d+\) dropped; seen it drew DATA \d+ again/m);
+  },
+);
