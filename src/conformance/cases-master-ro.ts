@@ -5,6 +5,8 @@
  * page, while a DIGEST reaching beyond the segment draws none.
  */
 import { randomBytes } from 'node:crypto';
+import { attachMaster } from '../index.js';
+import { toWire } from '../segments/word-codec.js';
 import { native } from '../segments/native.js';
 import type { Message, NackMessage, ResyncMessage } from '../udp/codec.js';
 import { NODE_MASTER } from '../udp/constants.js';
@@ -26,8 +28,12 @@ interface Ro {
   batchId: number;
 }
 
-/** Join, validated, with a FULL RO batch of random bytes made (not sent); `f` sends what it wants. */
-async function withRo(ctx: MasterContext, f: (r: Ro) => Promise<Outcome>): Promise<Outcome> {
+/**
+ * Join, validated, with a FULL RO batch of random bytes made (not sent); `f` sends what it
+ * wants. Each page is cut into ranges of at most P bytes (§5.3), or of the lengths `cut`
+ * gives for range i (multiples of W, at most P; the last of a page ends at the page's end).
+ */
+async function withRo(ctx: MasterContext, f: (r: Ro) => Promise<Outcome>, cut?: (i: number, step: number) => number): Promise<Outcome> {
   const { pageSize, segSize, wordSize } = ctx.params;
   if (segSize > MAX_MO_BYTES) return skip(`a segment of ${segSize} bytes: the RO cases send FULL batches of at most ${MAX_MO_BYTES}`);
   const s = await join(ctx.target, ctx.params, ctx.client, true);
@@ -42,10 +48,12 @@ async function withRo(ctx: MasterContext, f: (r: Ro) => Promise<Outcome>): Promi
     let seq = s.hello.roNextSeq;
     const pages = segSize / pageSize;
     for (let page = 0; page < pages; page++)
-      for (let offset = 0; offset < pageSize; offset += step) {
-        const payload = wire.subarray(page * pageSize + offset, page * pageSize + Math.min(pageSize, offset + step));
+      for (let offset = 0, i = 0; offset < pageSize; i++) {
+        const len = Math.min(pageSize - offset, cut === undefined ? step : Math.max(wordSize, Math.min(step, cut(i, step))));
+        const payload = wire.subarray(page * pageSize + offset, page * pageSize + offset + len);
         batch.push({ type: 'data', ...env, seq, batchId, page, offset, payload } as Unnumbered);
         seq = (seq + 1) >>> 0;
+        offset += len;
       }
     batch.push({ type: 'commit', ...env, seq, batchId, dataCount: batch.length, pageCount: pages, replaces: true, full: true } as Unnumbered);
     return await f({ s, wire, pages, batch, batchId });
@@ -54,10 +62,10 @@ async function withRo(ctx: MasterContext, f: (r: Ro) => Promise<Outcome>): Promi
   }
 }
 
-async function sendAll(r: Ro, msgs: Unnumbered[]): Promise<void> {
+async function sendAll(r: Ro, msgs: Unnumbered[], unchecked = false): Promise<void> {
   let n = 0;
   for (const m of msgs) {
-    r.s.probe.send(m);
+    r.s.probe.send(m, unchecked);
     if (++n % 64 === 0) await new Promise((res) => setTimeout(res, 2));
   }
 }
@@ -89,6 +97,40 @@ const said = (rs: ResyncMessage[]): string =>
 async function afterWholeBatch(r: Ro): Promise<void> {
   await sendAll(r, r.batch);
   await new Promise((res) => setTimeout(res, 300));
+}
+
+/**
+ * With -d: poll the master's RO slice of the tool's client (wire form) for `ms` until it holds
+ * `r.wire`; undefined then, else where it differs at the end. null without -d.
+ */
+async function roHolds(ctx: MasterContext, r: Ro, ms = APPLY_MS): Promise<string | undefined | null> {
+  if (ctx.registryDir === null) return null;
+  const master = attachMaster({ registryDir: ctx.registryDir, readOnly: true });
+  try {
+    const seen = Buffer.alloc(ctx.params.segSize);
+    const deadline = Date.now() + ms;
+    for (let i = 0; i < 10_000; i++) {
+      master.readConsistent(ctx.client, () => toWire(master.roSlice(ctx.client), seen, ctx.params.wordSize));
+      if (seen.equals(r.wire)) return undefined;
+      if (Date.now() >= deadline) break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const at = seen.findIndex((b, i) => b !== r.wire[i]);
+    return `byte ${at} (page ${Math.floor(at / ctx.params.pageSize)}) of RO slice ${ctx.client} is 0x${seen[at]!.toString(16)}, not 0x${r.wire[at]!.toString(16)}`;
+  } finally {
+    master.detach();
+  }
+}
+
+/** Whether the master applied the batch, as its segment (-d) or, without it, a DIGEST with page 1 wrong shows it. */
+async function applied(ctx: MasterContext, r: Ro): Promise<Outcome> {
+  await afterWholeBatch(r);
+  const held = await roHolds(ctx, r);
+  if (held !== null) return held === undefined ? pass : fail(`RO = the batch within ${APPLY_MS} ms`, held);
+  if (r.pages < 3) return skip(`without -d the batch is judged by a DIGEST of 3 pages or more; the segment has ${r.pages}`);
+  const rs = await resyncsAfter(r, () => r.s.probe.send(digest(ctx, r, 0, Math.min(r.pages, 64), (p) => p === 1)));
+  const right = rs.length === 1 && !rs[0]!.full && rs[0]!.firstPage === 1 && rs[0]!.pageCount === 1;
+  return right ? pass : fail('the batch applied: a DIGEST with page 1 wrong draws RESYNC of page 1 alone', said(rs));
 }
 
 export const MASTER_RO_CASES: MasterCase[] = [
@@ -147,5 +189,83 @@ export const MASTER_RO_CASES: MasterCase[] = [
         const control = await resyncsAfter(r, () => r.s.probe.send(digest(ctx, r, first, r.pages - first, () => true)));
         return control.length > 0 ? pass : skip('a DIGEST within the segment, every hash wrong, drew no RESYNC either (see digest-differing-run-resynced)');
       }),
+  },
+  {
+    id: 'ro-full-batch-applied',
+    section: '7.3',
+    requirement:
+      'A master MUST apply a complete FULL RO batch, every page, writing each W-byte word back in its native order (§5.3): with -d its RO slice then holds the batch byte for byte.',
+    run: (ctx) =>
+      ctx.registryDir === null ? Promise.resolve(skip('needs the master’s registry folder (-d), on this host')) : withRo(ctx, (r) => applied(ctx, r)),
+  },
+  {
+    id: 'ro-any-cut-applied',
+    section: '5.3',
+    requirement:
+      'A master MUST accept any cut of a page into consecutive ranges: a FULL RO batch whose pages are cut into ranges of 1, 5, 17 and 3 words (and the rest) is applied (with -d: byte for byte; without: as a DIGEST shows it).',
+    run: (ctx) =>
+      withRo(
+        ctx,
+        (r) => applied(ctx, r),
+        (i, step) => [1, 5, 17, 3][i % 4]! * ctx.params.wordSize + (i >= 4 ? step : 0),
+      ),
+  },
+  {
+    id: 'ro-data-beyond-page-dropped',
+    section: '5.1',
+    requirement:
+      'A master MUST drop, before writing anything, RO DATA whose range crosses its page’s end or whose Page lies beyond the segment: in place of DATA 2 and 3 of its FULL batch they leave it incomplete, so it NACKs them.',
+    run: (ctx) =>
+      withRo(ctx, async (r) => {
+        const w = ctx.params.wordSize;
+        const ps = ctx.params.pageSize;
+        const [d1, d2] = [r.batch[1], r.batch[2]] as (Unnumbered & { seq: number; payload: Uint8Array })[];
+        if (d1 === undefined || d2 === undefined || d2.type !== 'data') return skip('the FULL batch has fewer than 3 DATA');
+        const crossing = { ...d1, offset: ps - w, payload: Buffer.alloc(2 * w, 0x5a) } as Unnumbered;
+        const beyond = { ...d2, page: r.pages, offset: 0 } as Unnumbered;
+        const from = r.s.probe.arrivals.length;
+        await sendAll(
+          r,
+          r.batch.map((m) => (m === d1 ? crossing : m === d2 ? beyond : m)),
+          true,
+        );
+        const covers = (m: Message | null, seq: number): boolean =>
+          m?.type === 'nack' && m.flow === 'ro' && (m as NackMessage).ranges.some((x) => (seq - x.first) >>> 0 < x.count);
+        const nacked = await r.s.probe.find((a) => covers(a.msg, d1.seq) && covers(a.msg, d2.seq), APPLY_MS, from);
+        await sendAll(r, [d1, d2]);
+        if (nacked !== undefined) return pass;
+        const some = r.s.probe.arrivals.slice(from).find((a) => a.msg?.type === 'nack');
+        return fail(
+          `an RO NACK of ${d1.seq} and ${d2.seq} (the DATA it dropped)`,
+          some === undefined ? `no NACK within ${APPLY_MS} ms` : 'NACKs not naming both',
+        );
+      }),
+  },
+  {
+    id: 'ro-mixed-batch-id-not-applied',
+    section: '7.3',
+    requirement:
+      'A master MUST NOT apply an RO batch whose DATA carry another Batch Id than its COMMIT: with -d its RO slice never holds that FULL batch (whose last DATA says batch 2, its COMMIT 1); the next, well-formed batch then applies.',
+    run: (ctx) =>
+      ctx.registryDir === null
+        ? Promise.resolve(skip('needs the master’s registry folder (-d), on this host'))
+        : withRo(ctx, async (r) => {
+            const last = r.batch[r.batch.length - 2] as Unnumbered & { batchId: number };
+            await sendAll(
+              r,
+              r.batch.map((m) => (m === last ? ({ ...last, batchId: r.batchId + 1 } as Unnumbered) : m)),
+            );
+            const held = await roHolds(ctx, r, 1000);
+            if (held === undefined) return fail('RO slice untouched by the batch with two Batch Ids', 'it holds that batch');
+            // The same content as the next batch, well formed: a FULL+REPLACES batch 2 after it.
+            const n = r.batch.length;
+            const next = r.batch.map((m) => {
+              const x = m as Unnumbered & { seq: number };
+              return { ...x, seq: (x.seq + n) >>> 0, batchId: r.batchId + 1 } as Unnumbered;
+            });
+            await sendAll(r, next);
+            const now = await roHolds(ctx, r);
+            return now === undefined ? pass : skip(`the well-formed batch after it was not applied either (${now}), so the first proves nothing`);
+          }),
   },
 ];

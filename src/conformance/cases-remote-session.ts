@@ -1,7 +1,8 @@
 /**
  * Session cases of `pdsm conformance remote` (spec §4.3, §7.1, §7.11): which REJECTs and
  * HEARTBEATs end a remote's session, which it ignores, and that a configuration REJECT
- * without a PSK never ends a remote for good.
+ * without a PSK never ends a remote for good, while a sealed one does (the last two cases:
+ * the remote is left in its back-off, or stopped).
  */
 import type { HelloMessage, RejectReason } from '../udp/codec.js';
 import { NODE_MASTER } from '../udp/constants.js';
@@ -99,6 +100,25 @@ export const REMOTE_SESSION_CASES: RemoteCase[] = [
       if (again === undefined) return fail('another HELLO (back-off 1 s x [0.5, 1.5))', 'none within 5 s');
       ctx.cursor = again.index;
       return pass;
+    },
+  },
+  {
+    id: 'sealed-config-reject-final',
+    section: '4.3',
+    requirement:
+      'With a PSK a remote MUST NOT say HELLO again after a sealed configuration REJECT for its epoch while JOINING (it reports Expected and Offered; PDSM’s exits 1): no HELLO for 5 s.',
+    async run(ctx) {
+      if (ctx.psk === null) return skip('needs a PSK (--psk-file): without one the REJECT is not authenticated (config-reject-keeps-trying)');
+      const got = await nextHello(ctx, ctx.firstHelloMs);
+      if (got === undefined) return fail('a HELLO', 'none');
+      const h = got.hello;
+      ctx.probe.send(reject(ctx, h, 'seg-size', h.epoch, h.segSize * 2, h.segSize));
+      // Only a HELLO sent after the REJECT arrived counts (not one already on its way).
+      const after = Date.now() + 100;
+      const again = await ctx.probe.find((a) => a.msg?.type === 'hello' && a.at! >= after, 5000, ctx.cursor);
+      if (again === undefined) return pass;
+      ctx.cursor = again.index;
+      return fail('no HELLO after the sealed REJECT seg-size', `HELLO with Epoch ${again.a.msg!.epoch} ${again.a.at! - after + 100} ms after it`);
     },
   },
 ];

@@ -2,23 +2,24 @@
  * Replication cases of `pdsm conformance master` (spec §5, §6, §7): the MO flow a master
  * sends a freshly validated session, and how it answers NACK and RESYNC on it.
  */
-import type { CommitMessage, DataMessage, HelloMessage, Message } from '../udp/codec.js';
+import type { CommitMessage, DataMessage, DigestMessage, HelloMessage, Message } from '../udp/codec.js';
+import type { Arrival } from './probe.js';
 import { attachMaster } from '../index.js';
 import { toWire } from '../segments/word-codec.js';
 import { MIN_MTU, NODE_MASTER } from '../udp/constants.js';
 import { fail, pass, skip, type MasterCase, type MasterContext, type Outcome } from './case.js';
 import { ANSWER_MS, join, type Session } from './session.js';
 
-interface Joined {
+export interface Joined {
   s: Session;
   data: DataMessage[];
   commit: CommitMessage;
 }
 
-const isMo = (m: Message): m is DataMessage | CommitMessage => (m.type === 'data' || m.type === 'commit') && m.flow === 'mo';
+export const isMo = (m: Message): m is DataMessage | CommitMessage => (m.type === 'data' || m.type === 'commit') && m.flow === 'mo';
 
 /** Join, validate, and take the MO batch that validation starts (the first COMMIT, with what came before it). */
-async function joinWithFullBatch(ctx: MasterContext, over: Partial<HelloMessage> = {}): Promise<Joined | string> {
+export async function joinWithFullBatch(ctx: MasterContext, over: Partial<HelloMessage> = {}): Promise<Joined | string> {
   const s = await join(ctx.target, ctx.params, ctx.client, true, over);
   if (typeof s === 'string') return s;
   const data: DataMessage[] = [];
@@ -65,8 +66,8 @@ async function answerTo(j: Joined, body: { type: 'nack' | 'resync' } & Record<st
 }
 
 /** Run `f` on a joined session with its first batch taken, and end the session. */
-async function withBatch(ctx: MasterContext, f: (j: Joined) => Promise<Outcome>): Promise<Outcome> {
-  const j = await joinWithFullBatch(ctx);
+export async function withBatch(ctx: MasterContext, f: (j: Joined) => Promise<Outcome>, over: Partial<HelloMessage> = {}): Promise<Outcome> {
+  const j = await joinWithFullBatch(ctx, over);
   if (typeof j === 'string') return skip(`no first batch to work on: ${j}`);
   try {
     return await f(j);
@@ -74,6 +75,9 @@ async function withBatch(ctx: MasterContext, f: (j: Joined) => Promise<Outcome>)
     await j.s.end();
   }
 }
+
+/** How long to wait for a DIGEST: the default Digest Period (30 s, §12) and a margin. */
+const DIGEST_WAIT_MS = 35_000;
 
 const quiet = (j: Joined): number => 2 * j.s.welcome.intervalMs + ANSWER_MS;
 
@@ -180,6 +184,74 @@ export const REPLICATION_CASES: MasterCase[] = [
       } finally {
         await j.s.end();
       }
+    },
+  },
+  {
+    id: 'digest-fits-mtu',
+    section: '6.3',
+    requirement:
+      'A master MUST fit every DIGEST in the session MTU: with a HELLO MTU of 576 each MO DIGEST holds at most (576 - 34 - 16 if sealed) / 8 hashes and is at most 576 bytes.',
+    run: (ctx) =>
+      withBatch(
+        ctx,
+        async (j) => {
+          const mtu = j.s.welcome.mtu;
+          const pages = ctx.params.segSize / ctx.params.pageSize;
+          const isDigest = (a: Arrival): boolean => a.msg?.type === 'digest' && a.msg.flow === 'mo';
+          const seen: Arrival[] = [];
+          const deadline = Date.now() + DIGEST_WAIT_MS;
+          // One Digest Period's DIGESTs cover every page (§7.8): take them until they do.
+          for (let covered = 0, from = 0; covered < pages && seen.length < 10_000;) {
+            const f = await j.s.probe.find(isDigest, deadline - Date.now(), from);
+            if (f === undefined) break;
+            seen.push(f.a);
+            from = f.index + 1;
+            covered += (f.a.msg as DigestMessage).hashes.length;
+          }
+          if (seen.length === 0) return skip(`no MO DIGEST within ${DIGEST_WAIT_MS} ms (Digest Period, §12)`);
+          const most = Math.floor((mtu - 34 - (ctx.target.psk ? 16 : 0)) / 8);
+          const over = seen.find((a) => a.bytes > mtu || (a.msg as DigestMessage).hashes.length > most);
+          if (over === undefined) return pass;
+          return fail(`DIGESTs of at most ${most} hashes and ${mtu} bytes`, `one of ${(over.msg as DigestMessage).hashes.length} hashes, ${over.bytes} bytes`);
+        },
+        { mtu: MIN_MTU },
+      ),
+  },
+  {
+    id: 'bc-repair-fits-session-mtu',
+    section: '8.1',
+    requirement:
+      'A master MUST fit a BC retransmission by unicast in the NACKing session’s MTU: with a HELLO MTU of 576, a NACK for a BC DATA of the session draws it (or a replacement batch), every datagram at most 576 bytes.',
+    async run(ctx) {
+      if (ctx.params.bcSize === 0) return skip('the master has no BC (start it with -b)');
+      return withBatch(
+        ctx,
+        async (j) => {
+          const w = j.s.welcome;
+          if (w.bcMode !== 'unicast') return skip(`BC Mode ${w.bcMode}: the case NACKs the unicast fan-out`);
+          const isBc = (m: Message): m is DataMessage | CommitMessage => (m.type === 'data' || m.type === 'commit') && m.flow === 'bc';
+          const wait = 5000 + 2 * w.intervalMs;
+          // From the first arrival: waiting for the MO COMMIT took (skipped) what came before it.
+          const commit = await j.s.probe.find((a) => a.msg !== null && isBc(a.msg) && a.msg.type === 'commit', wait);
+          const d = j.s.probe.arrivals.find((a) => a.msg !== null && isBc(a.msg) && a.msg.type === 'data')?.msg as DataMessage | undefined;
+          if (commit === undefined || d === undefined) return skip(`no BC batch within ${wait} ms of validation`);
+          const from = j.s.probe.arrivals.length;
+          j.s.probe.send({
+            type: 'nack',
+            src: j.s.hello.src,
+            dst: NODE_MASTER,
+            epoch: j.s.hello.epoch,
+            flow: 'bc',
+            ranges: [{ first: d.seq, count: 1 }],
+          } as never);
+          await j.s.probe.collect(ANSWER_MS);
+          const got = j.s.probe.arrivals.slice(from).filter((a) => a.msg !== null && isBc(a.msg));
+          if (got.length === 0) return fail(`BC DATA ${d.seq} again (or a replacement batch)`, `no BC datagram within ${ANSWER_MS} ms`);
+          const over = got.find((a) => a.bytes > w.mtu);
+          return over === undefined ? pass : fail(`BC repairs of at most ${w.mtu} bytes`, `a BC ${over.msg!.type.toUpperCase()} of ${over.bytes} bytes`);
+        },
+        { mtu: MIN_MTU },
+      );
     },
   },
 ];

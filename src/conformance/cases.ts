@@ -4,6 +4,7 @@
  */
 import type { MasterCase, Outcome, RemoteCase } from './case.js';
 import { HANDSHAKE_CASES } from './cases-handshake.js';
+import { MASTER_RECV_CASES } from './cases-master-recv.js';
 import { MASTER_RO_CASES } from './cases-master-ro.js';
 import { MASTER_WIRE_CASES } from './cases-master-wire.js';
 import { REMOTE_AUTH_CASES } from './cases-remote-auth.js';
@@ -16,20 +17,28 @@ import { REPLICATION_CASES } from './cases-replication.js';
 import { SESSION_CASES } from './cases-session.js';
 
 /** `pdsm conformance master`: the wire cases last, over what the master sent to the others. */
-export const MASTER_CASES: readonly MasterCase[] = [...HANDSHAKE_CASES, ...SESSION_CASES, ...REPLICATION_CASES, ...MASTER_RO_CASES, ...MASTER_WIRE_CASES];
+export const MASTER_CASES: readonly MasterCase[] = [
+  ...HANDSHAKE_CASES,
+  ...SESSION_CASES,
+  ...REPLICATION_CASES,
+  ...MASTER_RECV_CASES,
+  ...MASTER_RO_CASES,
+  ...MASTER_WIRE_CASES,
+];
 
 /**
  * `pdsm conformance remote`: the wire cases judge what the remote sent in the cases before
- * them; config-reject-keeps-trying last (it leaves the remote in its back-off).
+ * them; config-reject-keeps-trying (it leaves the remote in its back-off) and
+ * sealed-config-reject-final (it stops a remote with a PSK) last.
  */
 export const REMOTE_CASES: readonly RemoteCase[] = [
   ...REMOTE_JOIN_CASES,
   ...REMOTE_AUTH_CASES,
   ...REMOTE_MO_CASES,
   ...REMOTE_DIGEST_CASES,
-  ...REMOTE_SESSION_CASES.slice(0, -1),
+  ...REMOTE_SESSION_CASES.slice(0, -2),
   ...REMOTE_WIRE_CASES,
-  ...REMOTE_SESSION_CASES.slice(-1),
+  ...REMOTE_SESSION_CASES.slice(-2),
 ];
 
 export interface Summary {

@@ -186,14 +186,21 @@ export interface Batch {
 }
 
 /** The next MO batch of `pages`, their wire-form bytes taken from `wire` (a whole segment). Advances seq and batch id. */
-export function batch(u: Up, pages: number[], wire: Buffer, flags: { full?: boolean; replaces?: boolean } = {}): Batch {
+export function batch(
+  u: Up,
+  pages: number[],
+  wire: Buffer,
+  flags: { full?: boolean; replaces?: boolean; cut?: (i: number, step: number) => number } = {},
+): Batch {
   const ps = u.hello.pageSize;
   const step = rangeBytes(u);
   const first = u.seq;
   const data: UData[] = [];
+  const w = u.hello.wordSize;
   for (const page of pages) {
-    for (let off = 0; off < ps; off += step) {
-      const len = Math.min(step, ps - off);
+    // Range i of a page is `cut(i, P)` bytes (a multiple of W, at most P), or P (§5.3).
+    for (let off = 0, i = 0; off < ps; i++) {
+      const len = Math.min(ps - off, flags.cut === undefined ? step : Math.max(w, Math.min(step, flags.cut(i, step))));
       const payload = wire.subarray(page * ps + off, page * ps + off + len);
       data.push({
         type: 'data',
@@ -208,6 +215,7 @@ export function batch(u: Up, pages: number[], wire: Buffer, flags: { full?: bool
         payload,
       } as UData);
       u.seq = (u.seq + 1) >>> 0;
+      off += len;
     }
   }
   const commit = {

@@ -20,7 +20,6 @@ export interface Requirement {
 
 const REMOTES = 'a remote’s duty: `conformance remote` judges it';
 const MASTERS = 'a master’s duty: `conformance master` judges it';
-const NO_CASE = 'no case yet';
 
 export const REQUIREMENTS: readonly Requirement[] = [
   { section: '3', text: 'the top 16 bits MUST be 0', master: ['sent-datagrams-decode'], remote: ['sent-datagrams-decode'] },
@@ -37,12 +36,12 @@ export const REQUIREMENTS: readonly Requirement[] = [
     remote: 'needs 2^48 datagrams of one epoch: out of reach of a run',
   },
   { section: '3.2', text: 'A flag not listed for a type MUST be sent as 0', master: ['sent-datagrams-decode'], remote: ['sent-datagrams-decode'] },
-  { section: '3.2', text: 'a receiver MUST drop a datagram that has one set', master: NO_CASE, remote: ['malformed-dropped'] },
-  { section: '3.4', text: 'a receiver MUST drop any other combination', master: NO_CASE, remote: ['malformed-dropped'] },
+  { section: '3.2', text: 'a receiver MUST drop a datagram that has one set', master: ['malformed-dropped'], remote: ['malformed-dropped'] },
+  { section: '3.4', text: 'a receiver MUST drop any other combination', master: ['malformed-dropped'], remote: ['malformed-dropped'] },
   {
     section: '3.4',
     text: 'A node MUST also drop a datagram whose Dst is not itself (a remote accepts ALL too)',
-    master: NO_CASE,
+    master: ['malformed-dropped'],
     remote: ['malformed-dropped'],
   },
   {
@@ -75,7 +74,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     section: '4.3',
     text: 'the remote MUST report Expected and Offered and MUST NOT say HELLO again without a configuration change',
     master: REMOTES,
-    remote: NO_CASE,
+    remote: ['sealed-config-reject-final'],
   },
   { section: '4.3', text: 'the remote MUST NOT stop', master: REMOTES, remote: ['config-reject-keeps-trying'] },
   { section: '4.3', text: 'Any other REJECT while UP MUST be ignored', master: REMOTES, remote: ['reject-ignored-while-up'] },
@@ -131,7 +130,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '5.1',
     text: 'A receiver MUST also check, before writing anything, that Page, Offset and Length fit the segment and W as the table says, and drop the datagram if not',
-    master: NO_CASE,
+    master: ['ro-data-beyond-page-dropped'],
     remote: ['data-beyond-page-dropped'],
   },
   {
@@ -143,7 +142,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '5.3',
     text: 'the receiver MUST write each word back in its native order',
-    master: NO_CASE,
+    master: ['ro-full-batch-applied'],
     remote: ['full-batch-applied'],
   },
   {
@@ -170,14 +169,14 @@ export const REQUIREMENTS: readonly Requirement[] = [
     master: ['first-batch-full-after-validation'],
     remote: ['ro-first-batch-full'],
   },
-  { section: '5.3', text: 'a receiver MUST accept any such cut', master: NO_CASE, remote: NO_CASE },
+  { section: '5.3', text: 'a receiver MUST accept any such cut', master: ['ro-any-cut-applied'], remote: ['any-cut-applied'] },
   {
     section: '5.3',
     text: 'DATA of different pages MUST NOT share a datagram',
     master: ['first-batch-full-after-validation'],
     remote: ['ro-first-batch-full'],
   },
-  { section: '6.1', text: 'a sender MUST tolerate overlaps', master: NO_CASE, remote: ['nack-overlapping-ranges'] },
+  { section: '6.1', text: 'a sender MUST tolerate overlaps', master: ['nack-overlapping-ranges'], remote: ['nack-overlapping-ranges'] },
   {
     section: '6.1',
     text: "A sender's work for one NACK MUST be bounded by what it holds, whatever the ranges say",
@@ -191,7 +190,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     remote: ['sent-datagrams-decode'],
   },
   { section: '6.2', text: 'WANT_BC_UNICAST and COOKIE MUST NOT be set by the master', master: ['sent-datagrams-decode'], remote: MASTERS },
-  { section: '6.3', text: 'the datagram MUST fit the MTU', master: NO_CASE, remote: NO_CASE },
+  { section: '6.3', text: 'the datagram MUST fit the MTU', master: ['digest-fits-mtu'], remote: ['digest-fits-mtu'] },
   {
     section: '6.3',
     text: "A DIGEST whose First Page + Hash Count goes beyond the receiver's segment is invalid and MUST be dropped whole",
@@ -256,7 +255,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '7.3',
     text: 'The receiver MUST apply a complete batch when',
-    master: NO_CASE,
+    master: ['ro-full-batch-applied'],
     remote: ['full-batch-applied', 'missing-data-nacked-not-applied'],
   },
   {
@@ -270,10 +269,10 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '7.3',
     text: 'A receiver MUST NOT apply a batch whose pages are not exactly covered (§5.3), whose DATA carry another Batch Id than its COMMIT, or whose distinct pages differ from Page Count',
-    master: NO_CASE,
+    master: ['ro-mixed-batch-id-not-applied'],
     remote: ['missing-data-nacked-not-applied', 'mixed-batch-id-resynced'],
   },
-  { section: '7.3', text: 'That bound MUST hold the largest batch, a full one, whole', master: NO_CASE, remote: ['full-batch-applied'] },
+  { section: '7.3', text: 'That bound MUST hold the largest batch, a full one, whole', master: ['ro-full-batch-applied'], remote: ['full-batch-applied'] },
   {
     section: '7.5',
     text: 'A receiver MUST keep NACKing missing numbers (at NACK Max) as long as the session lives',
@@ -301,7 +300,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '8.1',
     text: "a BC retransmission by unicast (fan-out, fallback) MUST fit the NACKing session's MTU, and one to the group MUST fit the BC MTU",
-    master: NO_CASE,
+    master: ['bc-repair-fits-session-mtu'],
     remote: MASTERS,
   },
   {
@@ -326,45 +325,45 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '9.3',
     text: 'the sender MUST draw a new Salt for every datagram, retransmissions included',
-    master: NO_CASE,
+    master: ['welcome-new-salt'],
     remote: ['hello-retransmitted'],
   },
   { section: '9.3', text: 'Every sealed datagram MUST still fit the session MTU', master: ['session-mtu-kept'], remote: ['session-mtu-kept'] },
   {
     section: '9.3',
     text: 'To open, a receiver MUST run these checks in order and drop the datagram (counting the reason) at the first that fails',
-    master: NO_CASE,
+    master: ['mixed-seal-dropped', 'wrong-key-dropped', 'replay-dropped'],
     remote: ['mixed-seal-dropped', 'wrong-key-dropped', 'replay-dropped'],
   },
   {
     section: '9.3',
     text: 'A master MUST then drop a HELLO whose Epoch is older (§7.2 serial order) than the newest authenticated HELLO of that Src seen since its last session ended',
-    master: NO_CASE,
+    master: ['older-hello-dropped'],
     remote: MASTERS,
   },
-  { section: '9.3', text: 'on the master, the source address and port MUST be the session address', master: NO_CASE, remote: MASTERS },
+  { section: '9.3', text: 'on the master, the source address and port MUST be the session address', master: ['session-address-checked'], remote: MASTERS },
   {
     section: '9.3',
     text: "Epoch MUST be the peer's epoch of the session (the group: the master epoch it was keyed with)",
-    master: NO_CASE,
+    master: ['malformed-dropped'],
     remote: ['heartbeat-other-master-epoch'],
   },
   {
     section: '9.3',
     text: 'the replay window (§9.4) MUST accept the packet number',
-    master: NO_CASE,
+    master: ['replay-dropped'],
     remote: ['replay-dropped', 'replay-window-far-edge'],
   },
   {
     section: '9.4',
     text: 'A datagram MUST be dropped if its number is more than 1023 below the highest or its bit is set',
-    master: NO_CASE,
+    master: ['replay-dropped'],
     remote: ['replay-dropped', 'replay-window-far-edge'],
   },
   {
     section: '9.5',
     text: 'A node with a PSK MUST drop every unsealed datagram; a node without a PSK MUST drop every sealed one',
-    master: NO_CASE,
+    master: ['mixed-seal-dropped'],
     remote: ['mixed-seal-dropped'],
   },
   {
@@ -385,7 +384,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '10.1',
     text: 'A receiver MUST check every length, count, index and enumerated value against the datagram before using it, and drop the datagram when a check fails',
-    master: ['malformed-hello-no-answer'],
+    master: ['malformed-hello-no-answer', 'malformed-dropped'],
     remote: ['malformed-dropped'],
   },
   {
@@ -397,13 +396,13 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     section: '10.1',
     text: 'In particular a receiver MUST drop a datagram that',
-    master: ['malformed-hello-no-answer'],
+    master: ['malformed-hello-no-answer', 'malformed-dropped'],
     remote: ['malformed-dropped'],
   },
   {
     section: '10.4',
     text: 'A receiver MUST drop a datagram whose header Version is not the one of its Type',
-    master: NO_CASE,
+    master: ['malformed-dropped'],
     remote: ['malformed-dropped'],
   },
   {

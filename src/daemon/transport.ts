@@ -150,7 +150,7 @@ export class Transport {
   readonly #log: Logger;
   readonly #packetNumbers = new Map<number, number>();
   readonly #sessions = new Map<number, InstalledSession>();
-  /** spec §9.4: the newest epoch of an authenticated HELLO per source, while its session lives. */
+  /** spec §9.3 step 4: the newest epoch of an authenticated HELLO per source, while its session lives. */
   readonly #helloEpochs = new Map<number, number>();
   #group: Group | undefined;
   readonly #options: TransportOptions;
@@ -357,7 +357,7 @@ export class Transport {
       const opened = openHandshake(psk.psk, raw);
       if (!opened.ok) return this.#dropped(`auth-${opened.reason}` as const, from);
       if (type === TYPE_HELLO) {
-        // A recorded HELLO of an older epoch must not replace the live session (spec §9.4):
+        // A recorded HELLO of an older epoch must not replace the live session (spec §9.3 step 4):
         // the same epoch is a retransmission, a newer one a restart.
         const epoch = raw.readUInt32BE(HDR_EPOCH);
         const newest = this.#helloEpochs.get(src);
