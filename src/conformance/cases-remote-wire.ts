@@ -35,15 +35,17 @@ export const REMOTE_WIRE_CASES: RemoteCase[] = [
       for (const a of ctx.probe.arrivals) {
         const m = a.msg;
         if (m === null) continue;
-        // §3: HELLOs (handshake datagrams) may share numbers with the session's; each session has a new remote epoch here.
+        // §3: HELLOs (handshake datagrams) may share numbers with the session's, and a session's
+        // count may start again at 0: numbers are compared within the session of each WELCOME
+        // sent (a remote that takes a master's second WELCOME keeps its epoch, §4.6).
         if (m.type === 'hello') continue;
-        const key = `${m.src}/${m.dst}/${m.epoch}/${m.packetNumber}`;
+        const key = `${m.src}/${m.dst}/${m.epoch}/${m.packetNumber}/${a.session ?? 0}`;
         const before = seen.get(key);
         if (before !== undefined)
           return Promise.resolve(
             fail(
               'a new packet number for every datagram',
-              `${before} and ${m.type.toUpperCase()} both with (Src, Dst, Epoch, Packet Number) = (${key.replaceAll('/', ', ')})`,
+              `${before} and ${m.type.toUpperCase()} both with (Src, Dst, Epoch, Packet Number) = (${m.src}, ${m.dst}, ${m.epoch}, ${m.packetNumber}) in one session`,
             ),
           );
         seen.set(key, m.type.toUpperCase());

@@ -33,6 +33,8 @@ export interface Arrival {
   raw?: Buffer;
   from?: { address: string; port: number };
   at?: number;
+  /** WELCOMEs this probe had sent when it came: a session's datagrams share one count (§3: numbering may restart per session). */
+  session?: number;
 }
 
 export class Probe {
@@ -44,6 +46,7 @@ export class Probe {
   #taken = 0;
   #wake: (() => void) | null = null;
   #packetNumber = 0;
+  #welcomes = 0;
   #inFlight = 0;
   /** Session keys once a WELCOME was accepted (with a PSK). */
   keys: SessionKeys | null = null;
@@ -83,7 +86,7 @@ export class Probe {
   #arrive(b: Buffer, from: { address: string; port: number }): void {
     let plain: Buffer = b;
     const psk = this.#target.psk;
-    const seen = { bytes: b.length, raw: b, from, at: Date.now() };
+    const seen = { bytes: b.length, raw: b, from, at: Date.now(), session: this.#welcomes };
     if (psk !== null && isSealed(b)) {
       const opened = isHandshakeType(b[HDR_TYPE] ?? 0) ? openHandshake(psk, b) : this.keys ? open(this.keys.receive, b) : null;
       if (opened === null || !opened.ok) {
@@ -116,6 +119,7 @@ export class Probe {
    */
   craft(msg: Unnumbered, o: { unchecked?: boolean; key?: Buffer | null; mutate?: (plain: Buffer) => Buffer } = {}): Buffer {
     const full = { ...msg, packetNumber: this.#packetNumber++ } as Message;
+    if (full.type === 'welcome') this.#welcomes++;
     let plain = o.unchecked ? encodeUnchecked(full) : encode(full);
     if (o.mutate) plain = o.mutate(plain);
     const psk = this.#target.psk;
