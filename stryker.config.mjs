@@ -75,8 +75,23 @@ const MODULES = {
   // The small session modules run their direct tests only (a lower bound of the score: the
   // rest of test/session/ reaches them too, at several times the time per mutant).
   'src/session/link.ts': ['test/session/peer-link-*.test.ts', 'test/session/master-liveness-*.test.ts'],
-  'src/session/timers.ts': SESSION_TESTS,
-  'src/session/states.ts': SESSION_TESTS,
+  // timers.ts and states.ts: their direct tests, and the session tests that reach them through
+  // the cores (the RTT echo of heartbeats, the HELLO back-off, the reported peer states).
+  'src/session/timers.ts': [
+    'test/session/timers-*.test.ts',
+    'test/session/flows-get-the-rtt-*.test.ts',
+    'test/session/peer-link-*.test.ts',
+    'test/session/remote-session-states.test.ts',
+  ],
+  'src/session/states.ts': ['test/session/peer-state-names-*.test.ts', 'test/session/remote-session-states.test.ts'],
+  // The BC stream: the session tests that start the master with one (withBc) or a group.
+  'src/session/master-bc.ts': [
+    'test/session/master-bc-*.test.ts',
+    'test/session/master-cuts-bc-*.test.ts',
+    'test/session/unicast-fallback-*.test.ts',
+    'test/session/flows-get-the-rtt-*.test.ts',
+    'test/session/version-2-*.test.ts',
+  ],
   'src/session/reject-budget.ts': ['test/session/reject-budget-*.test.ts'],
   'src/session/multicast-fallback.ts': ['test/session/unicast-fallback-*.test.ts'],
   'src/session/master-session.ts': SESSION_TESTS,
