@@ -95,7 +95,15 @@ const MODULES = {
   'src/session/reject-budget.ts': ['test/session/reject-budget-*.test.ts'],
   'src/session/multicast-fallback.ts': ['test/session/unicast-fallback-*.test.ts'],
   'src/session/master-session.ts': SESSION_TESTS,
-  'src/session/remote-session.ts': SESSION_TESTS,
+  // The remote's core: the session tests that drive a RemoteSession (remoteHarness); a lower
+  // bound, at a fraction of all of test/session/ per mutant.
+  'src/session/remote-session.ts': [
+    'test/session/remote-*.test.ts',
+    'test/session/flows-get-the-rtt-*.test.ts',
+    'test/session/unicast-fallback-*.test.ts',
+    'test/session/version-2-*.test.ts',
+    'test/session/peer-state-names-*.test.ts',
+  ],
 };
 
 /**
@@ -172,6 +180,8 @@ export const EQUIVALENT = [
     'commit loop `k < end` -> `k <= end`',
     'the extra page gets its staged copy and a 0n hash the next unit overwrites (sender held); past the end it writes nothing',
   ],
+  ['src/session/master-bc.ts:99', 'smallest MTU `mtu < smallest` -> `<=`', 'on a tie the smallest is set to the value it already has'],
+  ['src/session/master-bc.ts:153', 'slowest RTT `r > slowest` -> `>=`', 'on a tie the slowest is set to the value it already has'],
 ];
 
 /** Test files that import src/ directly and spawn no daemon. */
