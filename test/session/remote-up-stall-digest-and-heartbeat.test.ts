@@ -17,11 +17,11 @@ async function up(overrides: Parameters<typeof remoteHarness>[0] = {}, w: Parame
 }
 
 t.test('a stall of the remote is logged at once, then at most every 10 s, and the master is not blamed', async (t) => {
-  const h = await up();
+  const h = await up({}, { heartbeatMs: 250 });
   const stalls = () => h.io.logs.filter((l) => l.text === STALL).map((l) => [l.level, l.fields]);
   h.clock.advance(5000);
   h.core.onTimeout(h.clock.now(), false);
-  t.same(stalls(), [['warn', { stall_ms: 4900 }]], 'the scan was due 100 ms after UP: 4.9 s late');
+  t.same(stalls(), [['warn', { stall_ms: 4900 }]], 'the scan was due 100 ms after UP (the heartbeat at 250): 4.9 s late');
   t.equal(h.core.state, RemoteState.UP, 'liveness (1 s) was extended by the stall');
   h.clock.advance(5000);
   h.core.onTimeout(h.clock.now(), false);
@@ -91,4 +91,46 @@ t.test('UP: the RO flow is ticked once per scan interval, heartbeats go every He
   const sent = h.io.take().map((s) => s.msg.type);
   t.equal(sent.filter((x) => x === 'heartbeat').length, 3, 'heartbeats at 250, 500 and 750 ms');
   t.equal(sent.filter((x) => x === 'hello').length, 0, 'no HELLO while UP');
+});
+
+/** Call every deadline `late` ms after it is due, up to `until` (absolute), as a daemon running late would. */
+function runLate(h: ReturnType<typeof remoteHarness>, late: number, until: number): void {
+  for (let i = 0; i < 1000 && h.core.nextDeadline() + late <= until; i++) {
+    h.clock.advance(h.core.nextDeadline() + late - h.clock.now());
+    h.core.onTimeout(h.clock.now(), false);
+  }
+}
+
+t.test('timer jitter up to 20 ms does not extend liveness; a longer delay does, by as much', async (t) => {
+  const h = await up({}, { heartbeatMs: 100, livenessMs: 1000 }); // UP at 1000, nothing heard after
+  runLate(h, 20, 1950);
+  t.equal(h.core.state, RemoteState.UP, 'silent 920 ms at the last heartbeat');
+  runLate(h, 20, 2020);
+  t.equal(h.core.state, RemoteState.JOINING, 'the heartbeat due at 2000, run at 2020: silent 1020 ms, past liveness');
+  t.same(
+    h.io.logs.filter((l) => l.text === 'master down; joining again').map((l) => l.fields),
+    [{ master: '127.0.0.1:31415', reason: 'master silent past the liveness timeout', epoch: REMOTE_EPOCH + 1 }],
+  );
+  const slow = await up({}, { heartbeatMs: 100, livenessMs: 1000 });
+  runLate(slow, 21, 2021);
+  t.equal(slow.core.state, RemoteState.UP, '21 ms late each time: those 21 ms do not count as silence');
+});
+
+t.test('a digest due while datagrams wait to be sent is skipped', async (t) => {
+  const h = await up({ digestMs: 700 }, { livenessMs: 5000 });
+  let asked = 0;
+  (h.ro as OutPort).digest = () => (asked++, []);
+  h.advance(700, true);
+  t.equal(asked, 0, 'backlog: no digest');
+  h.advance(700);
+  t.equal(asked, 1, 'the next period, without backlog');
+});
+
+t.test('a remote woken late while JOINING just says HELLO', async (t) => {
+  const h = remoteHarness();
+  h.io.take();
+  h.clock.advance(5000);
+  h.core.onTimeout(h.clock.now(), false);
+  t.equal(h.io.take('hello').length, 1);
+  t.equal(h.core.state, RemoteState.JOINING);
 });
