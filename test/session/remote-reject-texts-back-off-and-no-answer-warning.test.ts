@@ -131,3 +131,27 @@ t.test('with a scan interval longer than the HELLO back-off the retry is still o
   h.advance(500);
   t.equal(h.io.take('hello').length, 1);
 });
+
+t.test("the HELLO: this remote's geometry, its RO start, a hostname cut to 255 bytes, a NONCE only for version 2", async (t) => {
+  const h = remoteHarness({ clientId: 3, hostname: 'h'.repeat(300) });
+  const [first] = h.io.take('hello');
+  t.same(first?.msg, {
+    type: 'hello',
+    src: 3,
+    dst: 0xffff,
+    epoch: REMOTE_EPOCH,
+    versionMin: 1,
+    versionMax: 1,
+    mtu: 1200,
+    pageSize: 1024,
+    segSize: 4096,
+    bcSize: 0,
+    roNextSeq: 0xfffffff0,
+    wordSize: 8,
+    hostname: 'h'.repeat(255),
+    nonce: null,
+    options: [],
+  });
+  const v2 = remoteHarness({ versions: { min: 1, max: 2 }, freshNonce: () => new Uint8Array(16).fill(9) });
+  t.same(v2.io.take('hello')[0]?.msg.nonce, new Uint8Array(16).fill(9), 'a remote that offers version 2 sends its NONCE');
+});

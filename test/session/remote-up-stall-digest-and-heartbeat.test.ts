@@ -4,7 +4,8 @@ import t from 'tap';
 import type { OutPort } from '../../src/session/link.js';
 import { hashesPerDigest } from '../../src/session/link.js';
 import { RemoteState } from '../../src/session/states.js';
-import { REMOTE_EPOCH, remoteHarness, settle, welcome } from '../fixtures/session-harness.js';
+import { stampUs } from '../../src/session/timers.js';
+import { MASTER_EPOCH, REMOTE_EPOCH, heartbeat, remoteHarness, settle, welcome } from '../fixtures/session-harness.js';
 
 const STALL = 'this daemon did not run for a while; liveness deadlines extended by as much';
 
@@ -133,4 +134,62 @@ t.test('a remote woken late while JOINING just says HELLO', async (t) => {
   h.core.onTimeout(h.clock.now(), false);
   t.equal(h.io.take('hello').length, 1);
   t.equal(h.core.state, RemoteState.JOINING);
+});
+
+t.test('each periodic scan ticks RO once, timed on the clock; none while JOINING', async (t) => {
+  const joining = remoteHarness();
+  joining.core.scanOnce();
+  joining.advance(1000);
+  t.equal(joining.ro.ticks, 0, 'no RO flow to tick');
+  t.equal(joining.core.scanTimes.count, 0);
+  const h = await up();
+  const reported: number[] = [];
+  (h.io as { scanned(ms: number): void }).scanned = (ms) => void reported.push(ms);
+  h.ro.tick = () => void h.clock.advance(7);
+  h.advance(100);
+  t.same(h.core.scanTimes.list(), [7], 'the scan took 7 ms');
+  t.same(reported, [7]);
+  t.equal(h.core.scanTimes.count, 1);
+});
+
+t.test("the heartbeat: RO's highest seq, the clock stamp, the echo of the master's last heartbeat", async (t) => {
+  const h = await up();
+  h.advance(100);
+  const [first] = h.io.take('heartbeat');
+  t.same(first?.msg, {
+    type: 'heartbeat',
+    src: 0,
+    dst: 0xffff,
+    epoch: REMOTE_EPOCH,
+    timestamp: stampUs(h.clock.now()),
+    echo: null,
+    wantBcUnicast: false,
+    flows: [{ flow: 'ro', highestSeq: h.ro.sender!.highestSeq }],
+    cookie: null,
+  });
+  h.ro.sender!.highestSeq = 41;
+  h.deliver(heartbeat(0xffff, 0, MASTER_EPOCH, { timestamp: 77 }));
+  h.advance(100);
+  const [second] = h.io.take('heartbeat');
+  t.same(second?.msg.echo, { timestamp: 77, delay: 100_000 }, 'held until the next heartbeat, 100 ms, in us');
+  t.same(second?.msg.flows, [{ flow: 'ro', highestSeq: 41 }]);
+});
+
+t.test('BC Mode 1 (unicast): no multicast to miss, so the remote never asks for BC by unicast', async (t) => {
+  const h = remoteHarness();
+  h.withBc();
+  h.deliver(welcome(REMOTE_EPOCH, { bcMode: 'unicast', bcSize: 4096, livenessMs: 60_000 }));
+  await settle();
+  for (let seq = 10; seq < 60; seq++) {
+    h.advance(100);
+    h.deliver(heartbeat(0xffff, 0, MASTER_EPOCH, { flows: [{ flow: 'bc', highestSeq: seq }] }));
+  }
+  t.ok(
+    h.io.take('heartbeat').every((b) => !b.msg.wantBcUnicast),
+    'WANT_BC_UNICAST never set',
+  );
+  t.same(
+    h.io.logs.filter((l) => /no multicast/.test(l.text)),
+    [],
+  );
 });
