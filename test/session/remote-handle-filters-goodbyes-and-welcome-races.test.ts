@@ -98,3 +98,63 @@ t.test('a WELCOME still being prepared when the remote stops does not take it UP
   t.equal(h.ro.starts, 0);
   t.equal(h.core.sessions, 0);
 });
+
+t.test('UP: the flows are wired to the master: NACK and RESYNC of MO and BC go out, RO goes out, NACKs of RO reach its sender', async (t) => {
+  const h = remoteHarness({ clientId: 2 });
+  h.withBc();
+  const starts: Record<string, Record<string, unknown>> = {};
+  for (const [name, port] of [
+    ['mo', h.mo],
+    ['bc', h.bcIn],
+  ] as const) {
+    const start = port.start.bind(port);
+    port.start = (o) => void ((starts[name] = o as Record<string, unknown>), start(o));
+  }
+  const states: [number, number][] = [];
+  const heard: number[] = [];
+  Object.assign(h.io, { peerState: (id: number, s: number) => void states.push([id, s]), heard: (id: number) => void heard.push(id) });
+  h.deliver(welcome(REMOTE_EPOCH, { dst: 2, bcMode: 'multicast', bcSize: 4096, multicast: GROUP, clientCount: 3 }));
+  await settle();
+  t.same(states, [[-1, 2]], 'the master is up (ST code 2)');
+  t.same(heard, [-1]);
+  t.same(
+    h.io.logs.filter((l) => l.text === 'joined master').map((l) => l.fields),
+    [{ master: '127.0.0.1:31415', master_epoch: MASTER_EPOCH, remotes: 3 }],
+  );
+  t.same(h.io.take('heartbeat'), [], 'version 1: no cookie to echo, so no heartbeat at once');
+  t.equal(typeof starts['bc']!['nackBackoff'], 'function', 'BC Mode 2: NACKs back off at random');
+  t.equal(starts['mo']!['nackBackoff'], undefined, 'MO: no back-off');
+  for (const flow of ['mo', 'bc'] as const) {
+    const o = starts[flow] as { sendNack(r: { first: number; count: number }[]): void; requestResync(f: number, c: number, full: boolean): void };
+    o.sendNack([{ first: 3, count: 2 }]);
+    o.requestResync(4, 5, true);
+    t.same(
+      h.io.take().map((s) => [s.to.port, s.msg]),
+      [
+        [31415, { type: 'nack', src: 2, dst: 0xffff, epoch: REMOTE_EPOCH, flow, ranges: [{ first: 3, count: 2 }] }],
+        [31415, { type: 'resync', src: 2, dst: 0xffff, epoch: REMOTE_EPOCH, flow, full: true, firstPage: 4, pageCount: 5 }],
+      ],
+      `${flow} feedback to the master`,
+    );
+  }
+  h.ro.lastStart!.emit(data('mo', 0) as never);
+  t.same(
+    h.io.take().map((s) => s.to.port),
+    [31415],
+    'RO datagrams go to the master',
+  );
+  h.deliver({ type: 'nack', src: 0xffff, dst: 2, epoch: MASTER_EPOCH, packetNumber: 6, flow: 'ro', ranges: [{ first: 1, count: 1 }] });
+  t.equal(h.ro.sender!.nacks, 1, "the master's NACK of RO reaches the RO sender");
+});
+
+t.test('BC Mode 1: BC NACKs do not back off', async (t) => {
+  const h = remoteHarness();
+  h.withBc();
+  let options: Record<string, unknown> = {};
+  const start = h.bcIn.start.bind(h.bcIn);
+  h.bcIn.start = (o) => void ((options = o as Record<string, unknown>), start(o));
+  h.deliver(welcome(REMOTE_EPOCH, { bcMode: 'unicast', bcSize: 4096 }));
+  await settle();
+  t.equal(h.bcIn.starts, 1);
+  t.equal(options['nackBackoff'], undefined);
+});
