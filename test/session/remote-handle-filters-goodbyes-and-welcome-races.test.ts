@@ -4,7 +4,7 @@
 import t from 'tap';
 import type { Message } from '../../src/udp/codec.js';
 import { RemoteState } from '../../src/session/states.js';
-import { MASTER_EPOCH, REMOTE_EPOCH, goodbye, heartbeat, remoteHarness, settle, welcome } from '../fixtures/session-harness.js';
+import { MASTER_EPOCH, REMOTE_EPOCH, goodbye, heartbeat, reject, remoteHarness, settle, welcome } from '../fixtures/session-harness.js';
 
 const GROUP = { port: 31416, address: new Uint8Array([239, 1, 2, 3]) };
 
@@ -157,4 +157,17 @@ t.test('BC Mode 1: BC NACKs do not back off', async (t) => {
   await settle();
   t.equal(h.bcIn.starts, 1);
   t.equal(options['nackBackoff'], undefined);
+});
+
+t.test('REJECT not-joined ends a session with its reason; a configuration REJECT does not end one', async (t) => {
+  const h = await up();
+  h.deliver({ ...reject(REMOTE_EPOCH, 'seg-size', 4096, 8192), dst: 2 });
+  t.equal(h.core.state, RemoteState.UP, 'a joined session ends only by the events of §7.11');
+  t.equal(h.core.problem, undefined);
+  h.deliver({ ...reject(REMOTE_EPOCH, 'not-joined'), dst: 2 });
+  t.equal(h.core.state, RemoteState.JOINING);
+  t.same(
+    h.io.logs.filter((l) => l.text === 'master down; joining again').map((l) => l.fields['reason']),
+    ['master does not know us (it restarted or marked us down)'],
+  );
 });
