@@ -182,6 +182,24 @@ export const EQUIVALENT = [
   ],
   ['src/session/master-bc.ts:99', 'smallest MTU `mtu < smallest` -> `<=`', 'on a tie the smallest is set to the value it already has'],
   ['src/session/master-bc.ts:153', 'slowest RTT `r > slowest` -> `>=`', 'on a tie the slowest is set to the value it already has'],
+  [
+    'src/session/remote-session.ts:102',
+    'sameBytes `a.byteLength === b.byteLength` -> true',
+    'it compares WELCOME NONCEs, which the decoder takes at exactly 16 bytes only',
+  ],
+  [
+    'src/session/remote-session.ts:421',
+    'the link `validated: true` -> false',
+    'the remote never asks its link for validation or the amplification budget: #send goes to the io',
+  ],
+  [
+    'src/session/remote-session.ts:209',
+    'HELLO due `state === JOINING` -> true',
+    'helloAt is Infinity when UP or CLOSED, and FAILED has no deadline (nextDeadline() is Infinity), so no timeout comes',
+  ],
+  ['src/session/remote-session.ts:214', 'scan `if (s) this.scanOnce()` -> true', 'scanOnce() returns at once without a session'],
+  ['src/session/remote-session.ts:222', 'digest `this.#session === s` -> true', 'the only change of session before it, a loss at the heartbeat, returns first'],
+  ['src/session/remote-session.ts:500', 'not-joined `if (this.#session)` -> true', '#lost returns at once when there is no session'],
 ];
 
 /** Test files that import src/ directly and spawn no daemon. */

@@ -87,8 +87,11 @@ t.test("status's last-heard age: none before the master spoke, then of the sessi
 t.test('UP: the RO flow is ticked once per scan interval, heartbeats go every Heartbeat Ms, and no HELLO', async (t) => {
   const h = await up({ intervalMs: 100 }, { heartbeatMs: 250, livenessMs: 5000 });
   t.equal(h.ro.ticks, 1, 'the full batch at UP');
+  const at: number[] = [];
+  const tick = h.ro.tick.bind(h.ro);
+  h.ro.tick = () => void (at.push(h.clock.now() - 1000), tick());
   h.advance(900);
-  t.equal(h.ro.ticks, 1 + 9, 'nine scans in 900 ms, none more on the heartbeat deadlines');
+  t.same(at, [100, 200, 300, 400, 500, 600, 700, 800, 900], 'a scan every 100 ms after UP, none on the heartbeat deadlines');
   const sent = h.io.take().map((s) => s.msg.type);
   t.equal(sent.filter((x) => x === 'heartbeat').length, 3, 'heartbeats at 250, 500 and 750 ms');
   t.equal(sent.filter((x) => x === 'hello').length, 0, 'no HELLO while UP');
