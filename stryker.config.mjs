@@ -75,12 +75,35 @@ const MODULES = {
   // The small session modules run their direct tests only (a lower bound of the score: the
   // rest of test/session/ reaches them too, at several times the time per mutant).
   'src/session/link.ts': ['test/session/peer-link-*.test.ts', 'test/session/master-liveness-*.test.ts'],
-  'src/session/timers.ts': SESSION_TESTS,
-  'src/session/states.ts': SESSION_TESTS,
+  // timers.ts and states.ts: their direct tests, and the session tests that reach them through
+  // the cores (the RTT echo of heartbeats, the HELLO back-off, the reported peer states).
+  'src/session/timers.ts': [
+    'test/session/timers-*.test.ts',
+    'test/session/flows-get-the-rtt-*.test.ts',
+    'test/session/peer-link-*.test.ts',
+    'test/session/remote-session-states.test.ts',
+  ],
+  'src/session/states.ts': ['test/session/peer-state-names-*.test.ts', 'test/session/remote-session-states.test.ts'],
+  // The BC stream: the session tests that start the master with one (withBc) or a group.
+  'src/session/master-bc.ts': [
+    'test/session/master-bc-*.test.ts',
+    'test/session/master-cuts-bc-*.test.ts',
+    'test/session/unicast-fallback-*.test.ts',
+    'test/session/flows-get-the-rtt-*.test.ts',
+    'test/session/version-2-*.test.ts',
+  ],
   'src/session/reject-budget.ts': ['test/session/reject-budget-*.test.ts'],
   'src/session/multicast-fallback.ts': ['test/session/unicast-fallback-*.test.ts'],
   'src/session/master-session.ts': SESSION_TESTS,
-  'src/session/remote-session.ts': SESSION_TESTS,
+  // The remote's core: the session tests that drive a RemoteSession (remoteHarness); a lower
+  // bound, at a fraction of all of test/session/ per mutant.
+  'src/session/remote-session.ts': [
+    'test/session/remote-*.test.ts',
+    'test/session/flows-get-the-rtt-*.test.ts',
+    'test/session/unicast-fallback-*.test.ts',
+    'test/session/version-2-*.test.ts',
+    'test/session/peer-state-names-*.test.ts',
+  ],
 };
 
 /**
@@ -157,6 +180,26 @@ export const EQUIVALENT = [
     'commit loop `k < end` -> `k <= end`',
     'the extra page gets its staged copy and a 0n hash the next unit overwrites (sender held); past the end it writes nothing',
   ],
+  ['src/session/master-bc.ts:99', 'smallest MTU `mtu < smallest` -> `<=`', 'on a tie the smallest is set to the value it already has'],
+  ['src/session/master-bc.ts:153', 'slowest RTT `r > slowest` -> `>=`', 'on a tie the slowest is set to the value it already has'],
+  [
+    'src/session/remote-session.ts:102',
+    'sameBytes `a.byteLength === b.byteLength` -> true',
+    'it compares WELCOME NONCEs, which the decoder takes at exactly 16 bytes only',
+  ],
+  [
+    'src/session/remote-session.ts:421',
+    'the link `validated: true` -> false',
+    'the remote never asks its link for validation or the amplification budget: #send goes to the io',
+  ],
+  [
+    'src/session/remote-session.ts:209',
+    'HELLO due `state === JOINING` -> true',
+    'helloAt is Infinity when UP or CLOSED, and FAILED has no deadline (nextDeadline() is Infinity), so no timeout comes',
+  ],
+  ['src/session/remote-session.ts:214', 'scan `if (s) this.scanOnce()` -> true', 'scanOnce() returns at once without a session'],
+  ['src/session/remote-session.ts:222', 'digest `this.#session === s` -> true', 'the only change of session before it, a loss at the heartbeat, returns first'],
+  ['src/session/remote-session.ts:500', 'not-joined `if (this.#session)` -> true', '#lost returns at once when there is no session'],
 ];
 
 /** Test files that import src/ directly and spawn no daemon. */

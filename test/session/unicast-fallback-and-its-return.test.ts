@@ -1,5 +1,5 @@
 import t from 'tap';
-import { MulticastFallback } from '../../src/session/multicast-fallback.js';
+import { FALLBACK_ADVANCING_PERIODS, MulticastFallback } from '../../src/session/multicast-fallback.js';
 import { MASTER_EPOCH, REMOTE, REMOTE_EPOCH, heartbeat, hello, masterHarness, remoteHarness, settle, welcome } from '../fixtures/session-harness.js';
 
 const GROUP = { address: '239.1.2.3', port: 31416 };
@@ -73,7 +73,11 @@ t.test('the remote sets WANT_BC_UNICAST when no multicast arrives, and clears it
     h.io.take('heartbeat').some((b) => b.msg.wantBcUnicast),
     'the flag goes out',
   );
-  t.ok(h.io.logs.some((l) => /no multicast arrives/.test(l.text)));
+  t.same(
+    h.io.logs.filter((l) => /no multicast arrives/.test(l.text)).map((l) => [l.level, l.fields]),
+    [['warn', { periods: FALLBACK_ADVANCING_PERIODS + 1, advancing: FALLBACK_ADVANCING_PERIODS }]],
+    'once, with the periods behind (the first had no earlier highest seq to advance from) and those advancing',
+  );
   h.deliver({ type: 'goodbye', src: 0xffff, dst: 0, epoch: MASTER_EPOCH, packetNumber: 9, reason: 'shutdown' });
   h.deliver(welcome(REMOTE_EPOCH + 1, { bcMode: 'multicast', bcSize: 4096, multicast: { port: GROUP.port, address: new Uint8Array([239, 1, 2, 3]) } }));
   await settle();

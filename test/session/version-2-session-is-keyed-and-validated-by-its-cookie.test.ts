@@ -182,3 +182,18 @@ t.test('the remote drops a version-2 WELCOME without NONCE or COOKIE', async (t)
   t.equal(h.core.state, RemoteState.JOINING);
   t.same(h.io.drops, ['decode-option']);
 });
+
+t.test('a NONCE that differs from the one acted on in its last byte only is another NONCE', async (t) => {
+  const h = remoteHarness({ ...V2, freshNonce: () => nonce(1) });
+  const rec = recordInstalls(h.io);
+  h.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: nonce(0xc0), cookie: nonce(0xd0) }));
+  await settle();
+  const other = nonce(0xc0);
+  other[15] = 0xc1;
+  h.deliver(welcome(REMOTE_EPOCH, { version: 2, nonce: other, cookie: nonce(0xd0) }));
+  t.same(
+    rec.installs.map(([, s]) => s.secrets.welcomeNonce),
+    [nonce(0xc0), other],
+    'the session is replaced, under the keys of the new NONCE',
+  );
+});
