@@ -201,28 +201,37 @@ function killAllAtExit(): void {
 }
 
 let signalsHooked = false;
+
+/** SIGKILL every child still running and remove every place (makePlace) not removed yet. */
+function endEverything(): void {
+  killAll();
+  for (const place of [...livePlaces]) {
+    try {
+      place.remove();
+    } catch {
+      // best effort on the way out
+    }
+  }
+}
+
 /**
  * For test files: a signal's default action ends the process without 'exit' (a test
- * runner's timeout sends SIGTERM), so the children would outlive it, holding segments and
- * ports. After this call SIGTERM and SIGHUP first SIGKILL every child still running and
- * remove every place (makePlace) not removed yet, segments and folder; then the signal is
- * raised again without this handler, so the process ends as it would have (another
- * handler, e.g. the runner's signal-exit, still runs). Not for programs that handle those
- * signals themselves (the demo stops its daemons gracefully).
+ * runner's timeout sends SIGTERM; tap's sends SIGALRM), so the children would outlive it,
+ * holding segments and ports. After this call SIGTERM, SIGHUP and SIGALRM first SIGKILL every
+ * child still running and remove every place (makePlace) not removed yet, segments and
+ * folder; then the signal is raised again without this handler, so the process ends as it
+ * would have (another handler, e.g. the runner's signal-exit, still runs). The same happens
+ * at 'exit' (tap reports a timeout and exits; a place whose teardown never ran is removed).
+ * Not for programs that handle those signals themselves (the demo stops its daemons
+ * gracefully).
  */
 export function endChildrenOnSignals(): void {
   if (signalsHooked) return;
   signalsHooked = true;
-  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+  process.on('exit', endEverything);
+  for (const signal of ['SIGTERM', 'SIGHUP', 'SIGALRM'] as const) {
     const onSignal = (): void => {
-      killAll();
-      for (const place of [...livePlaces]) {
-        try {
-          place.remove();
-        } catch {
-          // best effort on the way out
-        }
-      }
+      endEverything();
       process.removeListener(signal, onSignal);
       process.kill(process.pid, signal);
     };
