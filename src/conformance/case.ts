@@ -3,6 +3,7 @@
  * run function that plays it against the implementation under test. Results are pass,
  * fail (what the spec expects and what was seen) or skip (why it could not be judged).
  */
+import { HDR_FLAGS, HDR_FLOW, HDR_PACKET_NUMBER, HDR_VERSION } from '../udp/constants.js';
 import type { Probe, Target } from './probe.js';
 import type { MasterParams, RejectBudget } from './session.js';
 import type { WireTally } from './wire-tally.js';
@@ -67,3 +68,19 @@ export function brief(m: { type: string } | undefined): string {
 }
 
 export const hex = (n: unknown): string => (typeof n === 'number' ? `0x${n.toString(16).padStart(4, '0')}` : String(n));
+
+/** A change to a plain datagram that makes it one a receiver must drop, and what it is. */
+export type WireFault = [what: string, mutate: (plain: Buffer) => Buffer];
+
+/**
+ * Faults any receiver must drop whatever the datagram's type (§3, §3.2, §10.1, §10.4): a
+ * trailing byte, an undefined flag, a bad Flow, header Version 1, nonzero top bits of the
+ * packet number. Both tools' malformed-dropped cases send these, then faults of their own.
+ */
+export const HEADER_FAULTS: readonly WireFault[] = [
+  ['a trailing byte', (p) => Buffer.concat([p, Buffer.from([0])])],
+  ['flag 0x04', (p) => ((p[HDR_FLAGS] = p[HDR_FLAGS]! | 0x04), p)],
+  ['Flow 4', (p) => ((p[HDR_FLOW] = 4), p)],
+  ['header Version 1', (p) => ((p[HDR_VERSION] = 1), p)],
+  ['packet number top bits 0x0001', (p) => (p.writeUInt16BE(1, HDR_PACKET_NUMBER), p)],
+];

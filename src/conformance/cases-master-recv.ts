@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DataMessage, Message, SeqRange } from '../udp/codec.js';
 import { HANDSHAKE_SALT_SIZE, HEADER_SIZE, KEY_SIZE, NODE_ALL, NODE_MASTER } from '../udp/constants.js';
-import { brief, fail, pass, skip, type MasterCase, type Outcome } from './case.js';
+import { brief, fail, HEADER_FAULTS, pass, skip, type MasterCase, type Outcome, type WireFault } from './case.js';
 import { withBatch, type Joined } from './cases-replication.js';
 import { Probe, type Unnumbered } from './probe.js';
 import { ANSWER_MS, hello, join } from './session.js';
@@ -63,12 +63,8 @@ export const MASTER_RECV_CASES: MasterCase[] = [
     run: (ctx) =>
       withBatch(ctx, (j) => {
         const other = (ctx.client + 1) % Math.max(2, ctx.params.clientCount);
-        const variants: [string, (p: Buffer) => Buffer][] = [
-          ['a trailing byte', (p) => Buffer.concat([p, Buffer.from([0])])],
-          ['flag 0x04', (p) => ((p[6] = p[6]! | 0x04), p)],
-          ['Flow 4', (p) => ((p[7] = 4), p)],
-          ['header Version 1', (p) => ((p[4] = 1), p)],
-          ['packet number top bits 0x0001', (p) => (p.writeUInt16BE(1, 16), p)],
+        const variants: WireFault[] = [
+          ...HEADER_FAULTS,
           [`Dst ${other}`, (p) => (p.writeUInt16BE(other, 10), p)],
           ['Dst ALL', (p) => (p.writeUInt16BE(NODE_ALL, 10), p)],
           ['Src MASTER', (p) => (p.writeUInt16BE(NODE_MASTER, 8), p)],

@@ -6,7 +6,7 @@
  */
 import type { NackMessage, ResyncMessage } from '../udp/codec.js';
 import type { RemoteNode } from '../index.js';
-import { fail, pass, skip, type Outcome, type RemoteCase } from './case.js';
+import { fail, HEADER_FAULTS, pass, skip, type Outcome, type RemoteCase, type WireFault } from './case.js';
 import { withUp } from './cases-remote-join.js';
 import {
   allPages,
@@ -242,12 +242,8 @@ export const REMOTE_MO_CASES: RemoteCase[] = [
         replaces: false,
         full: false,
       } as Unnumbered;
-      const variants: [string, (p: Buffer) => Buffer][] = [
-        ['a trailing byte', (p) => Buffer.concat([p, Buffer.from([0])])],
-        ['flag 0x04', (p) => ((p[6] = p[6]! | 0x04), p)],
-        ['Flow 4', (p) => ((p[7] = 4), p)],
-        ['header Version 1', (p) => ((p[4] = 1), p)],
-        ['packet number top bits 0x0001', (p) => (p.writeUInt16BE(1, 16), p)],
+      const variants: WireFault[] = [
+        ...HEADER_FAULTS,
         ['Epoch 0', (p) => (p.writeUInt32BE(0, 12), p)],
         [`Dst ${h.src ^ 1}`, (p) => (p.writeUInt16BE(h.src ^ 1, 10), p)],
         ['another master Epoch', (p) => (p.writeUInt32BE((u.ctx.masterEpoch + 1) >>> 0, 12), p)],
