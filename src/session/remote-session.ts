@@ -406,14 +406,11 @@ export class RemoteSession {
     this.#io.dropGroup?.();
     this.#state = RemoteState.JOINING;
     this.#io.log('info', 'the master answered with a new session; taking it', { master: formatPeer(this.#c.master), master_epoch: w.epoch });
-    // The replaced session never carried a datagram: `sessions` (a flapping link's sign in
-    // status and metrics) counts the two as the one join they are.
-    this.sessions--;
-    this.#up(w, s.bc, now);
+    this.#up(w, s.bc, now, true);
   }
 
   /** spec §7.11 JOINING -> UP: flows from WELCOME's fields, the first RO batch FULL at once. */
-  #up(w: WelcomeMessage, bc: InPort | undefined, now: number): void {
+  #up(w: WelcomeMessage, bc: InPort | undefined, now: number, replacing = false): void {
     this.#accepting = undefined;
     if (this.#state !== RemoteState.JOINING || w.remoteEpoch !== this.#epoch) return;
     const c = this.#c;
@@ -467,7 +464,7 @@ export class RemoteSession {
     this.#helloAt = Infinity;
     this.#rejectStreak = 0;
     this.problem = undefined;
-    this.sessions++;
+    if (!replacing) this.sessions++; // a replaced session never carried a datagram: one join
     this.#lastHeard = now;
     this.#io.peerState(-1, PeerState.UP);
     this.#io.heard(-1);
