@@ -244,12 +244,12 @@ export class FlowSender {
     this.#fc = options.flowControl === false ? undefined : new FlowControl(options.clock.now(), options.flowControl ?? {});
   }
 
-  /** spec: highest_seq_sent (the heartbeat's value); firstSeq - 1 before anything was sent. */
   /** Repair numbers queued and not yet looked at (bounded: repairs.ts RepairQueue). */
   get repairsQueued(): number {
     return this.#repairs.length;
   }
 
+  /** spec: highest_seq_sent (the heartbeat's value); firstSeq - 1 before anything was sent. */
   get highestSeq(): number {
     return seqAdd(this.#nextSeq, -1);
   }
