@@ -121,15 +121,17 @@ export function buildRegistry(source: MetricsSource, snapshot: () => DaemonRepor
   flowCounter('pdsm_retransmits_total', 'DATA datagrams retransmitted after a NACK (out flows only)', (f) =>
     f.direction === 'out' ? f.retransmits : undefined,
   );
-  flowCounter('pdsm_nacked_too_old_total', 'NACKed DATA no longer in the retransmit history: a replacement batch went instead (out flows only)', (f) =>
-    f.direction === 'out' ? f.nackedTooOld : undefined,
+  flowCounter(
+    'pdsm_nacked_too_old_total',
+    'NACKed DATA no longer in the retransmit history: a replacement batch went instead (out flows only)',
+    (f) => f.nackedTooOld,
   );
-  flowCounter('pdsm_nacked_oversized_total', "NACKed DATA cut larger than the NACKing session's MTU: a replacement batch went instead (out flows only)", (f) =>
-    f.direction === 'out' ? f.nackedOversized : undefined,
+  flowCounter(
+    'pdsm_nacked_oversized_total',
+    "NACKed DATA cut larger than the NACKing session's MTU: a replacement batch went instead (out flows only)",
+    (f) => f.nackedOversized,
   );
-  flowCounter('pdsm_nack_shed_total', 'NACKed numbers not queued for repair: the repair queue was full (out flows only)', (f) =>
-    f.direction === 'out' ? f.nackShed : undefined,
-  );
+  flowCounter('pdsm_nack_shed_total', 'NACKed numbers not queued for repair: the repair queue was full (out flows only)', (f) => f.nackShed);
   flowCounter('pdsm_resyncs_total', 'Full or replacement batches sent (out) or RESYNCs asked for (in)', (f) => f.resyncs);
   flowCounter('pdsm_flush_requests_total', 'Flush-on-demand requests taken for an outgoing flow (control socket)', (f) => f.flushRequests);
   flowCounter('pdsm_flush_scans_total', 'Scans those flush requests ran (coalesced, at most one per --flush-min-ms)', (f) => f.flushScans);

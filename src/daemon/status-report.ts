@@ -154,9 +154,7 @@ export class FlowTotals {
     d.nacks += r.nacks;
     d.retransmits += r.retransmits;
     d.resyncs += r.resyncs;
-    if (r.nackedTooOld !== undefined) d.nackedTooOld = (d.nackedTooOld ?? 0) + r.nackedTooOld;
-    if (r.nackedOversized !== undefined) d.nackedOversized = (d.nackedOversized ?? 0) + r.nackedOversized;
-    if (r.nackShed !== undefined) d.nackShed = (d.nackShed ?? 0) + r.nackShed;
+    Object.assign(d, outOnlySums(d, r));
   }
 
   /** Finished sessions plus the live one. */
@@ -171,18 +169,20 @@ export class FlowTotals {
       nacks: d.nacks + live.nacks,
       retransmits: d.retransmits + live.retransmits,
       resyncs: d.resyncs + live.resyncs,
-      ...sum('nackedTooOld', d, live),
-      ...sum('nackedOversized', d, live),
-      ...sum('nackShed', d, live),
+      ...outOnlySums(d, live),
       pending: live.pending,
     };
   }
 }
 
-/** An out-only counter summed over finished sessions and the live one; absent when neither has it. */
-function sum(key: 'nackedTooOld' | 'nackedOversized' | 'nackShed', done: FlowReport, live: FlowReport): Partial<FlowReport> {
-  if (done[key] === undefined && live[key] === undefined) return {};
-  return { [key]: (done[key] ?? 0) + (live[key] ?? 0) };
+/** Counters only an outgoing flow has: fromSender sets them, fromReceiver does not. */
+const OUT_ONLY = ['nackedTooOld', 'nackedOversized', 'nackShed'] as const;
+
+/** Each out-only counter that `a` or `b` has, summed; those neither has stay absent. */
+function outOnlySums(a: FlowReport, b: FlowReport): Partial<FlowReport> {
+  const sums: Partial<FlowReport> = {};
+  for (const key of OUT_ONLY) if (a[key] !== undefined || b[key] !== undefined) sums[key] = (a[key] ?? 0) + (b[key] ?? 0);
+  return sums;
 }
 
 /** Listeners for samples a snapshot cannot carry (metrics histograms). */
