@@ -10,7 +10,7 @@ import { fail, pass, skip, type Outcome, type RemoteContext } from './case.js';
 import type { RemoteCase } from './case.js';
 import { withUp } from './cases-remote-join.js';
 import { nextHello, ofSession, type Up } from './master-play.js';
-import type { Unnumbered } from './probe.js';
+import type { Arrival, Unnumbered } from './probe.js';
 import { ANSWER_MS } from './session.js';
 
 const reject = (ctx: RemoteContext, h: HelloMessage, reason: RejectReason, remoteEpoch = h.epoch, expected = 0, offered = 0): Unnumbered => ({
@@ -43,6 +43,21 @@ async function goesOn(u: Up, ms: number): Promise<Outcome> {
   if (hello !== undefined) return fail('the session untouched', `HELLO with Epoch ${hello.msg!.epoch} (the remote left the session)`);
   const beats = later.filter((a) => ofSession(u.hello, u.helloArrival.from)(a) && a.msg?.type === 'heartbeat').length;
   return beats >= 2 ? pass : fail('HEARTBEATs of the session going on', `${beats} in ${ms} ms`);
+}
+
+/**
+ * spec §4.3: answer the remote's next HELLO with a configuration REJECT (seg-size, Expected
+ * twice its size), then look 5 s for a HELLO sent after the REJECT arrived (arrivals from
+ * 100 ms after it was sent: not one already on its way). `sentAt`: when the REJECT left.
+ */
+async function helloAfterConfigReject(ctx: RemoteContext): Promise<'no first HELLO' | { again: { a: Arrival; index: number } | undefined; sentAt: number }> {
+  const got = await nextHello(ctx, ctx.firstHelloMs);
+  if (got === undefined) return 'no first HELLO';
+  const h = got.hello;
+  ctx.probe.send(reject(ctx, h, 'seg-size', h.epoch, h.segSize * 2, h.segSize));
+  const sentAt = Date.now();
+  const again = await ctx.probe.find((a) => a.msg?.type === 'hello' && a.at! >= sentAt + 100, 5000, ctx.cursor);
+  return { again, sentAt };
 }
 
 export const REMOTE_SESSION_CASES: RemoteCase[] = [
@@ -90,15 +105,10 @@ export const REMOTE_SESSION_CASES: RemoteCase[] = [
     requirement: 'Without a PSK a remote MUST NOT stop on a configuration REJECT (it cannot be authenticated): it says HELLO again, after its back-off.',
     async run(ctx) {
       if (ctx.psk !== null) return skip('with a PSK the REJECT is authenticated and the remote must stop for good, which would end the run');
-      const got = await nextHello(ctx, ctx.firstHelloMs);
-      if (got === undefined) return fail('a HELLO', 'none');
-      const h = got.hello;
-      ctx.probe.send(reject(ctx, h, 'seg-size', h.epoch, h.segSize * 2, h.segSize));
-      // Only a HELLO sent after the REJECT arrived counts (not one already on its way).
-      const after = Date.now() + 100;
-      const again = await ctx.probe.find((a) => a.msg?.type === 'hello' && a.at! >= after, 5000, ctx.cursor);
-      if (again === undefined) return fail('another HELLO (back-off 1 s x [0.5, 1.5))', 'none within 5 s');
-      ctx.cursor = again.index;
+      const r = await helloAfterConfigReject(ctx);
+      if (r === 'no first HELLO') return fail('a HELLO', 'none');
+      if (r.again === undefined) return fail('another HELLO (back-off 1 s x [0.5, 1.5))', 'none within 5 s');
+      ctx.cursor = r.again.index;
       return pass;
     },
   },
@@ -109,16 +119,11 @@ export const REMOTE_SESSION_CASES: RemoteCase[] = [
       'With a PSK a remote MUST NOT say HELLO again after a sealed configuration REJECT for its epoch while JOINING (it reports Expected and Offered; PDSM’s exits 1): no HELLO for 5 s.',
     async run(ctx) {
       if (ctx.psk === null) return skip('needs a PSK (--psk-file): without one the REJECT is not authenticated (config-reject-keeps-trying)');
-      const got = await nextHello(ctx, ctx.firstHelloMs);
-      if (got === undefined) return fail('a HELLO', 'none');
-      const h = got.hello;
-      ctx.probe.send(reject(ctx, h, 'seg-size', h.epoch, h.segSize * 2, h.segSize));
-      // Only a HELLO sent after the REJECT arrived counts (not one already on its way).
-      const after = Date.now() + 100;
-      const again = await ctx.probe.find((a) => a.msg?.type === 'hello' && a.at! >= after, 5000, ctx.cursor);
-      if (again === undefined) return pass;
-      ctx.cursor = again.index;
-      return fail('no HELLO after the sealed REJECT seg-size', `HELLO with Epoch ${again.a.msg!.epoch} ${again.a.at! - after + 100} ms after it`);
+      const r = await helloAfterConfigReject(ctx);
+      if (r === 'no first HELLO') return fail('a HELLO', 'none');
+      if (r.again === undefined) return pass;
+      ctx.cursor = r.again.index;
+      return fail('no HELLO after the sealed REJECT seg-size', `HELLO with Epoch ${r.again.a.msg!.epoch} ${r.again.a.at! - r.sentAt} ms after it`);
     },
   },
 ];
