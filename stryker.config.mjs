@@ -48,8 +48,19 @@ const RECEIVER_TESTS = [
   'test/reliability/hostile-counts-bounded.test.ts',
 ];
 
-/** Every test of test/session/: all drive the cores of src/session/ without a daemon. */
-const SESSION_TESTS = ['test/session/*.test.ts'];
+/**
+ * The session tests that drive a MasterSession (masterHarness): about 3 s a mutant in one
+ * process, against 23 s for all of test/session/. The rest (remote-*, admission-*, peer-link-*,
+ * timers-*, drop-reasons-*) never construct a master.
+ */
+const MASTER_SESSION_TESTS = [
+  'test/session/master-*.test.ts',
+  'test/session/flows-get-the-rtt-*.test.ts',
+  'test/session/peer-state-names-*.test.ts',
+  'test/session/reject-budget-*.test.ts',
+  'test/session/unicast-fallback-*.test.ts',
+  'test/session/version-2-*.test.ts',
+];
 
 /** Module -> the test files that check it. A module missing here runs UNIT_TESTS. */
 const MODULES = {
@@ -94,7 +105,7 @@ const MODULES = {
   ],
   'src/session/reject-budget.ts': ['test/session/reject-budget-*.test.ts'],
   'src/session/multicast-fallback.ts': ['test/session/unicast-fallback-*.test.ts'],
-  'src/session/master-session.ts': SESSION_TESTS,
+  'src/session/master-session.ts': MASTER_SESSION_TESTS,
   // The remote's core: the session tests that drive a RemoteSession (remoteHarness); a lower
   // bound, at a fraction of all of test/session/ per mutant.
   'src/session/remote-session.ts': [
@@ -146,19 +157,44 @@ export const EQUIVALENT = [
     'reached after 2^32 - 1 batches of one receiver; a stale stamp could only collide with one that old',
   ],
   [
-    'src/reliability/receiver.ts:161 (idle)',
+    'src/reliability/receiver.ts:172 (idle)',
     '`#held.size === 0` or `#assembly.length === 0` -> true, their `&&` -> `||`',
     'held DATA and the assembly lie in [expected, highest]: `highest + 1 === expected` already means both are empty',
   ],
   [
-    'src/reliability/receiver.ts:208',
+    'src/reliability/receiver.ts:219',
     '`seqLt(this.#replace.seq, this.#expected)` -> false',
     '#tryReplace then refuses that REPLACES COMMIT itself (its first seq is before the apply point); only the stale reference stays',
   ],
   [
-    'src/reliability/receiver.ts:281',
+    'src/reliability/receiver.ts:316',
     'the scan bound `#replaceScan < commit.dataCount` -> true or `<=`',
     'the scan then runs on past the batch while numbers are held; the next line only asks `< dataCount`, and a new REPLACES resets it',
+  ],
+  [
+    'src/reliability/receiver.ts:312',
+    '`first === this.#expected` return -> false',
+    'nothing is obsolete then (obsolete = 0); the NACK timer it arms is the one #deliver arms next (unicast: the same time; multicast: one draw of the same delay) or cancels when nothing is missing',
+  ],
+  [
+    'src/reliability/receiver.ts:319',
+    '`obsolete > 0` -> true or `>= 0`',
+    'the two returns before it leave first after the apply point, so obsolete is always > 0 here',
+  ],
+  [
+    'src/reliability/receiver.ts:419,437',
+    'the NACK loop bound `ranges.length <= MAX_NACK_RANGES` -> true; the cut `> MAX_NACK_RANGES` -> `>=`',
+    'the loop is bounded by NACK_SCAN anyway and the line after it cuts the list to MAX_NACK_RANGES; cutting a list of exactly that length changes nothing',
+  ],
+  [
+    'src/reliability/receiver.ts:438',
+    '`ranges.length === 0` return -> false',
+    'the NACK timer runs only while a number is missing, and scan_pos is then the first gap (the walk stops at one, a slice resumes at once), so the list is never empty',
+  ],
+  [
+    'src/reliability/receiver.ts:465',
+    'runs(): `last[0] + last[1] < p` -> `<=`',
+    'equality is the branch just before it (the run grows); only a repeated page (less than the end) differs, and both forms skip it',
   ],
   [
     'src/segments/scanner.ts:71',

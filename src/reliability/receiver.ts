@@ -418,8 +418,8 @@ export class FlowReceiver {
     let open: SeqRange | undefined;
     for (let i = 0; i < span && ranges.length <= MAX_NACK_RANGES; i++, s = seqAdd(s, 1)) {
       if (passed === heldCount) {
-        if (open) open.count += span - i;
-        else ranges.push({ first: s, count: span - i });
+        // No range is open here: the last held one passed closed it (or none was held).
+        ranges.push({ first: s, count: span - i });
         break;
       }
       if (i >= NACK_SCAN) break;

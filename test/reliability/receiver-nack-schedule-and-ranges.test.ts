@@ -245,3 +245,33 @@ t.test('close() stops the NACK timer and releases what was held', async (t) => {
   clock.advance(5000);
   t.same(nacks, []);
 });
+
+t.test('an applied batch with a gap still open never postpones the NACK already due (unicast)', async (t) => {
+  // Found by mutation testing: the restart after an applied batch is for a multicast wait
+  // only; a unicast NACK due at 10 stays at 10 when batch 1 completes at 5 with 13 missing.
+  const { r, clock, nacks, applied } = receiver();
+  r.onDatagram(data(11));
+  r.onDatagram(commit(12, 2, 2));
+  r.onDatagram(data(14, 0, 2)); // 10 and 13 missing: NACK due at 10
+  clock.advance(5);
+  r.onDatagram(data(10, 1));
+  t.same(applied, [1], 'batch 1 applied at 5');
+  clock.advance(5);
+  t.same(nacks, [{ at: 10, ranges: [{ first: 13, count: 1 }] }], 'the NACK at 10, for 13 only');
+});
+
+t.test('with a multicast back-off an applied batch with a gap still open starts a new wait with a new draw', async (t) => {
+  const draws = [30, 10];
+  const { r, clock, nacks, applied } = receiver({ nackBackoff: () => draws.shift() ?? 1000 });
+  r.onDatagram(data(11));
+  r.onDatagram(commit(12, 2, 2));
+  r.onDatagram(data(14, 0, 2)); // 10 and 13 missing: the wait drawn is 30 ms
+  clock.advance(5);
+  r.onDatagram(data(10, 1));
+  t.same(applied, [1], 'batch 1 applied at 5');
+  t.same(draws, [], 'the applied batch drew the next wait');
+  clock.advance(9);
+  t.same(nacks, [], 'nothing before 5 + 10');
+  clock.advance(1);
+  t.same(nacks, [{ at: 15, ranges: [{ first: 13, count: 1 }] }], 'the NACK at 15, not at the first wait’s 30');
+});

@@ -77,3 +77,55 @@ t.test('a NACK names the gaps within NACK_SCAN numbers of the apply point; later
   for (let i = 0; i < 200; i++) clock.advance(1);
   t.same(nacks.at(-1), [{ first: far, count: 1 }], 'once the front moved, the far gap');
 });
+
+t.test(`one turn walks exactly DELIVER_SLICE (${DELIVER_SLICE}) held datagrams`, async (t) => {
+  // A batch of n DATA and its COMMIT is n + 1 datagrams: whole in the repair's own turn
+  // when n + 1 <= DELIVER_SLICE, in a later one when it is one more.
+  for (const [n, atOnce] of [
+    [DELIVER_SLICE - 1, true],
+    [DELIVER_SLICE, false],
+  ] as const) {
+    const { r, clock, applied } = receiver(n);
+    for (let p = 1; p < n; p++) r.onDatagram(data(1 + p, p)); // seq 1 (page 0) lost
+    r.onDatagram(commit(1 + n, n));
+    r.onDatagram(data(1, 0));
+    t.same(applied, atOnce ? [n] : [], `${n} DATA + COMMIT: ${atOnce ? 'applied in the repair’s turn' : 'not yet'}`);
+    for (let i = 0; i < 10 && applied.length === 0; i++) clock.advance(1);
+    t.same(applied, [n], `${n} DATA + COMMIT: applied`);
+  }
+});
+
+t.test('the NACK_SCAN bound is exact: a gap at NACK_SCAN - 1 from the apply point is named, one at NACK_SCAN is not', async (t) => {
+  for (const [far, named] of [
+    [NACK_SCAN, true],
+    [NACK_SCAN + 1, false],
+  ] as const) {
+    const pages = NACK_SCAN + 10;
+    const { r, clock, nacks } = receiver(pages);
+    for (let s = 2; s <= pages; s++) if (s !== far) r.onDatagram(data(s, s - 1)); // seq 1 (index 0) lost
+    r.onDatagram(commit(pages + 1, pages));
+    clock.advance(10);
+    const want = named
+      ? [
+          { first: 1, count: 1 },
+          { first: far, count: 1 },
+        ]
+      : [{ first: 1, count: 1 }];
+    t.same(nacks, [want], `gap at index ${far - 1}: ${named ? 'named' : 'left to a later round'}`);
+  }
+});
+
+t.test('a lost tail longer than NACK_SCAN after the last held datagram is NACKed whole, up to the highest seen', async (t) => {
+  const { r, clock, nacks } = receiver(8);
+  r.onDatagram(data(2, 1)); // 1 lost, 2 held
+  const highest = NACK_SCAN + 100;
+  r.onHighestSeq(highest);
+  t.equal(r.missing, highest - 1);
+  clock.advance(10);
+  t.same(nacks, [
+    [
+      { first: 1, count: 1 },
+      { first: 3, count: highest - 2 },
+    ],
+  ]);
+});
