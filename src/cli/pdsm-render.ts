@@ -225,6 +225,22 @@ export function renderResyncs(report: DaemonReport): string[] {
     });
 }
 
+/**
+ * One line per outgoing flow that left NACKed numbers unanswered (spec §8.2): older than its
+ * history, in a NACK too big to repair, or shed from a full repair queue. None when all are 0.
+ */
+export function renderUnanswered(report: DaemonReport): string[] {
+  const all = report.peers.flatMap((p) => p.flows.map((f) => ({ who: peerName(p.id), f })));
+  if (report.bc) all.push({ who: 'all', f: report.bc });
+  return all
+    .filter(({ f }) => (f.nackedTooOld ?? 0) + (f.nackedOversized ?? 0) + (f.nackShed ?? 0) > 0)
+    .map(
+      ({ who, f }) =>
+        `NACKs unanswered ${f.flow.toUpperCase()} ${f.direction} ${who}: ${fmtCount(f.nackedTooOld ?? 0)} too old, ` +
+        `${fmtCount(f.nackedOversized ?? 0)} oversized, ${fmtCount(f.nackShed ?? 0)} shed`,
+    );
+}
+
 /** `pdsm status` as text: every line at most `width` (default 80) columns. */
 export function renderStatus(report: DaemonReport, width = 80): string {
   const params = Object.entries(report.params).map(([k, v]) => `${k}=${String(v)}`);
@@ -236,6 +252,7 @@ export function renderStatus(report: DaemonReport, width = 80): string {
     renderScan(report),
     ...renderLoopDelay(report),
     ...renderResyncs(report),
+    ...renderUnanswered(report),
     '',
     ...renderPeerTable(report),
   ];
@@ -284,6 +301,7 @@ export function renderTop(report: DaemonReport, width: number, rates?: TopRates)
     renderScan(report),
     ...renderLoopDelay(report),
     ...renderResyncs(report),
+    ...renderUnanswered(report),
     '',
     ...renderPeerTable(report),
   ];

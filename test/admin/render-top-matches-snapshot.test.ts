@@ -54,3 +54,23 @@ t.test('a narrow terminal cuts lines instead of wrapping them', async (t) => {
   for (const line of renderTop(MASTER_SNAPSHOT, 60).split('\n')) t.ok(line.length <= 60, line);
   t.match(renderTop(MASTER_SNAPSHOT, 60), /^PEER {3}STATE .{40,}~$/m);
 });
+
+t.test('status and top name each outgoing flow that left NACKed numbers unanswered, and only those', async (t) => {
+  const peers = MASTER_SNAPSHOT.peers.map((p, i) =>
+    i === 0 ? { ...p, flows: p.flows.map((f) => (f.direction === 'out' ? { ...f, nackedTooOld: 3, nackedOversized: 1, nackShed: 12_345 } : f)) } : p,
+  );
+  const bc = { ...MASTER_SNAPSHOT.bc!, nackedTooOld: 0, nackedOversized: 2, nackShed: 0 };
+  const report = { ...MASTER_SNAPSHOT, peers, bc };
+  const want = ['NACKs unanswered MO out 0: 3 too old, 1 oversized, 12345 shed', 'NACKs unanswered BC out all: 0 too old, 2 oversized, 0 shed'];
+  for (const [name, text] of [
+    ['status', renderStatus(report)],
+    ['top', renderTop(report, 80)],
+  ] as const) {
+    t.same(
+      text.split('\n').filter((l) => l.startsWith('NACKs unanswered')),
+      want,
+      `${name}: a line for MO out of peer 0 and for the BC, none for the flows at 0`,
+    );
+  }
+  t.notMatch(renderStatus(MASTER_SNAPSHOT), /NACKs unanswered/, 'all at 0 (or absent): no line');
+});
