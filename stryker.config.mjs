@@ -197,6 +197,30 @@ export const EQUIVALENT = [
     'equality is the branch just before it (the run grows); only a repeated page (less than the end) differs, and both forms skip it',
   ],
   [
+    'src/reliability/sender.ts:269',
+    'setMtu `chunk === this.#chunk` return -> false',
+    'recounting the batches at the cut they already have gives the counts they have',
+  ],
+  [
+    'src/reliability/sender.ts:286',
+    '#dataLeft `pageIndex >= pages.length` -> false or `>`',
+    'past the last page the offset is 0, so the formula gives ceil(P / c) - ceil(P / c) = 0 as the return does',
+  ],
+  ['src/reliability/sender.ts:323', 'progress `b.firstSeq === -1` -> false', 'a batch not begun has 0 bytes done, so its rate is 0 whatever the elapsed time'],
+  ['src/reliability/sender.ts:426', 'pump `made > 0` -> true or `>= 0`', 'onSent of 0 datagrams takes no token and counts nothing'],
+  [
+    'src/reliability/sender.ts:593',
+    '#replaceFrom `start < 0 && (...)`: the inner test -> true, `&&` -> `||`, `start <= 0`',
+    "batch records are contiguous (each begins after the last one's COMMIT), so a number in no record is before the oldest: start < 0 already implies the inner test, and start >= 0 makes it false",
+  ],
+  [
+    'src/reliability/sender.ts:599',
+    '#replaceFrom queued pages `b.firstSeq === -1` -> true',
+    'the batch under way is also the newest record, whose pages are in the set already',
+  ],
+  ['src/reliability/sender.ts:600', '#replaceFrom `pages.size === 0` return -> false', 'sendBatch returns at once for no pages'],
+  ['src/reliability/repairs.ts:56', 'nackSpans `d > sent` -> `>=`', 'at d === sent the clip removes 0 numbers and sets d to what it is'],
+  [
     'src/segments/scanner.ts:71',
     '`pageSize <= 0` -> `pageSize < 0`',
     'a page size of 0 (or -0) gives `length % 0` = NaN, refused by the other test with the same message',

@@ -164,7 +164,7 @@ export const PUMP_SLICE = 256;
  */
 export const PUMP_SLICE_MS = 4;
 /** Most queued repair numbers one pump run looks at (each one a history lookup). */
-const REPAIR_LOOKS = 4096;
+export const REPAIR_LOOKS = 4096;
 /**
  * Most repair numbers queued at once: four times the history (a few peers re-asking for all
  * of it), at least this many. Beyond it a NACK's numbers are shed (nackShed).

@@ -233,3 +233,72 @@ t.test('repairs alone also stop a pump run after PUMP_SLICE_MS', async (t) => {
   s.onNack([{ first: 1, count: 2001 }]);
   t.equal(sent.length - 2001, PUMP_SLICE, 'without a cost, the run is bounded by PUMP_SLICE');
 });
+
+t.test('nackSpans: a range wholly older than the history gives no span, only its oldest back-distance', async (t) => {
+  // next_seq 101, 100 sent, the newest 60 held (d 1..60). 31..40 is d 70..61: all lost, the
+  // last of it just before the oldest held.
+  const r = nackSpans([{ first: 31, count: 10 }], 101, 100, 60);
+  t.same(r.spans, [], 'nothing held to retransmit');
+  t.equal(r.oldestLostD, 70);
+  t.equal(r.ignored, 0);
+  const edge = nackSpans([{ first: 31, count: 11 }], 101, 100, 60); // one more: d 60, the oldest held
+  t.same(edge.spans, [[60, 60]]);
+});
+
+t.test('nackSpans merges adjacent and overlapping spans into one, whichever span they follow', async (t) => {
+  const adjacent = nackSpans(
+    [
+      { first: 90, count: 5 }, // d 11..7
+      { first: 95, count: 5 }, // d 6..2: adjacent
+    ],
+    101,
+    100,
+    100,
+  );
+  t.same(adjacent.spans, [[2, 11]], 'adjacent: one span');
+  const overlapByOne = nackSpans(
+    [
+      { first: 90, count: 5 }, // d 11..7
+      { first: 94, count: 3 }, // d 7..5: shares d 7
+    ],
+    101,
+    100,
+    100,
+  );
+  t.same(overlapByOne.spans, [[5, 11]], 'overlapping by one number: one span');
+  const fourth = nackSpans(
+    [
+      { first: 10, count: 1 }, // d 91
+      { first: 30, count: 1 }, // d 71
+      { first: 50, count: 5 }, // d 51..47
+      { first: 53, count: 5 }, // d 48..44: overlaps the third span
+    ],
+    101,
+    100,
+    100,
+  );
+  t.same(
+    fourth.spans,
+    [
+      [91, 91],
+      [71, 71],
+      [44, 51],
+    ],
+    'the fourth range merges into the third span, not a new one',
+  );
+});
+
+t.test('close() with repairs queued: nothing is left to send', async (t) => {
+  const fake = new FakeClock();
+  const s = senderOver(Buffer.alloc(100 * PAGE, 1), PAGE, { clock: fake, emit: () => {}, flowControl: { burst: 1, initialRate: 1, minRate: 1 } });
+  s.sendBatch([0]);
+  fake.advance(2000);
+  fake.advance(2000); // DATA and COMMIT left, one a second
+  fake.advance(100);
+  s.onNack([{ first: 1, count: 2 }]);
+  s.onNack([{ first: 1, count: 2 }]);
+  t.ok(s.repairsQueued > 0, `repairs wait for tokens (${s.repairsQueued})`);
+  s.close();
+  t.equal(s.repairsQueued, 0);
+  t.notOk(s.sending, 'not sending once closed');
+});
