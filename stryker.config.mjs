@@ -221,6 +221,12 @@ export const EQUIVALENT = [
   ['src/reliability/sender.ts:600', '#replaceFrom `pages.size === 0` return -> false', 'sendBatch returns at once for no pages'],
   ['src/reliability/repairs.ts:56', 'nackSpans `d > sent` -> `>=`', 'at d === sent the clip removes 0 numbers and sets d to what it is'],
   [
+    'src/session/master-session.ts:198',
+    'onTimeout: the duties not filtered by due()',
+    'a duty not due has a later next than every due one, so the minimum is the same; with none due, late is negative and each due() below is false',
+  ],
+  ['src/session/master-session.ts:295', '#send `!s.link.validated` -> true', 'maySend() is true once validated, and the bytes counted then are never read'],
+  [
     'src/segments/scanner.ts:71',
     '`pageSize <= 0` -> `pageSize < 0`',
     'a page size of 0 (or -0) gives `length % 0` = NaN, refused by the other test with the same message',
