@@ -227,6 +227,17 @@ export const EQUIVALENT = [
   ],
   ['src/session/master-session.ts:295', '#send `!s.link.validated` -> true', 'maySend() is true once validated, and the bytes counted then are never read'],
   [
+    'src/udp/header.ts:140,142',
+    'readHeader: `false` (big-endian) -> true in the zero checks of the packet number top and the epoch',
+    'a value is zero in either byte order or in neither',
+  ],
+  [
+    'src/udp/header.ts:232-234',
+    "writeHeader's names 'magic', 'version', 'type'",
+    'those fields are written from constants, which always fit: the names can never appear in an error',
+  ],
+  ['src/udp/data.ts:84', 'encodeData `new Writer(..., false)` -> true', 'a zeroed buffer instead of a pooled one: every byte is written after it'],
+  [
     'src/segments/scanner.ts:71',
     '`pageSize <= 0` -> `pageSize < 0`',
     'a page size of 0 (or -0) gives `length % 0` = NaN, refused by the other test with the same message',
