@@ -238,6 +238,22 @@ export const EQUIVALENT = [
   ],
   ['src/udp/data.ts:84', 'encodeData `new Writer(..., false)` -> true', 'a zeroed buffer instead of a pooled one: every byte is written after it'],
   [
+    'src/udp/seal.ts:55',
+    "COOKIE_LABEL 'pdsm v2 cookie' -> ''",
+    'a cookie is local policy (spec §9.2): only the master that made it checks it, with the same label, so the label changes no outcome',
+  ],
+  ['src/udp/seal.ts:168,232', '`{ authTagLength: TAG_SIZE }` -> `{}`', "Node's ChaCha20-Poly1305 tag is 16 bytes (TAG_SIZE) by default"],
+  [
+    'src/udp/seal.ts:282',
+    'openHandshake `!isHandshakeType(...)` return -> false',
+    'the tag of any other type fails under a handshake key all the same: the check only saves the HKDF and the AEAD (spec §13)',
+  ],
+  [
+    'src/udp/seal.ts:313,314',
+    'addressBytes: the mapped-prefix strip -> false; `toLowerCase` -> `toUpperCase`',
+    'an unstripped ::ffff:a.b.c.d is already the mapped form written for a.b.c.d; one case folding or the other gives one form per address',
+  ],
+  [
     'src/segments/scanner.ts:71',
     '`pageSize <= 0` -> `pageSize < 0`',
     'a page size of 0 (or -0) gives `length % 0` = NaN, refused by the other test with the same message',
