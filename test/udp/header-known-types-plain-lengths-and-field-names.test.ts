@@ -34,7 +34,7 @@ import {
   TYPE_WELCOME,
   WELCOME_OPTIONS,
 } from '../../src/udp/constants.js';
-import { flowRouteOk, isKnownType, plainLengthPossible, readHeader } from '../../src/udp/header.js';
+import { Writer, flowRouteOk, isKnownType, plainLengthPossible, readHeader, writeHeader } from '../../src/udp/header.js';
 import { encodeUnchecked, type Message } from '../../src/udp/codec.js';
 
 t.test('the assigned types are exactly those of spec §3.1', async (t) => {
@@ -59,6 +59,9 @@ t.test('BC DATA goes from the master to one remote or to all, never from a remot
   t.equal(flowRouteOk(FLOW_BC, NODE_MASTER, 0xfffe, true), true);
   t.equal(flowRouteOk(FLOW_BC, 0, NODE_MASTER, true), false, 'a remote sending BC DATA');
   t.equal(flowRouteOk(FLOW_BC, 0, 1, true), false, 'remote to remote');
+  t.equal(flowRouteOk(FLOW_BC, 0, NODE_MASTER, false), true, 'a remote NACKs BC to the master');
+  t.equal(flowRouteOk(FLOW_BC, NODE_MASTER, 0, false), false, 'the master does not NACK its own BC');
+  t.equal(flowRouteOk(FLOW_BC, NODE_MASTER, 0xfffe, false), false, 'nor NACK to all');
 });
 
 t.test('plainLengthPossible: each type’s bounds, one byte either side', async (t) => {
@@ -176,6 +179,8 @@ t.test('an encoder names the field whose value does not fit', async (t) => {
       name,
     );
   }
+  const w = new Writer(HEADER_SIZE);
+  t.throws(() => writeHeader(w, TYPE_DATA, 0x100, 0, env), /^flags must be an integer 0\.\.255, got 256/, 'flags');
   t.throws(() => encodeUnchecked({ ...digest, hashes: [-1n] as unknown as BigUint64Array } as Message), /^hash does not fit in u64: -1$/, 'hash');
   t.throws(
     () => encodeUnchecked({ ...beat, cookie: new Uint8Array(15) } as unknown as Message),

@@ -74,6 +74,8 @@ t.test('only HELLO, WELCOME and REJECT are handshake types', async (t) => {
 t.test('sealHandshake refuses what it cannot seal, saying why', async (t) => {
   t.throws(() => sealHandshake(psk, reject().subarray(0, HEADER_SIZE - 1)), new RangeError('datagram shorter than the header'));
   t.throws(() => sealHandshake(psk, goodbye(NODE_MASTER, 3)), new RangeError('only HELLO, WELCOME and REJECT take a handshake seal'));
+  const headerOnly = reject().subarray(0, HEADER_SIZE);
+  t.equal(sealHandshake(psk, headerOnly, n16(7)).byteLength, HEADER_SIZE + HANDSHAKE_SALT_SIZE + TAG_SIZE, 'a header alone is long enough to seal');
   const once = sealHandshake(psk, reject(), n16(7));
   t.throws(() => sealHandshake(psk, once), new RangeError('datagram is already sealed'));
   t.throws(() => seal(psk, seal(psk, goodbye(NODE_MASTER, 3))), new RangeError('datagram is already sealed'), 'nor seal() twice');
