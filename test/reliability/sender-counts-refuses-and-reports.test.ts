@@ -1,5 +1,5 @@
 import t from 'tap';
-import { historyBytesFor, type BatchEvent } from '../../src/reliability/sender.js';
+import { historyBytesFor, PUMP_SLICE, type BatchEvent } from '../../src/reliability/sender.js';
 import { senderOver } from '../fixtures/sender.js';
 import { maxDataPayload, type CommitMessage, type DataMessage } from '../../src/udp/codec.js';
 import { FakeClock } from '../fixtures/fake-clock.js';
@@ -176,4 +176,29 @@ t.test('NACKs for numbers not yet sent or before the session are ignored', async
   s.onNack([{ first: 95, count: 6 }]);
   t.equal(s.counters.retransmits, 1, 'a range reaching into the session repairs its part: seq 100');
   t.equal(sent.at(-1)!.seq, 100);
+});
+
+t.test('a full RESYNC after a full batch has begun is a new full batch, not folded into it', async (t) => {
+  // More pages than one pump run makes datagrams (PUMP_SLICE), so the first full batch is
+  // begun and left half sent until the clock moves.
+  const pages = PUMP_SLICE + 40;
+  const clock = new FakeClock();
+  const sent: (DataMessage | CommitMessage)[] = [];
+  const s = senderOver(Buffer.alloc(pages * PAGE, 7), PAGE, { clock, mtu: 1200, flowControl: false, emit: (m) => sent.push(m) });
+  s.sendFull();
+  t.equal(PER_PAGE, 1);
+  t.equal(sent.length, PUMP_SLICE, 'one pump run made a slice of the batch');
+  t.equal(s.progress?.bytesDone, PUMP_SLICE * PAGE, 'the batch has begun');
+  t.equal(s.onResync(0, 0, true), true);
+  t.equal(s.counters.resyncsCoalesced, 0, 'a begun batch may not hold what changed since it began');
+  t.equal(s.counters.fullBatches, 2, 'a second full batch is queued');
+  for (let i = 0; i < 100 && s.sending; i++) clock.advance(1);
+  t.equal(s.sending, false, 'both batches sent');
+  t.same(
+    sent.filter((m): m is CommitMessage => m.type === 'commit').map((c) => [c.batchId, c.full, c.pageCount]),
+    [
+      [1, true, pages],
+      [2, true, pages],
+    ],
+  );
 });
