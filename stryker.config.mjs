@@ -78,6 +78,7 @@ const MODULES = {
   // replace (a lower bound: converges-under-loss and the receiver tests reach them too).
   'src/reliability/sender.ts': SENDER_TESTS,
   'src/reliability/repairs.ts': SENDER_TESTS,
+  'src/reliability/seq-ring.ts': ['test/reliability/seq-ring-*.test.ts', ...SENDER_TESTS],
   'src/reliability/receiver.ts': RECEIVER_TESTS,
   'src/reliability/batch-assembly.ts': ['test/reliability/*.test.ts'],
   // The session core: its own unit tests and the session tests (test/fixtures/session-harness.ts

@@ -38,6 +38,7 @@
 import type { CommitMessage, DataMessage, FlowName, SeqRange } from '../udp/codec.js';
 import { maxDataPayload } from '../udp/codec.js';
 import { seqAdd, seqDiff, seqInRange, seqLt } from '../udp/serial.js';
+import { SeqRing } from './seq-ring.js';
 import { toWire, type WordSize } from '../segments/word-codec.js';
 import { Deadline, type Clock } from './clock.js';
 import { Slabs } from './slab.js';
@@ -215,10 +216,11 @@ export class FlowSender {
   #sentInSession = 0;
   #nextBatchId = 1;
   // spec: retransmit history (seq -> datagram), oldest first, contiguous up to next_seq - 1
-  readonly #history = new Map<number, DataMessage | CommitMessage>();
+  // (seq-ring.ts: no Map, whose rehash at this size held the loop); each entry's stamp is when
+  // it was last retransmitted
+  readonly #history = new SeqRing<DataMessage | CommitMessage>();
   #historyBytes = 0;
   readonly #historyLimit: number;
-  readonly #sentAt = new Map<number, number>();
   readonly #slabs = new Slabs();
   readonly #batches: BatchRecord[] = [];
   /** First seq of the latest REPLACES batch: NACKs for older seqs are covered by it. */
@@ -452,9 +454,9 @@ export class FlowSender {
     }
     // Sent again since the NACK came (or within the hold-off before it): that answers it, and
     // a burst of duplicate NACKs, or many receivers missing one datagram, costs one repair.
-    const sentAt = this.#sentAt.get(r.seq);
-    if (sentAt !== undefined && r.askedAt - sentAt < (this.options.holdOffMs ?? 20)) return undefined;
-    this.#sentAt.set(r.seq, now);
+    const sentAt = this.#history.stamp(r.seq);
+    if (!Number.isNaN(sentAt) && r.askedAt - sentAt < (this.options.holdOffMs ?? 20)) return undefined;
+    this.#history.setStamp(r.seq, now);
     this.counters.retransmits++;
     r.route.to(msg);
     return r.seq;
@@ -541,17 +543,9 @@ export class FlowSender {
   #send(msg: DataMessage | CommitMessage): void {
     this.#nextSeq = seqAdd(this.#nextSeq, 1);
     if (this.#sentInSession < 0x7fff_ffff) this.#sentInSession++;
-    this.#history.set(msg.seq, msg);
+    this.#history.push(msg.seq, msg);
     this.#historyBytes += historyCost(msg);
-    while (this.#historyBytes > this.#historyLimit && this.#history.size > 1) {
-      // Contiguous up to next_seq - 1, so the oldest is known without asking the Map: its
-      // keys().next() skips every deleted entry still in the table, up to the whole
-      // history per call once it is full (a 64 MiB flow: 65k holes walked per datagram).
-      const oldest = seqAdd(this.#nextSeq, -this.#history.size);
-      this.#historyBytes -= historyCost(this.#history.get(oldest)!);
-      this.#history.delete(oldest);
-      this.#sentAt.delete(oldest);
-    }
+    while (this.#historyBytes > this.#historyLimit && this.#history.size > 1) this.#historyBytes -= historyCost(this.#history.shift()!);
     this.counters.datagrams++;
     if (msg.type === 'data') this.counters.bytes += msg.payload.byteLength;
     this.options.emit(msg);
