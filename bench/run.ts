@@ -2,7 +2,7 @@
  * `npm run bench`: the whole benchmark suite (issue 8), in well under 10 minutes.
  *
  *   npm run bench                     every benchmark
- *   npm run bench -- scan latency     only these (scan, latency, wire, fleet, redis, fanout, forged, bigsync)
+ *   npm run bench -- scan latency     only these (scan, latency, wire, fleet, redis, fanout, forged, bigsync, history)
  *
  * Prints one table per benchmark, each figure beside a baseline measured in the same run
  * (the machine is shared and noisy, so there are no timed assertions, only ratios and
@@ -17,6 +17,7 @@ import { benchBigsync } from './bigsync.js';
 import { benchFleet } from './fleet.js';
 import { benchFanout } from './fanout.js';
 import { benchForged } from './forged.js';
+import { benchHistory } from './history.js';
 import { benchLatency } from './latency.js';
 import { benchRedis } from './redis.js';
 import { benchScan } from './scan.js';
@@ -33,6 +34,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   fanout: benchFanout,
   forged: benchForged,
   bigsync: benchBigsync,
+  history: benchHistory,
 };
 
 function machine(): Record<string, unknown> {
